@@ -1,0 +1,1 @@
+"""Partnerflow: a self-hosted server for hybrid (online + offline) partner programs."""

@@ -1,0 +1,60 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from server.config import build_config
+from flask_appbuilder import AppBuilder
+
+from server.extensions import db, migrate
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the Partnerflow app.
+
+    ``config`` overrides the defaults and the environment (tests pass a database URL,
+    an instance folder and a Redis URL here).
+
+    Raises:
+        ConfigurationError: a configured URL is malformed.
+    """
+    settings = build_config(config)
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_PATH"],
+        template_folder="templates",
+        static_folder="static",
+    )
+    app.config.update(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    import server.models  # noqa: F401  (register every table on the metadata)
+
+    with app.app_context():
+        from server.views import IndexView, register_views
+
+        builder = AppBuilder(indexview=IndexView, update_perms=False)
+        builder.init_app(app, db.session)
+        register_views(builder)
+        builder.post_init()
+
+    from server.health import health_blueprint
+    from server.i18n import register_template_helpers
+    from server.queues import init_queues
+
+    init_queues(app)
+    app.register_blueprint(health_blueprint)
+    register_template_helpers(app)
+    return app
+
+
+def _migrations_dir() -> Any:
+    from server.config import REPO_ROOT
+
+    return REPO_ROOT / "migrations"

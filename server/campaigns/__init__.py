@@ -1,0 +1,1 @@
+"""Campaigns: seasonal promotions, joint offline events, promo-code pushes."""

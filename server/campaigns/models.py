@@ -1,0 +1,53 @@
+"""Campaigns and their lifecycle."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask_appbuilder import Model
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db.types import Money, UTCDateTime, str_enum, utcnow
+
+
+class CampaignKind(str, enum.Enum):
+    SEASONAL = "seasonal"
+    OFFLINE_EVENT = "offline_event"
+    PROMO_PUSH = "promo_push"
+
+
+class CampaignStatus(str, enum.Enum):
+    PLAN = "plan"
+    APPROVED = "approved"
+    RUNNING = "running"
+    CLOSED = "closed"
+
+
+class Campaign(Model):
+    """A campaign: its period, regions, channels, place and budget cap."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    kind: Mapped[CampaignKind] = mapped_column(str_enum(CampaignKind))
+    status: Mapped[CampaignStatus] = mapped_column(
+        str_enum(CampaignStatus), default=CampaignStatus.PLAN
+    )
+    starts_on: Mapped[date] = mapped_column(sa.Date)
+    ends_on: Mapped[date] = mapped_column(sa.Date)
+    regions: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    channels: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    place: Mapped[str | None] = mapped_column(sa.String(300))
+    budget: Mapped[Decimal | None] = mapped_column(Money)
+    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    program_id: Mapped[int | None] = mapped_column(sa.ForeignKey("programs.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __str__(self) -> str:
+        return self.title

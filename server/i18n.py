@@ -1,0 +1,32 @@
+"""Locale helpers: money in roubles formatted per the user's language."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.numbers import format_currency, format_decimal
+from flask import Flask
+from flask_babel import get_locale
+
+
+def current_language() -> str:
+    locale = get_locale()
+    return locale.language if locale is not None else "ru"
+
+
+def format_money(amount: Decimal | int | None, currency: str = "RUB") -> str:
+    """``1234.5`` → ``1 234,50 ₽`` in Russian, ``RUB 1,234.50`` in English."""
+    if amount is None:
+        return "—"
+    return format_currency(Decimal(amount), currency, locale=current_language())
+
+
+def format_number(value: Decimal | int | None) -> str:
+    if value is None:
+        return "—"
+    return format_decimal(value, locale=current_language())
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["number"] = format_number

@@ -1,0 +1,1 @@
+"""Sales events and the append-only accrual ledger."""

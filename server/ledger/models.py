@@ -1,0 +1,186 @@
+"""Sales events, the append-only accrual ledger, hold decisions and statements.
+
+Accruals are never updated in place: refunds, hold decisions and payouts add rows.
+``Accrual.dedupe_key`` is unique, so re-evaluating an event writes nothing twice.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask_appbuilder import Model
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db.types import Money, UTCDateTime, str_enum, utcnow
+from server.partners.models import Partner
+
+
+class EventType(str, enum.Enum):
+    SALE = "sale"
+    REFUND = "refund"
+    LEAD = "lead"
+    ACTION = "action"
+    IMPRESSIONS = "impressions"
+
+
+class EventStatus(str, enum.Enum):
+    PENDING = "pending"
+    PROCESSED = "processed"
+    REJECTED = "rejected"
+
+
+class AccrualKind(str, enum.Enum):
+    COMMISSION = "commission"
+    BONUS = "bonus"
+    OVERRIDE = "override"
+    POINTS = "points"
+    REWARD = "reward"
+    #: a manager released a held accrual: the held amount becomes payable
+    RELEASE = "release"
+    #: a manager rejected a held accrual: it will never be paid
+    FORFEIT = "forfeit"
+    PAYOUT = "payout"
+    ADJUSTMENT = "adjustment"
+
+
+class AccrualStatus(str, enum.Enum):
+    APPROVED = "approved"
+    HELD = "held"
+
+
+class HoldVerdict(str, enum.Enum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class StatementStatus(str, enum.Enum):
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class SalesEvent(Model):
+    """An event reported by a source (online store, POS import, API), stored first."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        sa.UniqueConstraint("source", "external_id"),
+        sa.Index("ix_events_status_received", "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(64))
+    external_id: Mapped[str] = mapped_column(sa.String(200))
+    type: Mapped[EventType | None] = mapped_column(str_enum(EventType))
+    occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    partner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partners.id"), index=True)
+    channel: Mapped[str | None] = mapped_column(sa.String(16))
+    region_code: Mapped[str | None] = mapped_column(sa.String(16))
+    amount: Mapped[Decimal | None] = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(sa.String(3))
+    customer: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    category: Mapped[str | None] = mapped_column(sa.String(100))
+    refers_to: Mapped[str | None] = mapped_column(sa.String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    payload_sha256: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[EventStatus] = mapped_column(
+        str_enum(EventStatus), default=EventStatus.PENDING
+    )
+    rejection_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    #: set when a sale reported by two channels was merged into an earlier one
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("events.id"))
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+    partner: Mapped[Partner | None] = relationship()
+    accruals: Mapped[list[Accrual]] = relationship(
+        back_populates="event", order_by="Accrual.id", foreign_keys="Accrual.event_id"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.source}/{self.external_id}"
+
+
+class Accrual(Model):
+    """One ledger row: what a partner earned (or lost) from one event and one rule."""
+
+    __tablename__ = "accruals"
+    __table_args__ = (
+        sa.Index("ix_accruals_partner_created", "partner_id", "created_at"),
+        sa.Index("ix_accruals_status_kind", "status", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(sa.String(400), unique=True)
+    event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("events.id"), index=True)
+    partner_id: Mapped[int] = mapped_column(sa.ForeignKey("partners.id"))
+    rule_instance_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("rule_instances.id"), index=True
+    )
+    rule_key: Mapped[str | None] = mapped_column(sa.String(100))
+    program_version_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("program_versions.id"), index=True
+    )
+    kind: Mapped[AccrualKind] = mapped_column(str_enum(AccrualKind))
+    amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    points: Mapped[int] = mapped_column(sa.Integer, default=0)
+    status: Mapped[AccrualStatus] = mapped_column(str_enum(AccrualStatus))
+    reason: Mapped[str | None] = mapped_column(sa.String(200))
+    level: Mapped[int | None] = mapped_column(sa.Integer)
+    reward: Mapped[str | None] = mapped_column(sa.String(300))
+    #: for reversals: the sale's external id, as the spec's output names it
+    reverses: Mapped[str | None] = mapped_column(sa.String(200))
+    reverses_accrual_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accruals.id"))
+    occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    event: Mapped[SalesEvent | None] = relationship(
+        back_populates="accruals", foreign_keys=[event_id]
+    )
+    partner: Mapped[Partner] = relationship()
+
+    def __str__(self) -> str:
+        return f"{self.kind.value} {self.amount} → {self.partner_id}"
+
+
+class HoldDecision(Model):
+    """A manager's verdict on a held accrual; the ledger row it added is linked."""
+
+    __tablename__ = "hold_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    accrual_id: Mapped[int] = mapped_column(sa.ForeignKey("accruals.id"), unique=True)
+    verdict: Mapped[HoldVerdict] = mapped_column(str_enum(HoldVerdict))
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ab_user.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ledger_accrual_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accruals.id"))
+
+
+class Statement(Model):
+    """A partner's statement for a closed period, rendered once and kept immutable."""
+
+    __tablename__ = "statements"
+    __table_args__ = (sa.UniqueConstraint("partner_id", "period_start", "period_end"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(sa.ForeignKey("partners.id"), index=True)
+    period_start: Mapped[date] = mapped_column(sa.Date)
+    period_end: Mapped[date] = mapped_column(sa.Date)
+    status: Mapped[StatementStatus] = mapped_column(
+        str_enum(StatementStatus), default=StatementStatus.PENDING
+    )
+    opening_balance: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    closing_balance: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    totals: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    file_path: Mapped[str | None] = mapped_column(sa.String(500))
+    sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    partner: Mapped[Partner] = relationship()

@@ -1,0 +1,75 @@
+"""Read-only queries over the ledger (aggregated in SQL, never committed here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from server.extensions import db
+from server.ledger.models import Accrual, AccrualStatus, EventStatus, EventType, SalesEvent
+from server.partners.models import Partner, PartnerStatus
+
+
+@dataclass(frozen=True)
+class LedgerOverview:
+    partners_active: int
+    partners_total: int
+    sales_count: int
+    sales_amount: Decimal
+    accrued_approved: Decimal
+    accrued_held: Decimal
+    events_pending: int
+    events_rejected: int
+
+
+def ledger_overview(since: datetime | None = None) -> LedgerOverview:
+    """Counts and sums for the dashboard, optionally from ``since`` on."""
+    session = db.session
+    partners_total = session.scalar(sa.select(sa.func.count(Partner.id))) or 0
+    partners_active = (
+        session.scalar(
+            sa.select(sa.func.count(Partner.id)).where(Partner.status == PartnerStatus.ACTIVE)
+        )
+        or 0
+    )
+    sales = sa.select(sa.func.count(SalesEvent.id), sa.func.sum(SalesEvent.amount)).where(
+        SalesEvent.type == EventType.SALE, SalesEvent.status == EventStatus.PROCESSED
+    )
+    accruals = sa.select(Accrual.status, sa.func.sum(Accrual.amount)).group_by(Accrual.status)
+    if since is not None:
+        sales = sales.where(SalesEvent.occurred_at >= since)
+        accruals = accruals.where(Accrual.occurred_at >= since)
+    sales_count, sales_amount = session.execute(sales).one()
+    sums = {status: amount for status, amount in session.execute(accruals)}
+    events_by_status = dict(
+        session.execute(
+            sa.select(SalesEvent.status, sa.func.count(SalesEvent.id)).group_by(SalesEvent.status)
+        ).all()
+    )
+    return LedgerOverview(
+        partners_active=partners_active,
+        partners_total=partners_total,
+        sales_count=sales_count or 0,
+        sales_amount=sales_amount or Decimal("0"),
+        accrued_approved=sums.get(AccrualStatus.APPROVED) or Decimal("0"),
+        accrued_held=sums.get(AccrualStatus.HELD) or Decimal("0"),
+        events_pending=events_by_status.get(EventStatus.PENDING, 0),
+        events_rejected=events_by_status.get(EventStatus.REJECTED, 0),
+    )
+
+
+def top_partners(limit: int = 10) -> list[tuple[Partner, Decimal]]:
+    """Partners ranked by approved accruals."""
+    total = sa.func.sum(Accrual.amount).label("total")
+    rows = db.session.execute(
+        sa.select(Partner, total)
+        .join(Accrual, Accrual.partner_id == Partner.id)
+        .where(Accrual.status == AccrualStatus.APPROVED)
+        .group_by(Partner.id)
+        .order_by(total.desc())
+        .limit(limit)
+    ).all()
+    return [(partner, amount or Decimal("0")) for partner, amount in rows]

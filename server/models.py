@@ -1,0 +1,34 @@
+"""Every mapped class, imported in one place so Alembic and the app see the whole schema."""
+
+from server.audit.models import AuditEntry
+from server.campaigns.models import Campaign
+from server.documents.models import Contract, ContractSequence, ContractTemplate
+from server.ledger.models import Accrual, HoldDecision, SalesEvent, Statement
+from server.partners.models import AttributionCode, Partner, PartnerUser, Region, RegionalTerms
+from server.programs.models import Program, ProgramVersion, RuleInstance
+from server.security.models import ApiKey
+from server.workflows.models import WorkflowDefinition, WorkflowInstance, WorkflowTransition
+
+__all__ = [
+    "Accrual",
+    "ApiKey",
+    "AttributionCode",
+    "AuditEntry",
+    "Campaign",
+    "Contract",
+    "ContractSequence",
+    "ContractTemplate",
+    "HoldDecision",
+    "Partner",
+    "PartnerUser",
+    "Program",
+    "ProgramVersion",
+    "Region",
+    "RegionalTerms",
+    "RuleInstance",
+    "SalesEvent",
+    "Statement",
+    "WorkflowDefinition",
+    "WorkflowInstance",
+    "WorkflowTransition",
+]

@@ -1,0 +1,1 @@
+"""Partners, their regions and regional terms, and their attribution codes."""

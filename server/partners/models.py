@@ -1,0 +1,176 @@
+"""Regions, regional terms, partners and attribution codes."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from flask_appbuilder import Model
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db.types import Money, UTCDateTime, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from server.programs.models import ProgramVersion
+
+
+class PartnerKind(str, enum.Enum):
+    ONLINE_AFFILIATE = "online_affiliate"
+    OFFLINE_POINT = "offline_point"
+    AMBASSADOR = "ambassador"
+    COFACTOR = "cofactor"
+
+
+class PartnerStatus(str, enum.Enum):
+    ONBOARDING = "onboarding"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class CodeKind(str, enum.Enum):
+    PROMO = "promo"
+    QR = "qr"
+    REFERRAL = "referral"
+
+
+class CodeStatus(str, enum.Enum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+class Region(Model):
+    """A sales region with its own terms (A, B, C in the demo)."""
+
+    __tablename__ = "regions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    name_ru: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str] = mapped_column(sa.String(200))
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Moscow")
+    description: Mapped[str | None] = mapped_column(sa.Text)
+
+    terms: Mapped[list[RegionalTerms]] = relationship(
+        back_populates="region", order_by="RegionalTerms.version"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name_ru}"
+
+
+class RegionalTerms(Model):
+    """One version of a region's commercial and legal terms, in force from a date."""
+
+    __tablename__ = "regional_terms"
+    __table_args__ = (sa.UniqueConstraint("region_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    version: Mapped[int] = mapped_column(sa.Integer)
+    effective_from: Mapped[date] = mapped_column(sa.Date)
+    effective_to: Mapped[date | None] = mapped_column(sa.Date)
+    payment_terms_days: Mapped[int] = mapped_column(sa.Integer, default=30)
+    minimum_payout: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    exclusive_rights: Mapped[str | None] = mapped_column(sa.Text)
+    training_support: Mapped[str | None] = mapped_column(sa.Text)
+    marketing_support: Mapped[str | None] = mapped_column(sa.Text)
+    loyalty_and_events: Mapped[str | None] = mapped_column(sa.Text)
+    governing_law: Mapped[str] = mapped_column(sa.String(200), default="Российская Федерация")
+    court: Mapped[str | None] = mapped_column(sa.String(300))
+    contract_language: Mapped[str] = mapped_column(sa.String(8), default="ru")
+    program_version_id: Mapped[int | None] = mapped_column(sa.ForeignKey("program_versions.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    region: Mapped[Region] = relationship(back_populates="terms")
+    program_version: Mapped[ProgramVersion | None] = relationship()
+
+    def __str__(self) -> str:
+        return f"{self.region.code if self.region else '?'} v{self.version}"
+
+
+class Partner(Model):
+    """A partner: an online affiliate, offline point, ambassador or co-factor."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(300))
+    kind: Mapped[PartnerKind] = mapped_column(str_enum(PartnerKind), index=True)
+    status: Mapped[PartnerStatus] = mapped_column(
+        str_enum(PartnerStatus), default=PartnerStatus.ONBOARDING, index=True
+    )
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partners.id"), index=True)
+    customer_ref: Mapped[str | None] = mapped_column(sa.String(200))
+    email: Mapped[str | None] = mapped_column(sa.String(200))
+    phone: Mapped[str | None] = mapped_column(sa.String(50))
+    landing_url: Mapped[str | None] = mapped_column(sa.String(500))
+    # Legal details (Russian requisites) and payout details.
+    legal_name: Mapped[str | None] = mapped_column(sa.String(300))
+    inn: Mapped[str | None] = mapped_column(sa.String(12))
+    kpp: Mapped[str | None] = mapped_column(sa.String(9))
+    ogrn: Mapped[str | None] = mapped_column(sa.String(15))
+    legal_address: Mapped[str | None] = mapped_column(sa.Text)
+    bank_name: Mapped[str | None] = mapped_column(sa.String(300))
+    bik: Mapped[str | None] = mapped_column(sa.String(9))
+    settlement_account: Mapped[str | None] = mapped_column(sa.String(20))
+    correspondent_account: Mapped[str | None] = mapped_column(sa.String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    region: Mapped[Region] = relationship()
+    parent: Mapped[Partner | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Partner]] = relationship(back_populates="parent")
+    codes: Mapped[list[AttributionCode]] = relationship(back_populates="partner")
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class AttributionCode(Model):
+    """A promo code, QR token or referral link; unique forever, even once revoked."""
+
+    __tablename__ = "attribution_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(sa.ForeignKey("partners.id"), index=True)
+    kind: Mapped[CodeKind] = mapped_column(str_enum(CodeKind))
+    code: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    status: Mapped[CodeStatus] = mapped_column(str_enum(CodeStatus), default=CodeStatus.ACTIVE)
+    campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    partner: Mapped[Partner] = relationship(back_populates="codes")
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.code}"
+
+
+class PartnerUser(Model):
+    """Links a portal login (a Flask-AppBuilder user) to the one partner it acts for."""
+
+    __tablename__ = "partner_users"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("ab_user.id"), primary_key=True)
+    partner_id: Mapped[int] = mapped_column(sa.ForeignKey("partners.id"), index=True)
+
+    partner: Mapped[Partner] = relationship()
+
+
+def partner_summary(partner: Partner) -> dict[str, Any]:
+    """Plain data about a partner, for templates and snapshots (no ORM objects)."""
+    return {
+        "code": partner.code,
+        "name": partner.name,
+        "kind": partner.kind.value,
+        "status": partner.status.value,
+        "region": partner.region.code if partner.region else None,
+        "legal_name": partner.legal_name,
+        "inn": partner.inn,
+        "kpp": partner.kpp,
+        "ogrn": partner.ogrn,
+    }

@@ -1,0 +1,1 @@
+"""Bonus programs: versions composed from rule templates, published effective-dated."""

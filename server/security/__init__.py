@@ -1,0 +1,1 @@
+"""Roles, permissions, portal users and API keys."""

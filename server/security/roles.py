@@ -1,0 +1,66 @@
+"""Roles and what each may do, defined in code.
+
+Flask-AppBuilder's built-in roles (``FAB_ROLES``) are pairs of regular expressions
+(view name, permission name) checked in memory, so permissions cannot drift from the
+code and need no migration. ``partnerflow init`` creates the role rows idempotently.
+View names are the view classes' names; menu entries are checked as ``menu_access``
+on the menu item's name.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Role(str, enum.Enum):
+    ADMIN = "Admin"
+    MANAGER = "Manager"
+    LEGAL = "Legal"
+    PARTNER = "Partner"
+    INTEGRATION = "Integration"
+
+
+READ = r"^(can_list|can_show|can_get|can_info|can_download)$"
+ANY = r".*"
+
+MANAGER_VIEWS = (
+    r"^(PartnerView|RegionView|AttributionCodeView|ProgramView|ProgramVersionView"
+    r"|RuleInstanceView|CampaignView|SalesEventView|AccrualView|AuditEntryView"
+    r"|RegionalTermsView|DashboardView|RuleTemplateView)$"
+)
+MANAGER_MENUS = (
+    r"^(Partners|Regions|Regional terms|Attribution codes|Programs|Program versions"
+    r"|Rule templates|Campaigns|Ledger|Events|Accruals|Audit|Audit log|Dashboard)$"
+)
+LEGAL_EDIT_VIEWS = r"^(RegionalTermsView|ContractTemplateView|ContractView)$"
+LEGAL_READ_VIEWS = r"^(PartnerView|RegionView|ProgramVersionView|RuleInstanceView|DashboardView)$"
+LEGAL_MENUS = (
+    r"^(Partners|Regions|Regional terms|Programs|Program versions|Documents"
+    r"|Contract templates|Contracts|Dashboard)$"
+)
+
+ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
+    Role.ADMIN.value: [[ANY, ANY]],
+    Role.MANAGER.value: [
+        [MANAGER_VIEWS, ANY],
+        [MANAGER_MENUS, r"^menu_access$"],
+        [r"^(LocaleView|UtilView)$", ANY],
+        [r"^UserInfoEditView$", ANY],
+        [r"^UserDBModelView$", r"^(can_userinfo|userinfoedit)$"],
+    ],
+    Role.LEGAL.value: [
+        [LEGAL_EDIT_VIEWS, ANY],
+        [LEGAL_READ_VIEWS, READ],
+        [LEGAL_MENUS, r"^menu_access$"],
+        [r"^(LocaleView|UtilView)$", ANY],
+        [r"^UserDBModelView$", r"^(can_userinfo|userinfoedit)$"],
+    ],
+    Role.PARTNER.value: [
+        [r"^PortalView$", ANY],
+        [r"^(Portal|My partner account)$", r"^menu_access$"],
+        [r"^(LocaleView|UtilView)$", ANY],
+    ],
+    Role.INTEGRATION.value: [
+        [r"^EventsApi$", ANY],
+    ],
+}

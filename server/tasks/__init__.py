@@ -1,0 +1,1 @@
+"""rq jobs. Each takes ids and primitives and calls a command inside the app context."""

@@ -1,0 +1,20 @@
+"""The audit log, read-only."""
+
+from __future__ import annotations
+
+from flask_appbuilder import ModelView
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+
+from server.audit.models import AuditEntry
+
+
+class AuditEntryView(ModelView):
+    datamodel = SQLAInterface(AuditEntry)
+    base_permissions = ["can_list", "can_show"]
+    base_order = ("at", "desc")
+    list_columns = ["at", "actor_name", "action", "entity_type", "entity_id"]
+    search_columns = ["actor_name", "action", "entity_type", "entity_id"]
+    label_columns = {"at": _l("When"), "actor_name": _l("Who"), "action": _l("Action"),
+                     "entity_type": _l("Entity"), "entity_id": _l("Id"),
+                     "before": _l("Before"), "after": _l("After")}

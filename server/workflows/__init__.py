@@ -1,0 +1,1 @@
+"""Onboarding and campaign workflows: definitions as data, instances per case."""

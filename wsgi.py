@@ -1,0 +1,1 @@
+from server.app import create_app; app = create_app()  # noqa: E702
