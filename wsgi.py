@@ -1,1 +1,3 @@
-from server.app import create_app; app = create_app()  # noqa: E702
+from server.app import create_app
+
+app = create_app()

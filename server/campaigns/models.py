@@ -15,16 +15,16 @@ from server.db.types import Money, UTCDateTime, str_enum, utcnow
 
 
 class CampaignKind(str, enum.Enum):
-    SEASONAL = "seasonal"
-    OFFLINE_EVENT = "offline_event"
-    PROMO_PUSH = "promo_push"
+    seasonal = "seasonal"
+    offline_event = "offline_event"
+    promo_push = "promo_push"
 
 
 class CampaignStatus(str, enum.Enum):
-    PLAN = "plan"
-    APPROVED = "approved"
-    RUNNING = "running"
-    CLOSED = "closed"
+    plan = "plan"
+    approved = "approved"
+    running = "running"
+    closed = "closed"
 
 
 class Campaign(Model):
@@ -37,7 +37,7 @@ class Campaign(Model):
     title: Mapped[str] = mapped_column(sa.String(300))
     kind: Mapped[CampaignKind] = mapped_column(str_enum(CampaignKind))
     status: Mapped[CampaignStatus] = mapped_column(
-        str_enum(CampaignStatus), default=CampaignStatus.PLAN
+        str_enum(CampaignStatus), default=CampaignStatus.plan
     )
     starts_on: Mapped[date] = mapped_column(sa.Date)
     ends_on: Mapped[date] = mapped_column(sa.Date)

@@ -20,6 +20,8 @@ COMMANDS: dict[str, str] = {
     "init": "server.cli.app_commands:init",
     "worker": "server.cli.app_commands:worker",
     "check-config": "server.cli.app_commands:check_config",
+    "run": "server.cli.run:run",
+    "create-user": "server.cli.app_commands:create_user_command",
 }
 
 

@@ -52,7 +52,9 @@ def check_config() -> None:
 
 
 @click.command("init")
-@click.option("--demo/--no-demo", default=False, help="Load the demo data (only into an empty database).")
+@click.option(
+    "--demo/--no-demo", default=False, help="Load the demo data (only into an empty database)."
+)
 @clear_errors
 def init(demo: bool) -> None:
     """Migrate the database to the newest schema, create roles, optionally load the demo."""
@@ -118,3 +120,38 @@ def worker(burst: bool, queues: tuple[str, ...]) -> None:
     from server.tasks.worker import run_worker
 
     run_worker(make_app(), burst=burst, queues=list(queues) or None)
+
+
+@click.command("create-user")
+@click.option("--username", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option(
+    "--role",
+    type=click.Choice(["Admin", "Manager", "Legal", "Partner", "Integration"]),
+    required=True,
+)
+@click.option("--email", required=True)
+@click.option("--name", default="", help="First and last name.")
+@click.option("--partner", "partner_code", default=None, help="Partner code (Partner role).")
+@clear_errors
+def create_user_command(
+    username: str, password: str, role: str, email: str, name: str, partner_code: str | None
+) -> None:
+    """Create a login with one role."""
+    from server.security.commands import NewUser, create_user
+    from server.security.roles import Role
+
+    first, _, last = name.partition(" ")
+    with make_app().app_context():
+        create_user(
+            NewUser(
+                username=username,
+                password=password,
+                role=Role(role),
+                first_name=first or username,
+                last_name=last or "-",
+                email=email,
+                partner_code=partner_code,
+            )
+        )
+    click.echo(f"created {username} ({role})")

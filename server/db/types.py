@@ -76,7 +76,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def str_enum(enum_class: type[enum.Enum], length: int = 32) -> sa.Enum:
-    """A column type storing a ``str, Enum`` as its value (not its name), as VARCHAR."""
+    """A column type storing a ``str, Enum`` as its value, as VARCHAR.
+
+    Model enums name their members exactly as their values (``active = "active"``):
+    Flask-AppBuilder's form fields look members up by the stored string.
+    """
     return sa.Enum(
         enum_class,
         native_enum=False,

@@ -15,27 +15,27 @@ from server.partners.models import Partner
 
 
 class TemplateKind(str, enum.Enum):
-    AGREEMENT = "agreement"
-    STATEMENT = "statement"
+    agreement = "agreement"
+    statement = "statement"
 
 
 class TemplateStatus(str, enum.Enum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    ARCHIVED = "archived"
+    draft = "draft"
+    published = "published"
+    archived = "archived"
 
 
 class ContractStatus(str, enum.Enum):
-    DRAFT = "draft"
-    SENT = "sent"
-    SIGNED = "signed"
-    TERMINATED = "terminated"
+    draft = "draft"
+    sent = "sent"
+    signed = "signed"
+    terminated = "terminated"
 
 
 class RenderStatus(str, enum.Enum):
-    PENDING = "pending"
-    RENDERED = "rendered"
-    FAILED = "failed"
+    pending = "pending"
+    rendered = "rendered"
+    failed = "failed"
 
 
 class ContractTemplate(Model):
@@ -54,7 +54,7 @@ class ContractTemplate(Model):
     body_html: Mapped[str] = mapped_column(sa.Text)
     css: Mapped[str] = mapped_column(sa.Text, default="")
     status: Mapped[TemplateStatus] = mapped_column(
-        str_enum(TemplateStatus), default=TemplateStatus.DRAFT
+        str_enum(TemplateStatus), default=TemplateStatus.draft
     )
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ab_user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -83,10 +83,10 @@ class Contract(Model):
     partner_id: Mapped[int] = mapped_column(sa.ForeignKey("partners.id"), index=True)
     template_id: Mapped[int] = mapped_column(sa.ForeignKey("contract_templates.id"))
     status: Mapped[ContractStatus] = mapped_column(
-        str_enum(ContractStatus), default=ContractStatus.DRAFT
+        str_enum(ContractStatus), default=ContractStatus.draft
     )
     render_status: Mapped[RenderStatus] = mapped_column(
-        str_enum(RenderStatus), default=RenderStatus.PENDING
+        str_enum(RenderStatus), default=RenderStatus.pending
     )
     snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     pdf_path: Mapped[str | None] = mapped_column(sa.String(500))

@@ -20,47 +20,47 @@ from server.partners.models import Partner
 
 
 class EventType(str, enum.Enum):
-    SALE = "sale"
-    REFUND = "refund"
-    LEAD = "lead"
-    ACTION = "action"
-    IMPRESSIONS = "impressions"
+    sale = "sale"
+    refund = "refund"
+    lead = "lead"
+    action = "action"
+    impressions = "impressions"
 
 
 class EventStatus(str, enum.Enum):
-    PENDING = "pending"
-    PROCESSED = "processed"
-    REJECTED = "rejected"
+    pending = "pending"
+    processed = "processed"
+    rejected = "rejected"
 
 
 class AccrualKind(str, enum.Enum):
-    COMMISSION = "commission"
-    BONUS = "bonus"
-    OVERRIDE = "override"
-    POINTS = "points"
-    REWARD = "reward"
+    commission = "commission"
+    bonus = "bonus"
+    override = "override"
+    points = "points"
+    reward = "reward"
     #: a manager released a held accrual: the held amount becomes payable
-    RELEASE = "release"
+    release = "release"
     #: a manager rejected a held accrual: it will never be paid
-    FORFEIT = "forfeit"
-    PAYOUT = "payout"
-    ADJUSTMENT = "adjustment"
+    forfeit = "forfeit"
+    payout = "payout"
+    adjustment = "adjustment"
 
 
 class AccrualStatus(str, enum.Enum):
-    APPROVED = "approved"
-    HELD = "held"
+    approved = "approved"
+    held = "held"
 
 
 class HoldVerdict(str, enum.Enum):
-    APPROVE = "approve"
-    REJECT = "reject"
+    approve = "approve"
+    reject = "reject"
 
 
 class StatementStatus(str, enum.Enum):
-    PENDING = "pending"
-    READY = "ready"
-    FAILED = "failed"
+    pending = "pending"
+    ready = "ready"
+    failed = "failed"
 
 
 class SalesEvent(Model):
@@ -89,9 +89,7 @@ class SalesEvent(Model):
     refers_to: Mapped[str | None] = mapped_column(sa.String(200))
     payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     payload_sha256: Mapped[str] = mapped_column(sa.String(64))
-    status: Mapped[EventStatus] = mapped_column(
-        str_enum(EventStatus), default=EventStatus.PENDING
-    )
+    status: Mapped[EventStatus] = mapped_column(str_enum(EventStatus), default=EventStatus.pending)
     rejection_reason: Mapped[str | None] = mapped_column(sa.String(200))
     #: set when a sale reported by two channels was merged into an earlier one
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("events.id"))
@@ -173,7 +171,7 @@ class Statement(Model):
     period_start: Mapped[date] = mapped_column(sa.Date)
     period_end: Mapped[date] = mapped_column(sa.Date)
     status: Mapped[StatementStatus] = mapped_column(
-        str_enum(StatementStatus), default=StatementStatus.PENDING
+        str_enum(StatementStatus), default=StatementStatus.pending
     )
     opening_balance: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     closing_balance: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))

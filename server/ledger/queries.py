@@ -31,12 +31,12 @@ def ledger_overview(since: datetime | None = None) -> LedgerOverview:
     partners_total = session.scalar(sa.select(sa.func.count(Partner.id))) or 0
     partners_active = (
         session.scalar(
-            sa.select(sa.func.count(Partner.id)).where(Partner.status == PartnerStatus.ACTIVE)
+            sa.select(sa.func.count(Partner.id)).where(Partner.status == PartnerStatus.active)
         )
         or 0
     )
     sales = sa.select(sa.func.count(SalesEvent.id), sa.func.sum(SalesEvent.amount)).where(
-        SalesEvent.type == EventType.SALE, SalesEvent.status == EventStatus.PROCESSED
+        SalesEvent.type == EventType.sale, SalesEvent.status == EventStatus.processed
     )
     accruals = sa.select(Accrual.status, sa.func.sum(Accrual.amount)).group_by(Accrual.status)
     if since is not None:
@@ -54,10 +54,10 @@ def ledger_overview(since: datetime | None = None) -> LedgerOverview:
         partners_total=partners_total,
         sales_count=sales_count or 0,
         sales_amount=sales_amount or Decimal("0"),
-        accrued_approved=sums.get(AccrualStatus.APPROVED) or Decimal("0"),
-        accrued_held=sums.get(AccrualStatus.HELD) or Decimal("0"),
-        events_pending=events_by_status.get(EventStatus.PENDING, 0),
-        events_rejected=events_by_status.get(EventStatus.REJECTED, 0),
+        accrued_approved=sums.get(AccrualStatus.approved) or Decimal("0"),
+        accrued_held=sums.get(AccrualStatus.held) or Decimal("0"),
+        events_pending=events_by_status.get(EventStatus.pending, 0),
+        events_rejected=events_by_status.get(EventStatus.rejected, 0),
     )
 
 
@@ -67,7 +67,7 @@ def top_partners(limit: int = 10) -> list[tuple[Partner, Decimal]]:
     rows = db.session.execute(
         sa.select(Partner, total)
         .join(Accrual, Accrual.partner_id == Partner.id)
-        .where(Accrual.status == AccrualStatus.APPROVED)
+        .where(Accrual.status == AccrualStatus.approved)
         .group_by(Partner.id)
         .order_by(total.desc())
         .limit(limit)

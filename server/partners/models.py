@@ -18,27 +18,27 @@ if TYPE_CHECKING:
 
 
 class PartnerKind(str, enum.Enum):
-    ONLINE_AFFILIATE = "online_affiliate"
-    OFFLINE_POINT = "offline_point"
-    AMBASSADOR = "ambassador"
-    COFACTOR = "cofactor"
+    online_affiliate = "online_affiliate"
+    offline_point = "offline_point"
+    ambassador = "ambassador"
+    cofactor = "cofactor"
 
 
 class PartnerStatus(str, enum.Enum):
-    ONBOARDING = "onboarding"
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
+    onboarding = "onboarding"
+    active = "active"
+    suspended = "suspended"
 
 
 class CodeKind(str, enum.Enum):
-    PROMO = "promo"
-    QR = "qr"
-    REFERRAL = "referral"
+    promo = "promo"
+    qr = "qr"
+    referral = "referral"
 
 
 class CodeStatus(str, enum.Enum):
-    ACTIVE = "active"
-    REVOKED = "revoked"
+    active = "active"
+    revoked = "revoked"
 
 
 class Region(Model):
@@ -101,7 +101,7 @@ class Partner(Model):
     name: Mapped[str] = mapped_column(sa.String(300))
     kind: Mapped[PartnerKind] = mapped_column(str_enum(PartnerKind), index=True)
     status: Mapped[PartnerStatus] = mapped_column(
-        str_enum(PartnerStatus), default=PartnerStatus.ONBOARDING, index=True
+        str_enum(PartnerStatus), default=PartnerStatus.onboarding, index=True
     )
     region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partners.id"), index=True)
@@ -139,7 +139,7 @@ class AttributionCode(Model):
     partner_id: Mapped[int] = mapped_column(sa.ForeignKey("partners.id"), index=True)
     kind: Mapped[CodeKind] = mapped_column(str_enum(CodeKind))
     code: Mapped[str] = mapped_column(sa.String(100), unique=True)
-    status: Mapped[CodeStatus] = mapped_column(str_enum(CodeStatus), default=CodeStatus.ACTIVE)
+    status: Mapped[CodeStatus] = mapped_column(str_enum(CodeStatus), default=CodeStatus.active)
     campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -14,9 +14,9 @@ from server.db.types import UTCDateTime, str_enum, utcnow
 
 
 class VersionStatus(str, enum.Enum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    ARCHIVED = "archived"
+    draft = "draft"
+    published = "published"
+    archived = "archived"
 
 
 class Program(Model):
@@ -48,7 +48,7 @@ class ProgramVersion(Model):
     program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"), index=True)
     number: Mapped[int] = mapped_column(sa.Integer)
     status: Mapped[VersionStatus] = mapped_column(
-        str_enum(VersionStatus), default=VersionStatus.DRAFT, index=True
+        str_enum(VersionStatus), default=VersionStatus.draft, index=True
     )
     effective_from: Mapped[date | None] = mapped_column(sa.Date)
     effective_to: Mapped[date | None] = mapped_column(sa.Date)

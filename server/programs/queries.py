@@ -13,7 +13,7 @@ def published_versions() -> list[ProgramVersion]:
     return list(
         db.session.scalars(
             sa.select(ProgramVersion)
-            .where(ProgramVersion.status == VersionStatus.PUBLISHED)
+            .where(ProgramVersion.status == VersionStatus.published)
             .order_by(ProgramVersion.effective_from.desc())
         )
     )

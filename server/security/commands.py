@@ -58,8 +58,12 @@ def create_user(new: NewUser) -> int:
         if partner is None:
             raise CommandError(f"Unknown partner {new.partner_code!r}.")
     user = sm.add_user(
-        username=new.username, first_name=new.first_name, last_name=new.last_name,
-        email=new.email, role=role, password=new.password,
+        username=new.username,
+        first_name=new.first_name,
+        last_name=new.last_name,
+        email=new.email,
+        role=role,
+        password=new.password,
     )
     if not user:
         db.session.rollback()

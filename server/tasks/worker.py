@@ -1,39 +1,52 @@
-"""The rq worker process: builds the app once and runs every job inside its context."""
+"""The rq worker process: builds the app once; jobs enter its context with :func:`app_job`."""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
 
-from flask import Flask
+from flask import Flask, has_app_context
 from rq import Worker
 
 from server.queues import get_queue, redis_connection
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 _APP: Flask | None = None
+_APP_PID: int | None = None
 
 
-def current_worker_app() -> Flask:
-    """The app of this worker process (jobs use it to enter an app context)."""
-    if _APP is None:
-        raise RuntimeError("no worker app: jobs run inside `partnerflow worker`")
-    return _APP
+def set_worker_app(app: Flask) -> None:
+    """Make ``app`` the one every job of this process runs in."""
+    global _APP, _APP_PID
+    _APP, _APP_PID = app, os.getpid()
 
 
-class AppWorker(Worker):
-    """An rq worker whose jobs run inside the Flask app context."""
+def app_job(function: F) -> F:
+    """Run an rq job inside the worker's app context (or the caller's, if inline)."""
 
-    def perform_job(self, job: Any, queue: Any) -> bool:
-        assert _APP is not None
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if has_app_context():
+            return function(*args, **kwargs)
+        if _APP is None:
+            raise RuntimeError("no worker app: jobs run inside `partnerflow worker`")
         with _APP.app_context():
-            return bool(super().perform_job(job, queue))
+            if os.getpid() != _APP_PID:
+                # rq forks a work horse per job: never share the parent's connections.
+                from server.extensions import db
+
+                db.engine.dispose(close=False)
+            return function(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def run_worker(app: Flask, burst: bool = False, queues: list[str] | None = None) -> None:
-    """Listen on the app's queues until stopped (or until empty with ``burst``)."""
-    global _APP
-    _APP = app
+    """Listen on the app's queues until stopped (or until they are empty, with ``burst``)."""
+    set_worker_app(app)
     names = queues or app.config["RQ_QUEUES"]
-    worker = AppWorker(
-        [get_queue(name, app) for name in names], connection=redis_connection(app)
-    )
+    worker = Worker([get_queue(name, app) for name in names], connection=redis_connection(app))
     worker.work(burst=burst, with_scheduler=False)

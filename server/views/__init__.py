@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask_appbuilder import AppBuilder
 from flask_babel import lazy_gettext as _l
 
+from server.views.audit import AuditEntryView
 from server.views.dashboard import IndexView
 from server.views.ledger import AccrualView, SalesEventView
 from server.views.partners import (
@@ -18,7 +19,6 @@ from server.views.partners import (
     RegionView,
 )
 from server.views.programs import CampaignView, ProgramVersionView, ProgramView, RuleInstanceView
-from server.views.audit import AuditEntryView
 
 __all__ = ["IndexView", "register_views"]
 
@@ -26,41 +26,67 @@ __all__ = ["IndexView", "register_views"]
 def register_views(builder: AppBuilder) -> None:
     """Add every view and menu entry; the menu shows only screens that exist."""
     builder.add_view(
-        PartnerView, "Partners", label=_l("Partners"), icon="fa-users",
-        category="Partners", category_label=_l("Partners"),
+        PartnerView,
+        "Partners",
+        label=_l("Partners"),
+        icon="fa-users",
+        category="Partners",
+        category_label=_l("Partners"),
+    )
+    builder.add_view(RegionView, "Regions", label=_l("Regions"), icon="fa-map", category="Partners")
+    builder.add_view(
+        RegionalTermsView,
+        "Regional terms",
+        label=_l("Regional terms"),
+        icon="fa-file-text-o",
+        category="Partners",
     )
     builder.add_view(
-        RegionView, "Regions", label=_l("Regions"), icon="fa-map", category="Partners"
+        AttributionCodeView,
+        "Attribution codes",
+        label=_l("Attribution codes"),
+        icon="fa-qrcode",
+        category="Partners",
     )
     builder.add_view(
-        RegionalTermsView, "Regional terms", label=_l("Regional terms"),
-        icon="fa-file-text-o", category="Partners",
+        ProgramView,
+        "Programs",
+        label=_l("Programs"),
+        icon="fa-cubes",
+        category="Programs",
+        category_label=_l("Programs"),
     )
     builder.add_view(
-        AttributionCodeView, "Attribution codes", label=_l("Attribution codes"),
-        icon="fa-qrcode", category="Partners",
-    )
-    builder.add_view(
-        ProgramView, "Programs", label=_l("Programs"), icon="fa-cubes",
-        category="Programs", category_label=_l("Programs"),
-    )
-    builder.add_view(
-        ProgramVersionView, "Program versions", label=_l("Program versions"),
-        icon="fa-code-fork", category="Programs",
+        ProgramVersionView,
+        "Program versions",
+        label=_l("Program versions"),
+        icon="fa-code-fork",
+        category="Programs",
     )
     builder.add_view_no_menu(RuleInstanceView)
     builder.add_view(
-        CampaignView, "Campaigns", label=_l("Campaigns"), icon="fa-bullhorn",
+        CampaignView,
+        "Campaigns",
+        label=_l("Campaigns"),
+        icon="fa-bullhorn",
         category="Programs",
     )
     builder.add_view(
-        SalesEventView, "Events", label=_l("Events"), icon="fa-shopping-cart",
-        category="Ledger", category_label=_l("Ledger"),
+        SalesEventView,
+        "Events",
+        label=_l("Events"),
+        icon="fa-shopping-cart",
+        category="Ledger",
+        category_label=_l("Ledger"),
     )
     builder.add_view(
         AccrualView, "Accruals", label=_l("Accruals"), icon="fa-rub", category="Ledger"
     )
     builder.add_view(
-        AuditEntryView, "Audit log", label=_l("Audit log"), icon="fa-history",
-        category="Audit", category_label=_l("Audit"),
+        AuditEntryView,
+        "Audit log",
+        label=_l("Audit log"),
+        icon="fa-history",
+        category="Audit",
+        category_label=_l("Audit"),
     )

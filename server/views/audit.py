@@ -15,6 +15,12 @@ class AuditEntryView(ModelView):
     base_order = ("at", "desc")
     list_columns = ["at", "actor_name", "action", "entity_type", "entity_id"]
     search_columns = ["actor_name", "action", "entity_type", "entity_id"]
-    label_columns = {"at": _l("When"), "actor_name": _l("Who"), "action": _l("Action"),
-                     "entity_type": _l("Entity"), "entity_id": _l("Id"),
-                     "before": _l("Before"), "after": _l("After")}
+    label_columns = {
+        "at": _l("When"),
+        "actor_name": _l("Who"),
+        "action": _l("Action"),
+        "entity_type": _l("Entity"),
+        "entity_id": _l("Id"),
+        "before": _l("Before"),
+        "after": _l("After"),
+    }

@@ -15,8 +15,13 @@ class RuleInstanceView(ModelView):
     base_permissions = ["can_list", "can_show"]
     list_columns = ["position", "rule_key", "template_key", "params", "scope"]
     base_order = ("position", "asc")
-    label_columns = {"position": "#", "rule_key": _l("Rule"), "template_key": _l("Template"),
-                     "params": _l("Parameters"), "scope": _l("Scope")}
+    label_columns = {
+        "position": "#",
+        "rule_key": _l("Rule"),
+        "template_key": _l("Template"),
+        "params": _l("Parameters"),
+        "scope": _l("Scope"),
+    }
 
 
 class ProgramVersionView(ModelView):
@@ -25,9 +30,14 @@ class ProgramVersionView(ModelView):
     base_permissions = ["can_list", "can_show"]
     list_columns = ["program", "number", "status", "effective_from", "effective_to", "published_at"]
     related_views = [RuleInstanceView]
-    label_columns = {"program": _l("Program"), "number": _l("Version"), "status": _l("Status"),
-                     "effective_from": _l("Effective from"), "effective_to": _l("Effective to"),
-                     "published_at": _l("Published")}
+    label_columns = {
+        "program": _l("Program"),
+        "number": _l("Version"),
+        "status": _l("Status"),
+        "effective_from": _l("Effective from"),
+        "effective_to": _l("Effective to"),
+        "published_at": _l("Published"),
+    }
 
 
 class ProgramView(ModelView):
@@ -35,14 +45,24 @@ class ProgramView(ModelView):
     base_permissions = ["can_list", "can_show"]
     list_columns = ["slug", "title", "currency", "created_at"]
     related_views = [ProgramVersionView]
-    label_columns = {"slug": _l("Slug"), "title": _l("Title"), "currency": _l("Currency"),
-                     "created_at": _l("Created")}
+    label_columns = {
+        "slug": _l("Slug"),
+        "title": _l("Title"),
+        "currency": _l("Currency"),
+        "created_at": _l("Created"),
+    }
 
 
 class CampaignView(ModelView):
     datamodel = SQLAInterface(Campaign)
     base_permissions = ["can_list", "can_show"]
     list_columns = ["title", "kind", "status", "starts_on", "ends_on", "regions", "budget"]
-    label_columns = {"title": _l("Title"), "kind": _l("Kind"), "status": _l("Status"),
-                     "starts_on": _l("Starts"), "ends_on": _l("Ends"), "regions": _l("Regions"),
-                     "budget": _l("Budget")}
+    label_columns = {
+        "title": _l("Title"),
+        "kind": _l("Kind"),
+        "status": _l("Status"),
+        "starts_on": _l("Starts"),
+        "ends_on": _l("Ends"),
+        "regions": _l("Regions"),
+        "budget": _l("Budget"),
+    }

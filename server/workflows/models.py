@@ -13,15 +13,15 @@ from server.db.types import UTCDateTime, str_enum, utcnow
 
 
 class DefinitionStatus(str, enum.Enum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    ARCHIVED = "archived"
+    draft = "draft"
+    published = "published"
+    archived = "archived"
 
 
 class InstanceStatus(str, enum.Enum):
-    RUNNING = "running"
-    ERROR = "error"
-    FINISHED = "finished"
+    running = "running"
+    error = "error"
+    finished = "finished"
 
 
 class WorkflowDefinition(Model):
@@ -36,7 +36,7 @@ class WorkflowDefinition(Model):
     subject_type: Mapped[str] = mapped_column(sa.String(32))
     source_yaml: Mapped[str] = mapped_column(sa.Text)
     status: Mapped[DefinitionStatus] = mapped_column(
-        str_enum(DefinitionStatus), default=DefinitionStatus.DRAFT
+        str_enum(DefinitionStatus), default=DefinitionStatus.draft
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -56,7 +56,7 @@ class WorkflowInstance(Model):
     subject_id: Mapped[int] = mapped_column(sa.Integer)
     state: Mapped[str] = mapped_column(sa.String(100))
     status: Mapped[InstanceStatus] = mapped_column(
-        str_enum(InstanceStatus), default=InstanceStatus.RUNNING
+        str_enum(InstanceStatus), default=InstanceStatus.running
     )
     error: Mapped[str | None] = mapped_column(sa.Text)
     state_entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

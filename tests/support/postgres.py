@@ -6,6 +6,7 @@ refuses to run as root, so as root the cluster runs as the ``postgres`` system u
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -56,8 +57,16 @@ class TemporaryPostgres:
         if self.as_root:
             shutil.chown(self.root, "postgres", "postgres")
         self._run(
-            str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
-            "-A", "trust", "-E", "UTF8", "--no-sync",
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.datadir),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
         )
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
@@ -65,8 +74,17 @@ class TemporaryPostgres:
             "-c max_connections=200"
         )
         self._run(
-            str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", options,
-            "-l", str(self.root / "server.log"), "-w", "-t", "60", "start",
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.datadir),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
         )
         return self
 
@@ -76,8 +94,14 @@ class TemporaryPostgres:
         while True:
             try:
                 self._run(
-                    str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
-                    "-U", "postgres", name,
+                    str(self.bindir / "createdb"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    "postgres",
+                    name,
                 )
                 break
             except subprocess.CalledProcessError:
@@ -87,8 +111,8 @@ class TemporaryPostgres:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:
-        try:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop")
-        except subprocess.CalledProcessError:
-            pass
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._run(
+                str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"
+            )
         shutil.rmtree(self.root, ignore_errors=True)

@@ -24,8 +24,13 @@ def test_autogenerate_finds_nothing_to_change(app_ctx: Flask) -> None:
 
 def _partner() -> Partner:
     region = Region(code="A", name_ru="Регион A", name_en="Region A")
-    partner = Partner(code="P-1", name="Тест", kind=PartnerKind.AMBASSADOR,
-                      status=PartnerStatus.ACTIVE, region=region)
+    partner = Partner(
+        code="P-1",
+        name="Тест",
+        kind=PartnerKind.ambassador,
+        status=PartnerStatus.active,
+        region=region,
+    )
     db.session.add(partner)
     db.session.flush()
     return partner
@@ -34,10 +39,24 @@ def _partner() -> Partner:
 def test_largest_money_amount_round_trips_exactly(app_ctx: Flask) -> None:
     partner = _partner()
     amount = Decimal("999999999999.99")
-    db.session.add(Accrual(dedupe_key="k1", partner_id=partner.id, kind=AccrualKind.COMMISSION,
-                           amount=amount, status=AccrualStatus.APPROVED))
-    db.session.add(Accrual(dedupe_key="k2", partner_id=partner.id, kind=AccrualKind.COMMISSION,
-                           amount=-amount, status=AccrualStatus.APPROVED))
+    db.session.add(
+        Accrual(
+            dedupe_key="k1",
+            partner_id=partner.id,
+            kind=AccrualKind.commission,
+            amount=amount,
+            status=AccrualStatus.approved,
+        )
+    )
+    db.session.add(
+        Accrual(
+            dedupe_key="k2",
+            partner_id=partner.id,
+            kind=AccrualKind.commission,
+            amount=-amount,
+            status=AccrualStatus.approved,
+        )
+    )
     db.session.commit()
     db.session.expunge_all()
     stored = db.session.scalars(sa.select(Accrual.amount).order_by(Accrual.dedupe_key)).all()
@@ -48,9 +67,15 @@ def test_largest_money_amount_round_trips_exactly(app_ctx: Flask) -> None:
 def test_sum_of_money_is_exact_in_sql(app_ctx: Flask) -> None:
     partner = _partner()
     for index, value in enumerate(["0.10", "0.20", "999999999999.70"]):
-        db.session.add(Accrual(dedupe_key=f"s{index}", partner_id=partner.id,
-                               kind=AccrualKind.BONUS, amount=Decimal(value),
-                               status=AccrualStatus.APPROVED))
+        db.session.add(
+            Accrual(
+                dedupe_key=f"s{index}",
+                partner_id=partner.id,
+                kind=AccrualKind.bonus,
+                amount=Decimal(value),
+                status=AccrualStatus.approved,
+            )
+        )
     db.session.commit()
     total = db.session.scalar(sa.select(sa.func.sum(Accrual.amount)))
     assert total == Decimal("1000000000000.00")

@@ -1,0 +1,57 @@
+# Partnerflow: `make run` starts everything on this machine; `make test` runs every check.
+# Both install what they need first: Debian packages (apt-get, only when missing) and a
+# Python virtual environment in .venv.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Debian packages the project needs: PostgreSQL for the test suite's second database,
+# Pango + DejaVu fonts (Cyrillic) for WeasyPrint, poppler-utils (pdftotext) for PDF tests.
+DEBIAN_PACKAGES := postgresql libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils
+
+.PHONY: install install-system run test lint typecheck pytest bench fmt clean
+
+install: install-system $(STAMP)
+
+install-system:
+	@missing=""; \
+	for pkg in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (durable_rules does not import on 3.13)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/partnerflow run
+
+lint: install
+	$(BIN)/ruff check server tests bench wsgi.py
+	$(BIN)/ruff format --check server tests bench wsgi.py
+
+typecheck: install
+	$(BIN)/mypy server
+
+pytest: install
+	PARTNERFLOW_REQUIRE_POSTGRES=1 $(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: install
+	$(BIN)/python -m bench
+
+fmt: install
+	$(BIN)/ruff format server tests bench wsgi.py
+	$(BIN)/ruff check --fix server tests bench wsgi.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
