@@ -41,7 +41,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         configure_engine(db.engine)
 
-        builder = AppBuilder(indexview=IndexView, update_perms=False)
+        from server.security.manager import PartnerflowSecurityManager
+
+        builder = AppBuilder(
+            indexview=IndexView,
+            security_manager_class=PartnerflowSecurityManager,
+            update_perms=False,
+        )
         builder.init_app(app, db.session)
         register_views(builder)
         builder.post_init()

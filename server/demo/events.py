@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from server.demo.data import DemoPartner
-from server.partners.models import CodeKind, PartnerKind
+from server.partners.models import CodeKind, PartnerKind, PartnerStatus
 
 MOSCOW = timezone(timedelta(hours=3))
 FIRST_DAY = date(2026, 6, 1)
@@ -55,8 +55,13 @@ def demo_events(partners: list[DemoPartner], seed: int = 2026) -> Iterator[dict[
     and rejections (unknown promo codes, a partner still onboarding).
     """
     rng = random.Random(seed)
-    sellers = [p for p in partners if p.kind is not PartnerKind.cofactor]
-    affiliates = [p for p in partners if p.kind is PartnerKind.online_affiliate]
+    sellers = [
+        p for p in partners
+        if p.kind is not PartnerKind.cofactor and p.status is PartnerStatus.active
+    ]
+    # Partners still onboarding or suspended: a few of their sales arrive and are rejected.
+    inactive = [p for p in partners if p.status is not PartnerStatus.active]
+    affiliates = [p for p in sellers if p.kind is PartnerKind.online_affiliate]
     ambassadors = [p for p in partners if p.kind is PartnerKind.ambassador]
     pending: list[dict[str, Any]] = []
     counter = 0
@@ -66,7 +71,7 @@ def demo_events(partners: list[DemoPartner], seed: int = 2026) -> Iterator[dict[
         batch: list[dict[str, Any]] = []
         for _ in range(rng.randint(14, 26)):
             counter += 1
-            seller = rng.choice(sellers)
+            seller = rng.choice(inactive if rng.random() < 0.02 else sellers)
             if rng.random() < 0.35 or customers == 0:
                 customers += 1
                 customer = f"k{customers:05d}"

@@ -1,0 +1,138 @@
+"""``load_demo``: fill an empty database with the demo's partners, program and ledger.
+
+The events are evaluated by the same evaluator as `partnerflow simulate` and the
+workers, in the spec's processing order, so the demo ledger is what the engine pays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from server.demo.data import DEMO_USERS, REGIONS, demo_partners, fake_inn
+from server.demo.events import demo_events, source_of
+from server.errors import CommandError
+from server.extensions import db
+from server.ledger.commands import new_event, record_outcomes
+from server.ledger.models import Accrual, EventStatus, SalesEvent
+from server.partners.models import AttributionCode, Partner, Region, RegionalTerms
+from server.partners.queries import partner_directory
+from server.programs.commands import add_program_version
+from server.rules.evaluator import Evaluator
+from server.rules.program import load_program_file
+from server.security.commands import NewUser, create_user, sync_roles
+
+PROGRAM_FILE = Path(__file__).with_name("program.yaml")
+PROGRAM_EFFECTIVE_FROM = date(2026, 1, 1)
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    partners: int
+    events: int
+    rejected: int
+    accruals: int
+
+    def summary(self) -> str:
+        return (
+            f"Demo loaded: {self.partners} partners, {self.events} events "
+            f"({self.rejected} rejected), {self.accruals} accruals."
+        )
+
+
+def demo_loaded() -> bool:
+    """Whether the database already holds partners (the demo loads only into an empty one)."""
+    return db.session.scalar(sa.select(sa.func.count(Partner.id))) != 0
+
+
+def load_demo() -> DemoReport:
+    """Load the demo into an empty, migrated database, in one transaction.
+
+    Raises:
+        CommandError: the database already has partners.
+    """
+    if demo_loaded():
+        raise CommandError("The database already has partners; the demo loads only into an empty one.")
+    sync_roles()
+    regions = _regions()
+    partners = _partners(regions)
+    version = add_program_version(
+        load_program_file(PROGRAM_FILE), publish=True, effective_from=PROGRAM_EFFECTIVE_FROM,
+        note="Demo program",
+    )
+    for terms in db.session.scalars(sa.select(RegionalTerms)):
+        terms.program_version_id = version.id
+    for user in DEMO_USERS:
+        create_user(NewUser(user.username, user.password, user.role, user.first_name,
+                            user.last_name, f"{user.username}@demo.partnerflow.local",
+                            user.partner_code))
+    report = _ledger(partners, version.id, {rule.rule_key: rule.id for rule in version.rules})
+    db.session.commit()
+    return report
+
+
+def _regions() -> dict[str, Region]:
+    regions = {}
+    for item in REGIONS:
+        region = Region(code=item.code, name_ru=item.name_ru, name_en=item.name_en,
+                        description=item.description)
+        region.terms.append(RegionalTerms(
+            version=1, effective_from=PROGRAM_EFFECTIVE_FROM,
+            payment_terms_days=item.payment_terms_days, minimum_payout=item.minimum_payout,
+            exclusive_rights=item.exclusive_rights, training_support=item.training_support,
+            marketing_support=item.marketing_support, loyalty_and_events=item.loyalty_and_events,
+            court=item.court, contract_language="ru",
+        ))
+        db.session.add(region)
+        regions[item.code] = region
+    db.session.flush()
+    return regions
+
+
+def _partners(regions: dict[str, Region]) -> dict[str, Partner]:
+    rows: dict[str, Partner] = {}
+    for index, item in enumerate(demo_partners(), start=1):
+        partner = Partner(
+            code=item.code, name=item.name, kind=item.kind, status=item.status,
+            region=regions[item.region], parent=rows.get(item.parent) if item.parent else None,
+            customer_ref=item.customer_ref, email=f"{item.code.lower()}@partners.example",
+            landing_url=f"https://shop.example/?partner={item.code}",
+            legal_name=item.name, inn=fake_inn(index), kpp=f"7701{index:05d}",
+            ogrn=f"1{index:012d}7"[:13],
+        )
+        for kind, code in item.codes:
+            partner.codes.append(AttributionCode(kind=kind, code=code))
+        db.session.add(partner)
+        rows[item.code] = partner
+    db.session.flush()
+    return rows
+
+
+def _ledger(partners: dict[str, Partner], version_id: int, rule_ids: dict[str, int]) -> DemoReport:
+    evaluator = Evaluator(load_program_file(PROGRAM_FILE), partner_directory())
+    partner_ids = {code: partner.id for code, partner in partners.items()}
+    events = rejected = accruals = 0
+    for payload in demo_events(demo_partners()):
+        source = source_of(payload)
+        payload = {k: v for k, v in payload.items() if not k.startswith("_")}
+        event = new_event(source, payload)
+        outcomes = evaluator.process(payload)
+        rows = record_outcomes(event, outcomes, partner_ids=partner_ids, rule_ids=rule_ids,
+                               program_version_id=version_id, processed_at=event.occurred_at)
+        credited = next((r for r in rows if r.level is None), None)
+        event.partner_id = credited.partner_id if credited else None
+        db.session.add(event)
+        db.session.add_all(rows)
+        events += 1
+        rejected += event.status is EventStatus.rejected
+        accruals += len(rows)
+        if events % 500 == 0:
+            db.session.flush()
+    db.session.flush()
+    assert db.session.scalar(sa.select(sa.func.count(SalesEvent.id))) == events
+    assert db.session.scalar(sa.select(sa.func.count(Accrual.id))) == accruals
+    return DemoReport(partners=len(partners), events=events, rejected=rejected, accruals=accruals)
+

@@ -1,0 +1,83 @@
+"""The demo loads on both databases, its ledger is what the engine pays, and the first
+page a manager sees shows it."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import Flask
+
+from server.demo.commands import PROGRAM_FILE, load_demo
+from server.demo.data import DEMO_USERS, demo_partners
+from server.demo.events import demo_events
+from server.extensions import db
+from server.ledger.models import Accrual, EventStatus, SalesEvent
+from server.partners.models import Partner, PartnerKind
+from server.partners.queries import partner_directory
+from server.programs.models import ProgramVersion, VersionStatus
+from server.rules.evaluator import Accrual as AccrualOutcome
+from server.rules.evaluator import Evaluator
+from server.rules.program import load_program_file
+
+
+def _ledger_lines() -> list[tuple[str, str, str, str, Decimal, int, str, int | None, str | None]]:
+    rows = db.session.execute(
+        sa.select(SalesEvent.external_id, Partner.code, Accrual.rule_key, Accrual.kind,
+                  Accrual.amount, Accrual.points, Accrual.status, Accrual.level, Accrual.reverses)
+        .join(Accrual.event).join(Accrual.partner).order_by(Accrual.id)
+    ).all()
+    return [(e, p, r, k.value, a, pts, s.value, lvl, rev) for e, p, r, k, a, pts, s, lvl, rev in rows]
+
+
+def test_demo_loads_a_ledger_equal_to_a_fresh_evaluation(app: Flask) -> None:
+    with app.app_context():
+        report = load_demo()
+        assert report.partners == 30
+        kinds = {kind for (kind,) in db.session.execute(sa.select(Partner.kind).distinct())}
+        assert kinds == set(PartnerKind)
+        assert db.session.scalar(sa.select(sa.func.count(Partner.id)).where(Partner.parent_id.is_not(None))) >= 20
+        published = db.session.scalars(
+            sa.select(ProgramVersion).where(ProgramVersion.status == VersionStatus.published)
+        ).all()
+        assert len(published) == 1 and len(published[0].rules) == 14
+        # Every kind of outcome is present: holds, reversals, rejections, rewards, points.
+        statuses = dict(db.session.execute(
+            sa.select(SalesEvent.status, sa.func.count()).group_by(SalesEvent.status)).all())
+        assert statuses[EventStatus.rejected] > 0 and statuses[EventStatus.processed] > 4000
+        stored = _ledger_lines()
+
+        evaluator = Evaluator(load_program_file(PROGRAM_FILE), partner_directory())
+        expected = [
+            (o.event, o.partner, o.rule, o.kind.value, o.amount, o.points, o.status.value,
+             o.level, o.reverses)
+            for payload in demo_events(demo_partners())
+            for o in evaluator.process({k: v for k, v in payload.items() if not k.startswith("_")})
+            if isinstance(o, AccrualOutcome)
+        ]
+        assert stored == expected
+        assert {line[6] for line in stored} == {"approved", "held"}
+        assert any(line[8] for line in stored)  # reversals
+        assert {line[3] for line in stored} >= {"commission", "bonus", "override", "points", "reward"}
+
+
+def test_manager_first_page_shows_real_data_and_loads_nothing_from_outside(app: Flask) -> None:
+    with app.app_context():
+        load_demo()
+        top = db.session.scalar(sa.select(Partner.name).where(Partner.code == "A-AMB-01"))
+    manager = next(user for user in DEMO_USERS if user.username == "manager")
+    client = app.test_client()
+    client.post("/login/", data={"username": manager.username, "password": manager.password})
+    page = client.get("/").get_data(as_text=True)
+    assert "Partner program overview" in page or "Обзор партнёрской программы" in page
+    assert re.search(r'data-kpi="partners">\s*2[0-9] / 30', page)
+    assert "Региональная партнёрская программа 2026" in page
+    assert top is not None
+    for url in ("/", "/partnerview/list/", "/regionview/list/", "/programview/list/",
+                "/accrualview/list/", "/saleseventview/list/"):
+        body = client.get(url).get_data(as_text=True)
+        external = re.findall(r'(?:src|href)="((?:https?:)?//[^"]+)"', body)
+        assert external == [], (url, external)
+    partners_page = client.get("/partnerview/list/").get_data(as_text=True)
+    assert "A-AMB-01" in partners_page
