@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal, get_currency_symbol
 from flask import Flask
 from flask_babel import get_locale
 
@@ -14,11 +14,18 @@ def current_language() -> str:
     return locale.language if locale is not None else "ru"
 
 
+#: narrow symbols written after the number in every language (Babel's English has "RUB")
+NARROW_SYMBOLS = {"RUB": "₽"}
+
+
 def format_money(amount: Decimal | int | None, currency: str = "RUB") -> str:
-    """``1234.5`` → ``1 234,50 ₽`` in Russian, ``RUB 1,234.50`` in English."""
+    """``1234.5`` → ``1 234,50 ₽`` in Russian, ``1,234.50 ₽`` in English."""
     if amount is None:
         return "—"
-    return format_currency(Decimal(amount), currency, locale=current_language())
+    language = current_language()
+    number = format_decimal(Decimal(amount), format="#,##0.00", locale=language)
+    symbol = NARROW_SYMBOLS.get(currency) or get_currency_symbol(currency, locale=language)
+    return f"{number}\xa0{symbol}"
 
 
 def format_number(value: Decimal | int | None) -> str:

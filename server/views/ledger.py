@@ -6,6 +6,7 @@ from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 
+from server.i18n import format_money
 from server.ledger.models import Accrual, SalesEvent
 
 
@@ -26,6 +27,7 @@ class AccrualView(ModelView):
         "level",
     ]
     search_columns = ["partner", "rule_key", "kind", "status"]
+    formatters_columns = {"amount": format_money}
     label_columns = {
         "occurred_at": _l("Occurred"),
         "event": _l("Event"),
@@ -57,6 +59,7 @@ class SalesEventView(ModelView):
         "rejection_reason",
     ]
     search_columns = ["source", "external_id", "type", "partner", "status", "customer"]
+    formatters_columns = {"amount": format_money}
     related_views = [AccrualView]
     label_columns = {
         "occurred_at": _l("Occurred"),
