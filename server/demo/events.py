@@ -56,7 +56,8 @@ def demo_events(partners: list[DemoPartner], seed: int = 2026) -> Iterator[dict[
     """
     rng = random.Random(seed)
     sellers = [
-        p for p in partners
+        p
+        for p in partners
         if p.kind is not PartnerKind.cofactor and p.status is PartnerStatus.active
     ]
     # Partners still onboarding or suspended: a few of their sales arrive and are rejected.
@@ -78,20 +79,32 @@ def demo_events(partners: list[DemoPartner], seed: int = 2026) -> Iterator[dict[
             else:
                 customer = f"k{rng.randint(1, customers):05d}"
             event: dict[str, Any] = {
-                "id": f"S-{counter:06d}", "type": "sale",
-                "occurred_at": _stamp(day, rng), "currency": "RUB",
-                "customer": customer, "category": rng.choice(CATEGORIES),
+                "id": f"S-{counter:06d}",
+                "type": "sale",
+                "occurred_at": _stamp(day, rng),
+                "currency": "RUB",
+                "customer": customer,
+                "category": rng.choice(CATEGORIES),
             }
             if seller.kind is PartnerKind.offline_point:
-                event.update(channel="offline", qr_token=_code(seller, CodeKind.qr),
-                             amount=_money(rng, 400, 25000))
+                event.update(
+                    channel="offline",
+                    qr_token=_code(seller, CodeKind.qr),
+                    amount=_money(rng, 400, 25000),
+                )
             elif seller.kind is PartnerKind.ambassador:
                 channel = rng.choice(["online", "offline"])
-                event.update(channel=channel, promo_code=_code(seller, CodeKind.promo),
-                             amount=_money(rng, 900, 30000))
+                event.update(
+                    channel=channel,
+                    promo_code=_code(seller, CodeKind.promo),
+                    amount=_money(rng, 900, 30000),
+                )
             else:
-                event.update(channel="online", referral=_code(seller, CodeKind.referral),
-                             amount=_money(rng, 800, 40000))
+                event.update(
+                    channel="online",
+                    referral=_code(seller, CodeKind.referral),
+                    amount=_money(rng, 800, 40000),
+                )
             if rng.random() < 0.004:
                 event["amount"] = _money(rng, 160000, 320000)  # held as a large sale
             if rng.random() < 0.01:
@@ -103,48 +116,73 @@ def demo_events(partners: list[DemoPartner], seed: int = 2026) -> Iterator[dict[
                 refund_day = day + timedelta(days=rng.randint(1, 12))
                 full = rng.random() < 0.5
                 amount = Decimal(event["amount"]) if full else Decimal(event["amount"]) / 2
-                pending.append({
-                    "id": f"R-{counter:06d}", "type": "refund",
-                    "occurred_at": _stamp(refund_day, rng), "refers_to": event["id"],
-                    "amount": f"{amount.quantize(Decimal('0.01'))}", "currency": "RUB",
-                    "_source": source_of(event),
-                })
+                pending.append(
+                    {
+                        "id": f"R-{counter:06d}",
+                        "type": "refund",
+                        "occurred_at": _stamp(refund_day, rng),
+                        "refers_to": event["id"],
+                        "amount": f"{amount.quantize(Decimal('0.01'))}",
+                        "currency": "RUB",
+                        "_source": source_of(event),
+                    }
+                )
         if rng.random() < 0.15:  # a velocity burst: one customer, four sales in an hour
             customers += 1
             seller = rng.choice(affiliates)
             start = _stamp(day, rng)
             for burst in range(4):
                 counter += 1
-                batch.append({
-                    "id": f"S-{counter:06d}", "type": "sale", "channel": "online",
-                    "occurred_at": start + timedelta(minutes=10 * burst),
-                    "referral": _code(seller, CodeKind.referral), "amount": _money(rng, 500, 3000),
-                    "currency": "RUB", "customer": f"k{customers:05d}",
-                })
+                batch.append(
+                    {
+                        "id": f"S-{counter:06d}",
+                        "type": "sale",
+                        "channel": "online",
+                        "occurred_at": start + timedelta(minutes=10 * burst),
+                        "referral": _code(seller, CodeKind.referral),
+                        "amount": _money(rng, 500, 3000),
+                        "currency": "RUB",
+                        "customer": f"k{customers:05d}",
+                    }
+                )
         if rng.random() < 0.05:  # an ambassador buying through their own code
             ambassador = rng.choice(ambassadors)
             counter += 1
-            batch.append({
-                "id": f"S-{counter:06d}", "type": "sale", "channel": "online",
-                "occurred_at": _stamp(day, rng), "promo_code": _code(ambassador, CodeKind.promo),
-                "amount": _money(rng, 1000, 9000), "currency": "RUB",
-                "customer": ambassador.customer_ref,
-            })
+            batch.append(
+                {
+                    "id": f"S-{counter:06d}",
+                    "type": "sale",
+                    "channel": "online",
+                    "occurred_at": _stamp(day, rng),
+                    "promo_code": _code(ambassador, CodeKind.promo),
+                    "amount": _money(rng, 1000, 9000),
+                    "currency": "RUB",
+                    "customer": ambassador.customer_ref,
+                }
+            )
         for affiliate in affiliates:
             if rng.random() < 0.4:
                 counter += 1
-                batch.append({
-                    "id": f"L-{counter:06d}", "type": "lead", "channel": "online",
-                    "occurred_at": _stamp(day, rng),
-                    "referral": _code(affiliate, CodeKind.referral),
-                })
+                batch.append(
+                    {
+                        "id": f"L-{counter:06d}",
+                        "type": "lead",
+                        "channel": "online",
+                        "occurred_at": _stamp(day, rng),
+                        "referral": _code(affiliate, CodeKind.referral),
+                    }
+                )
             if day.weekday() == 6:
                 counter += 1
-                batch.append({
-                    "id": f"I-{counter:06d}", "type": "impressions",
-                    "occurred_at": datetime(day.year, day.month, day.day, 23, 0, tzinfo=MOSCOW),
-                    "partner": affiliate.code, "count": rng.randint(5000, 60000),
-                })
+                batch.append(
+                    {
+                        "id": f"I-{counter:06d}",
+                        "type": "impressions",
+                        "occurred_at": datetime(day.year, day.month, day.day, 23, 0, tzinfo=MOSCOW),
+                        "partner": affiliate.code,
+                        "count": rng.randint(5000, 60000),
+                    }
+                )
         due = [refund for refund in pending if refund["occurred_at"].date() <= day]
         pending = [refund for refund in pending if refund["occurred_at"].date() > day]
         batch.extend(due)

@@ -51,7 +51,9 @@ def new_event(source: str, payload: dict[str, Any]) -> SalesEvent:
         occurred_at=occurred,
         channel=_text(payload, "channel", 16),
         region_code=_text(payload, "region", 16),
-        amount=amount if amount is not None and amount.is_finite() and abs(amount) < 10**17 else None,
+        amount=amount
+        if amount is not None and amount.is_finite() and abs(amount) < 10**17
+        else None,
         currency=_text(payload, "currency", 3),
         customer=_text(payload, "customer", 200),
         category=_text(payload, "category", 100),
@@ -110,4 +112,6 @@ def record_outcomes(
 
 def accrual_key(event: SalesEvent, outcome: AccrualOutcome) -> str:
     """The accrual's natural key: one row per event, rule, receiver and level."""
-    return f"{event.source}|{event.external_id}|{outcome.rule}|{outcome.partner}|{outcome.level or 0}"
+    return (
+        f"{event.source}|{event.external_id}|{outcome.rule}|{outcome.partner}|{outcome.level or 0}"
+    )

@@ -61,15 +61,22 @@ def add_program_version(
         or 0
     ) + 1
     version = ProgramVersion(
-        program_id=program.id, number=number, status=VersionStatus.draft,
-        effective_from=effective_from, created_by_id=actor_id, note=note,
+        program_id=program.id,
+        number=number,
+        status=VersionStatus.draft,
+        effective_from=effective_from,
+        created_by_id=actor_id,
+        note=note,
     )
     document = spec.to_dict()
     for position, rule in enumerate(document["rules"]):
         version.rules.append(
             RuleInstance(
-                position=position, rule_key=rule["id"], template_key=rule["template"],
-                template_version=1, params=_json_ready(rule.get("params", {})),
+                position=position,
+                rule_key=rule["id"],
+                template_key=rule["template"],
+                template_version=1,
+                params=_json_ready(rule.get("params", {})),
                 scope=_json_ready(rule.get("scope", {})),
             )
         )

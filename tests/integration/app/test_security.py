@@ -20,8 +20,11 @@ def _login(client: FlaskClient, username: str, password: str) -> None:
 def _make_user(app: Flask, role: Role, partner_code: str | None = None) -> tuple[str, str]:
     username, password = f"u-{role.value.lower()}", "secret-pass-1"
     with app.app_context():
-        create_user(NewUser(username, password, role, "Test", "User",
-                            f"{username}@example.test", partner_code))
+        create_user(
+            NewUser(
+                username, password, role, "Test", "User", f"{username}@example.test", partner_code
+            )
+        )
     return username, password
 
 
@@ -52,10 +55,16 @@ def test_password_is_stored_hashed(app: Flask) -> None:
 @pytest.mark.parametrize(
     ("role", "allowed", "denied"),
     [
-        (Role.MANAGER, ["/partnerview/list/", "/accrualview/list/", "/programview/list/"],
-         ["/users/list/", "/roles/list/"]),
-        (Role.LEGAL, ["/regionaltermsview/list/", "/partnerview/list/"],
-         ["/accrualview/list/", "/users/list/", "/saleseventview/list/"]),
+        (
+            Role.MANAGER,
+            ["/partnerview/list/", "/accrualview/list/", "/programview/list/"],
+            ["/users/list/", "/roles/list/"],
+        ),
+        (
+            Role.LEGAL,
+            ["/regionaltermsview/list/", "/partnerview/list/"],
+            ["/accrualview/list/", "/users/list/", "/saleseventview/list/"],
+        ),
         (Role.ADMIN, ["/users/list/", "/partnerview/list/", "/accrualview/list/"], []),
     ],
 )
@@ -77,8 +86,13 @@ def test_nobody_edits_the_ledger_through_the_ui(app: Flask, role: Role) -> None:
     client = app.test_client()
     _login(client, username, password)
     assert client.get("/accrualview/list/").status_code == 200
-    for url in ("/accrualview/add", "/accrualview/edit/1", "/accrualview/delete/1",
-                "/saleseventview/add", "/saleseventview/delete/1"):
+    for url in (
+        "/accrualview/add",
+        "/accrualview/edit/1",
+        "/accrualview/delete/1",
+        "/saleseventview/add",
+        "/saleseventview/delete/1",
+    ):
         response = client.get(url)
         assert response.status_code in (302, 403), url
         assert client.get("/accrualview/list/").status_code == 200

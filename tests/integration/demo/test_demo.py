@@ -24,11 +24,24 @@ from server.rules.program import load_program_file
 
 def _ledger_lines() -> list[tuple[str, str, str, str, Decimal, int, str, int | None, str | None]]:
     rows = db.session.execute(
-        sa.select(SalesEvent.external_id, Partner.code, Accrual.rule_key, Accrual.kind,
-                  Accrual.amount, Accrual.points, Accrual.status, Accrual.level, Accrual.reverses)
-        .join(Accrual.event).join(Accrual.partner).order_by(Accrual.id)
+        sa.select(
+            SalesEvent.external_id,
+            Partner.code,
+            Accrual.rule_key,
+            Accrual.kind,
+            Accrual.amount,
+            Accrual.points,
+            Accrual.status,
+            Accrual.level,
+            Accrual.reverses,
+        )
+        .join(Accrual.event)
+        .join(Accrual.partner)
+        .order_by(Accrual.id)
     ).all()
-    return [(e, p, r, k.value, a, pts, s.value, lvl, rev) for e, p, r, k, a, pts, s, lvl, rev in rows]
+    return [
+        (e, p, r, k.value, a, pts, s.value, lvl, rev) for e, p, r, k, a, pts, s, lvl, rev in rows
+    ]
 
 
 def test_demo_loads_a_ledger_equal_to_a_fresh_evaluation(app: Flask) -> None:
@@ -37,21 +50,38 @@ def test_demo_loads_a_ledger_equal_to_a_fresh_evaluation(app: Flask) -> None:
         assert report.partners == 30
         kinds = {kind for (kind,) in db.session.execute(sa.select(Partner.kind).distinct())}
         assert kinds == set(PartnerKind)
-        assert db.session.scalar(sa.select(sa.func.count(Partner.id)).where(Partner.parent_id.is_not(None))) >= 20
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count(Partner.id)).where(Partner.parent_id.is_not(None))
+            )
+            >= 20
+        )
         published = db.session.scalars(
             sa.select(ProgramVersion).where(ProgramVersion.status == VersionStatus.published)
         ).all()
         assert len(published) == 1 and len(published[0].rules) == 14
         # Every kind of outcome is present: holds, reversals, rejections, rewards, points.
-        statuses = dict(db.session.execute(
-            sa.select(SalesEvent.status, sa.func.count()).group_by(SalesEvent.status)).all())
+        statuses = dict(
+            db.session.execute(
+                sa.select(SalesEvent.status, sa.func.count()).group_by(SalesEvent.status)
+            ).all()
+        )
         assert statuses[EventStatus.rejected] > 0 and statuses[EventStatus.processed] > 4000
         stored = _ledger_lines()
 
         evaluator = Evaluator(load_program_file(PROGRAM_FILE), partner_directory())
         expected = [
-            (o.event, o.partner, o.rule, o.kind.value, o.amount, o.points, o.status.value,
-             o.level, o.reverses)
+            (
+                o.event,
+                o.partner,
+                o.rule,
+                o.kind.value,
+                o.amount,
+                o.points,
+                o.status.value,
+                o.level,
+                o.reverses,
+            )
             for payload in demo_events(demo_partners())
             for o in evaluator.process({k: v for k, v in payload.items() if not k.startswith("_")})
             if isinstance(o, AccrualOutcome)
@@ -59,7 +89,13 @@ def test_demo_loads_a_ledger_equal_to_a_fresh_evaluation(app: Flask) -> None:
         assert stored == expected
         assert {line[6] for line in stored} == {"approved", "held"}
         assert any(line[8] for line in stored)  # reversals
-        assert {line[3] for line in stored} >= {"commission", "bonus", "override", "points", "reward"}
+        assert {line[3] for line in stored} >= {
+            "commission",
+            "bonus",
+            "override",
+            "points",
+            "reward",
+        }
 
 
 def test_manager_first_page_shows_real_data_and_loads_nothing_from_outside(app: Flask) -> None:
@@ -74,8 +110,14 @@ def test_manager_first_page_shows_real_data_and_loads_nothing_from_outside(app: 
     assert re.search(r'data-kpi="partners">\s*2[0-9] / 30', page)
     assert "Региональная партнёрская программа 2026" in page
     assert top is not None
-    for url in ("/", "/partnerview/list/", "/regionview/list/", "/programview/list/",
-                "/accrualview/list/", "/saleseventview/list/"):
+    for url in (
+        "/",
+        "/partnerview/list/",
+        "/regionview/list/",
+        "/programview/list/",
+        "/accrualview/list/",
+        "/saleseventview/list/",
+    ):
         body = client.get(url).get_data(as_text=True)
         external = re.findall(r'(?:src|href)="((?:https?:)?//[^"]+)"', body)
         assert external == [], (url, external)

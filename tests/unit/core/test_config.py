@@ -56,7 +56,10 @@ def test_malformed_urls_are_refused(
 @pytest.mark.parametrize(
     ("env", "needle"),
     [
-        ({"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}, "Cannot connect to the database"),
+        (
+            {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"},
+            "Cannot connect to the database",
+        ),
         ({"REDIS_URL": "redis://127.0.0.1:1/0"}, "Cannot reach Redis"),
         ({"DATABASE_URL": "oracle://x"}, "DATABASE_URL must be"),
     ],
@@ -68,7 +71,9 @@ def test_unreachable_services_stop_start_up_with_one_sentence(
     result = subprocess.run(
         [str(partnerflow), "check-config"],
         env={"PATH": "/usr/bin:/bin", "PARTNERFLOW_INSTANCE": str(tmp_path), **env},
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.startswith("partnerflow:")]
