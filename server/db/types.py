@@ -94,3 +94,17 @@ def str_enum(enum_class: type[enum.Enum], length: int = 32) -> sa.Enum:
 def utcnow() -> datetime:
     """Now, as an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """A Decimal of any scale stored as its text (evaluation state: sums of raw amounts
+    must come back exactly as the engine computed them, not rounded to kopecks)."""
+
+    impl = sa.String(64)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else str(Decimal(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask_appbuilder import Model
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db.types import Money, UTCDateTime, str_enum, utcnow
+from server.db.types import ExactDecimal, Money, UTCDateTime, str_enum, utcnow
 from server.partners.models import Partner
 
 
@@ -182,3 +182,81 @@ class Statement(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     partner: Mapped[Partner] = relationship()
+
+
+class IntakeRejection(Model):
+    """An event refused at intake (malformed); kept for the sender's and the UI's eyes.
+
+    Its id is not claimed: the sender may fix the event and send it again.
+    """
+
+    __tablename__ = "intake_rejections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(64), index=True)
+    external_id: Mapped[str | None] = mapped_column(sa.String(200))
+    line: Mapped[int | None] = mapped_column(sa.Integer)
+    reason: Mapped[str] = mapped_column(sa.String(200))
+    payload: Mapped[Any] = mapped_column(sa.JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+# Evaluation state --------------------------------------------------------------------
+# What the rules engine remembers between events (server.rules.state.EvaluationState),
+# kept in the database for the workers. Rows change only inside an evaluation batch,
+# which holds the evaluation lock, so batches see each other's state in order.
+
+
+class EvaluationLock(Model):
+    """One row; an evaluation batch updates it first, which serializes batches."""
+
+    __tablename__ = "evaluation_lock"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batches: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    last_batch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EvaluatedEventId(Model):
+    """Event ids the engine has processed (its duplicate check, ids as in the spec)."""
+
+    __tablename__ = "eval_event_ids"
+
+    event_id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+
+
+class CustomerSale(Model):
+    """An accepted sale's instant per customer (first purchases, velocity holds)."""
+
+    __tablename__ = "eval_customer_sales"
+    __table_args__ = (sa.Index("ix_eval_customer_sales", "customer", "at_us"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer: Mapped[str] = mapped_column(sa.String(200))
+    at_us: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class PeriodFiguresRow(Model):
+    """A rule's figures for one partner and period (month-to-date sums, goal counters)."""
+
+    __tablename__ = "eval_period_figures"
+
+    rule: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    partner: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    sales_amount: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal("0"))
+    sales_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    new_customers: Mapped[int] = mapped_column(sa.Integer, default=0)
+    goal_paid: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+
+
+class SaleRegistryRow(Model):
+    """An accepted sale as refunds see it: amount, refunded so far, reversible accruals."""
+
+    __tablename__ = "eval_sales"
+
+    sale_id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    partner: Mapped[str] = mapped_column(sa.String(64))
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal)
+    refunded: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal("0"))
+    accruals: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)

@@ -25,6 +25,9 @@ __all__ = ["IndexView", "register_views"]
 
 def register_views(builder: AppBuilder) -> None:
     """Add every view and menu entry; the menu shows only screens that exist."""
+    from server.api.events import EventsApi
+
+    builder.add_api(EventsApi)
     builder.add_view(
         PartnerView,
         "Partners",

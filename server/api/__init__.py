@@ -1,0 +1,1 @@
+"""REST API for integrations (Flask-AppBuilder APIs, documented in OpenAPI)."""

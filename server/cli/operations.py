@@ -1,0 +1,118 @@
+"""Operator commands: partners, API keys, the ledger, and the pending-event sweeper."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from server.cli.app_commands import clear_errors, make_app
+
+
+@click.group("partners")
+def partners() -> None:
+    """Partners: import the spec's partners file."""
+
+
+@partners.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@clear_errors
+def partners_import(path: Path) -> None:
+    """Create or update partners from a partners YAML file (the simulate format)."""
+    from server.partners.commands import import_partners
+    from server.rules.partners import PartnersError, load_partners_file
+
+    try:
+        directory = load_partners_file(path)
+    except PartnersError as error:
+        click.echo(f"partnerflow: {path}: {error}", err=True)
+        sys.exit(2)
+    with make_app().app_context():
+        click.echo(import_partners(directory).summary())
+
+
+@click.group("api-key")
+def api_key() -> None:
+    """API keys for integrations (shown once, stored hashed)."""
+
+
+@api_key.command("create")
+@click.option("--source", required=True, help="The event source the key may report for.")
+@click.option("--name", default="", help="A label for people.")
+@clear_errors
+def api_key_create(source: str, name: str) -> None:
+    """Create a key; it is printed once and cannot be shown again."""
+    from server.security.api_keys import create_api_key
+
+    with make_app().app_context():
+        issued = create_api_key(name, source)
+    click.echo(f"API key #{issued.id} for source {issued.source} (shown once, keep it safe):")
+    click.echo(issued.key)
+
+
+@api_key.command("revoke")
+@click.argument("key_id", type=int)
+@clear_errors
+def api_key_revoke(key_id: int) -> None:
+    """Revoke a key by its number."""
+    from server.security.api_keys import revoke_api_key
+
+    with make_app().app_context():
+        revoke_api_key(key_id)
+    click.echo(f"API key #{key_id} revoked")
+
+
+@click.group("ledger")
+def ledger() -> None:
+    """The accrual ledger."""
+
+
+@ledger.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.option("--source", default=None, help="Only events of this source.")
+@clear_errors
+def ledger_export(fmt: str, source: str | None) -> None:
+    """Print the ledger as the spec's JSON lines (compare with `partnerflow simulate`)."""
+    from server.ledger.export import ledger_lines
+
+    with make_app().app_context():
+        for line in ledger_lines(source):
+            click.echo(json.dumps(line, ensure_ascii=False))
+
+
+@click.command("evaluate")
+@clear_errors
+def evaluate() -> None:
+    """Evaluate every pending event now, in this process (no queue)."""
+    from server.ledger.evaluation import evaluate_pending
+
+    with make_app().app_context():
+        while True:
+            report = evaluate_pending()
+            click.echo(
+                f"{report.events} events, {report.accruals} accruals, "
+                f"{report.rejected} rejected, {report.remaining} pending"
+            )
+            if report.remaining == 0 or report.events == 0:
+                break
+
+
+@click.command("sweeper")
+@click.option("--interval", default=30, show_default=True, help="Seconds between sweeps.")
+@click.option("--once", is_flag=True, help="Sweep once and exit.")
+@clear_errors
+def sweeper(interval: int, once: bool) -> None:
+    """Re-queue evaluation of events left pending (lost job, killed worker)."""
+    from server.tasks.events import sweep_pending
+
+    app = make_app()
+    while True:
+        with app.app_context():
+            stale = sweep_pending()
+        if once:
+            click.echo(f"{stale} events waited too long")
+            return
+        time.sleep(interval)

@@ -1,0 +1,241 @@
+"""The rules engine's evaluation state, kept in the database for the workers.
+
+:class:`DatabaseState` implements :class:`server.rules.state.EvaluationState`. A batch
+prefetches, in one query per table, every row its events can touch, evaluates against
+memory, and :meth:`DatabaseState.write` adds the changes to the batch's transaction.
+Batches are serialized by the evaluation lock, so no other writer changes these rows
+between prefetch and commit.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from server.ledger.models import (
+    CustomerSale,
+    EvaluatedEventId,
+    PeriodFiguresRow,
+    SaleRegistryRow,
+)
+from server.rules.state import PeriodFigures, PeriodKey, ReversibleAccrual, SaleRecord
+
+#: rows per IN (...) list, well under SQLite's and PostgreSQL's parameter limits
+CHUNK = 500
+
+
+def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
+    items = sorted(set(values))
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def _accrual_to_json(accrual: ReversibleAccrual) -> dict[str, Any]:
+    return {
+        "rule": accrual.rule,
+        "partner": accrual.partner,
+        "kind": accrual.kind,
+        "status": accrual.status,
+        "amount": str(accrual.amount),
+        "points": accrual.points,
+        "level": accrual.level,
+        "reason": accrual.reason,
+        "reversed_amount": str(accrual.reversed_amount),
+        "reversed_points": accrual.reversed_points,
+    }
+
+
+def _accrual_from_json(data: dict[str, Any]) -> ReversibleAccrual:
+    return ReversibleAccrual(
+        rule=data["rule"],
+        partner=data["partner"],
+        kind=data["kind"],
+        status=data["status"],
+        amount=Decimal(data["amount"]),
+        points=int(data["points"]),
+        level=data["level"],
+        reason=data["reason"],
+        reversed_amount=Decimal(data["reversed_amount"]),
+        reversed_points=int(data["reversed_points"]),
+    )
+
+
+class DatabaseState:
+    """Evaluation state for one batch: prefetched rows, changes written at the end."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._seen: set[str] = set()
+        self._new_ids: list[str] = []
+        self._customer_sales: dict[str, list[int]] = {}
+        self._new_customer_sales: list[tuple[str, int]] = []
+        self._figures: dict[PeriodKey, PeriodFigures] = {}
+        self._figures_known: set[PeriodKey] = set()
+        self._dirty_figures: set[PeriodKey] = set()
+        self._sales: dict[str, SaleRecord] = {}
+        self._sales_known: set[str] = set()
+        self._dirty_sales: set[str] = set()
+
+    # prefetch ------------------------------------------------------------------------
+
+    def prefetch(
+        self,
+        event_ids: Iterable[str],
+        customers: Iterable[str],
+        partners: Iterable[str],
+        periods: Iterable[str],
+        sale_ids: Iterable[str],
+    ) -> None:
+        """Load every row a batch may read. Anything not loaded is taken as absent."""
+        session = self.session
+        for chunk in _chunks(event_ids):
+            self._seen.update(
+                session.scalars(
+                    sa.select(EvaluatedEventId.event_id).where(EvaluatedEventId.event_id.in_(chunk))
+                )
+            )
+        for chunk in _chunks(customers):
+            for customer in chunk:
+                self._customer_sales.setdefault(customer, [])
+            rows = session.execute(
+                sa.select(CustomerSale.customer, CustomerSale.at_us).where(
+                    CustomerSale.customer.in_(chunk)
+                )
+            )
+            for customer, at_us in rows:
+                self._customer_sales[customer].append(at_us)
+        for times in self._customer_sales.values():
+            times.sort()
+        period_list = sorted(set(periods))
+        for chunk in _chunks(partners):
+            figures = session.scalars(
+                sa.select(PeriodFiguresRow).where(
+                    PeriodFiguresRow.partner.in_(chunk), PeriodFiguresRow.period.in_(period_list)
+                )
+            )
+            for row in figures:
+                key = PeriodKey(row.rule, row.partner, row.period)
+                self._figures[key] = PeriodFigures(
+                    row.sales_amount, row.sales_count, row.new_customers, row.goal_paid
+                )
+                self._figures_known.add(key)
+        self._prefetched_partners = set(partners)
+        self._prefetched_periods = set(period_list)
+        for chunk in _chunks(sale_ids):
+            for row in session.scalars(
+                sa.select(SaleRegistryRow).where(SaleRegistryRow.sale_id.in_(chunk))
+            ):
+                self._sales[row.sale_id] = SaleRecord(
+                    id=row.sale_id,
+                    partner=row.partner,
+                    amount=row.amount,
+                    refunded=row.refunded,
+                    accruals=tuple(_accrual_from_json(item) for item in row.accruals),
+                )
+                self._sales_known.add(row.sale_id)
+        self._prefetched_customers = set(self._customer_sales)
+
+    # EvaluationState -----------------------------------------------------------------
+
+    def claim_event_id(self, event_id: str) -> bool:
+        if event_id in self._seen:
+            return False
+        self._seen.add(event_id)
+        self._new_ids.append(event_id)
+        return True
+
+    def record_customer_sale(self, customer: str, at_us: int) -> bool:
+        self._require(customer in self._prefetched_customers, "customer", customer)
+        times = self._customer_sales.setdefault(customer, [])
+        first = not times
+        bisect.insort(times, at_us)
+        self._new_customer_sales.append((customer, at_us))
+        return first
+
+    def count_customer_sales(self, customer: str, after_us: Decimal, until_us: int) -> int:
+        self._require(customer in self._prefetched_customers, "customer", customer)
+        times = self._customer_sales.get(customer, [])
+        low = int(after_us.to_integral_value(rounding=ROUND_FLOOR)) + 1
+        return bisect.bisect_right(times, until_us) - bisect.bisect_left(times, low)
+
+    def period_figures(self, key: PeriodKey) -> PeriodFigures:
+        self._require(
+            key.partner in self._prefetched_partners and key.period in self._prefetched_periods,
+            "period figures",
+            str(key),
+        )
+        return self._figures.get(key) or PeriodFigures()
+
+    def save_period_figures(self, key: PeriodKey, figures: PeriodFigures) -> None:
+        self._figures[key] = figures
+        self._dirty_figures.add(key)
+
+    def find_sale(self, sale_id: str) -> SaleRecord | None:
+        return self._sales.get(sale_id)
+
+    def save_sale(self, sale: SaleRecord) -> None:
+        self._sales[sale.id] = sale
+        self._dirty_sales.add(sale.id)
+
+    # write ---------------------------------------------------------------------------
+
+    def write(self) -> None:
+        """Add every change of the batch to the session (the caller commits)."""
+        session = self.session
+        if self._new_ids:
+            session.execute(sa.insert(EvaluatedEventId), [{"event_id": i} for i in self._new_ids])
+        if self._new_customer_sales:
+            session.execute(
+                sa.insert(CustomerSale),
+                [{"customer": c, "at_us": t} for c, t in self._new_customer_sales],
+            )
+        for key in self._dirty_figures:
+            figures = self._figures[key]
+            values = {
+                "sales_amount": figures.sales_amount,
+                "sales_count": figures.sales_count,
+                "new_customers": figures.new_customers,
+                "goal_paid": figures.goal_paid,
+            }
+            if key in self._figures_known:
+                session.execute(
+                    sa.update(PeriodFiguresRow)
+                    .where(
+                        PeriodFiguresRow.rule == key.rule,
+                        PeriodFiguresRow.partner == key.partner,
+                        PeriodFiguresRow.period == key.period,
+                    )
+                    .values(**values)
+                )
+            else:
+                session.execute(
+                    sa.insert(PeriodFiguresRow),
+                    [{"rule": key.rule, "partner": key.partner, "period": key.period, **values}],
+                )
+        for sale_id in self._dirty_sales:
+            sale = self._sales[sale_id]
+            values = {
+                "partner": sale.partner,
+                "amount": sale.amount,
+                "refunded": sale.refunded,
+                "accruals": [_accrual_to_json(a) for a in sale.accruals],
+            }
+            if sale_id in self._sales_known:
+                session.execute(
+                    sa.update(SaleRegistryRow)
+                    .where(SaleRegistryRow.sale_id == sale_id)
+                    .values(**values)
+                )
+            else:
+                session.execute(sa.insert(SaleRegistryRow), [{"sale_id": sale_id, **values}])
+
+    @staticmethod
+    def _require(condition: bool, what: str, key: str) -> None:
+        if not condition:
+            # A read outside the prefetch would silently see "absent": fail the batch.
+            raise RuntimeError(f"evaluation state: {what} {key!r} was not prefetched")

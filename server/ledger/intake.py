@@ -1,0 +1,177 @@
+"""Intake: validate a batch of reported events and store them, durably, before queueing.
+
+Each event gets an answer: ``accepted`` (stored, pending evaluation), ``duplicate``
+(this source sent the same event before: nothing changes), ``conflict`` (this source
+used the id before with a different payload: refused, the first one stands) or
+``rejected`` (malformed, with the spec's reason; logged, and the id stays free so the
+sender can fix the event and send it again). The idempotency key is (source, event id);
+it is claimed with ``INSERT … ON CONFLICT DO NOTHING`` so concurrent senders cannot both
+win.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from server.db.types import utcnow
+from server.extensions import db
+from server.ledger.commands import new_event, payload_digest
+from server.ledger.models import IntakeRejection, SalesEvent
+from server.rules.events import read_body, read_header
+
+CONFLICT_REASON = "event id already used by this source with a different payload"
+
+
+class IntakeStatus(str, enum.Enum):
+    accepted = "accepted"
+    duplicate = "duplicate"
+    conflict = "conflict"
+    rejected = "rejected"
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """The answer for one event of a batch (``index`` is its position, from 0)."""
+
+    index: int
+    id: str | None
+    status: IntakeStatus
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"index": self.index, "id": self.id, "status": self.status.value}
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+def normalise_payload(value: Any) -> Any:
+    """JSON parsed with ``parse_float=Decimal`` → JSON-storable values, decimals as text."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): normalise_payload(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalise_payload(v) for v in value]
+    return value
+
+
+def _insert_ignoring_conflicts(rows: list[dict[str, Any]]) -> set[str]:
+    """Insert events; return the external ids actually inserted (others existed)."""
+    if not rows:
+        return set()
+    dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(SalesEvent)
+    elif dialect == "sqlite":
+        statement = sqlite.insert(SalesEvent)
+    else:  # pragma: no cover - only the two supported databases
+        raise RuntimeError(f"unsupported database {dialect}")
+    statement = statement.on_conflict_do_nothing(
+        index_elements=["source", "external_id"]
+    ).returning(SalesEvent.external_id)
+    inserted: set[str] = set()
+    for start in range(0, len(rows), 500):
+        inserted.update(db.session.scalars(statement, rows[start : start + 500]).all())
+    return inserted
+
+
+def ingest_batch(source: str, items: list[Any], currency: str) -> list[IntakeResult]:
+    """Validate and store a batch from one source in one transaction; answer per event.
+
+    ``items`` are parsed JSON values (decimals as ``Decimal``). Commits.
+    """
+    results: dict[int, IntakeResult] = {}
+    candidates: list[tuple[int, str, dict[str, Any], str]] = []
+    first_in_batch: dict[str, str] = {}
+    received = utcnow()
+    for index, item in enumerate(items):
+        payload = normalise_payload(item)
+        header = read_header(payload)
+        if isinstance(header, tuple):
+            event_id, reason = header
+            results[index] = IntakeResult(index, event_id, IntakeStatus.rejected, reason)
+            continue
+        body = read_body(payload, header, currency)
+        if isinstance(body, str):
+            results[index] = IntakeResult(index, header.id, IntakeStatus.rejected, body)
+            continue
+        digest = payload_digest(payload)
+        seen = first_in_batch.get(header.id)
+        if seen is not None:
+            status = IntakeStatus.duplicate if seen == digest else IntakeStatus.conflict
+            why = CONFLICT_REASON if status is IntakeStatus.conflict else None
+            results[index] = IntakeResult(index, header.id, status, why)
+            continue
+        first_in_batch[header.id] = digest
+        candidates.append((index, header.id, payload, digest))
+
+    rows = []
+    for _index, _event_id, payload, _digest in candidates:
+        event = new_event(source, payload)
+        rows.append(
+            {
+                "source": event.source,
+                "external_id": event.external_id,
+                "type": event.type,
+                "occurred_at": event.occurred_at,
+                "received_at": received,
+                "channel": event.channel,
+                "region_code": event.region_code,
+                "amount": event.amount,
+                "currency": event.currency,
+                "customer": event.customer,
+                "category": event.category,
+                "refers_to": event.refers_to,
+                "payload": event.payload,
+                "payload_sha256": event.payload_sha256,
+                "status": event.status,
+                "attempts": 0,
+            }
+        )
+    inserted = _insert_ignoring_conflicts(rows)
+    existing = (
+        {
+            external_id: digest
+            for external_id, digest in db.session.execute(
+                sa.select(SalesEvent.external_id, SalesEvent.payload_sha256).where(
+                    SalesEvent.source == source,
+                    SalesEvent.external_id.in_([c[1] for c in candidates if c[1] not in inserted]),
+                )
+            )
+        }
+        if len(inserted) < len(candidates)
+        else {}
+    )
+    for index, event_id, _payload, digest in candidates:
+        if event_id in inserted:
+            results[index] = IntakeResult(index, event_id, IntakeStatus.accepted)
+        elif existing.get(event_id) == digest:
+            results[index] = IntakeResult(index, event_id, IntakeStatus.duplicate)
+        else:
+            results[index] = IntakeResult(index, event_id, IntakeStatus.conflict, CONFLICT_REASON)
+
+    rejections = [r for r in results.values() if r.status is IntakeStatus.rejected]
+    if rejections:
+        db.session.execute(
+            sa.insert(IntakeRejection),
+            [
+                {
+                    "source": source,
+                    "external_id": r.id,
+                    "line": r.index + 1,
+                    "reason": r.reason,
+                    "payload": normalise_payload(items[r.index]),
+                    "received_at": received,
+                }
+                for r in rejections
+            ],
+        )
+    db.session.commit()
+    return [results[index] for index in range(len(items))]

@@ -1,0 +1,124 @@
+"""A worker killed with SIGKILL mid-run loses nothing and pays nothing twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+
+from server.demo.commands import PROGRAM_FILE
+from server.demo.data import demo_partners
+from server.demo.events import demo_events
+from server.extensions import db
+from server.ledger.models import Accrual, EventStatus, SalesEvent
+from server.partners.commands import import_partners
+from server.programs.commands import add_program_version
+from server.rules.evaluator import Evaluator
+from server.rules.output import outcome_to_json
+from server.rules.partners import parse_partners
+from server.rules.program import load_program_file
+from server.security.api_keys import create_api_key
+from server.tasks.events import sweep_pending
+from tests.integration.ledger.helpers import exported, post, run_worker
+
+
+def _partners_document() -> dict[str, object]:
+    return {
+        "partners": [
+            {
+                "id": p.code,
+                "type": p.kind.value,
+                "region": p.region,
+                "parent": p.parent,
+                "status": p.status.value,
+                "customer_ref": p.customer_ref,
+                "codes": {
+                    kind.value: [code for k, code in p.codes if k is kind] for kind, _ in p.codes
+                },
+            }
+            for p in demo_partners()
+        ]
+    }
+
+
+def _counts(app: Flask) -> tuple[int, int]:
+    with app.app_context():
+        processed = (
+            db.session.scalar(
+                sa.select(sa.func.count(SalesEvent.id)).where(
+                    SalesEvent.status != EventStatus.pending
+                )
+            )
+            or 0
+        )
+        total = db.session.scalar(sa.select(sa.func.count(SalesEvent.id))) or 0
+        db.session.rollback()
+        return processed, total
+
+
+def test_sigkill_mid_run_then_recovery_equals_simulate(app: Flask, tmp_path: Path) -> None:
+    directory = parse_partners(_partners_document())
+    events = [
+        {k: v for k, v in e.items() if not k.startswith("_")} for e in demo_events(demo_partners())
+    ][:2500]
+    with app.app_context():
+        import_partners(directory)
+        add_program_version(
+            load_program_file(PROGRAM_FILE), publish=True, effective_from=date(2026, 1, 1)
+        )
+        key = create_api_key("pos", "shop").key
+    client = app.test_client()
+    for start in range(0, len(events), 1000):
+        answer = post(client, key, json.dumps(events[start : start + 1000])).get_json()
+        assert answer["accepted"] == len(events[start : start + 1000])
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": app.config["REDIS_URL"],
+        "PARTNERFLOW_INSTANCE": str(tmp_path),
+        "EVALUATION_BATCH_SIZE": "100",
+    }
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).parent / "partnerflow"), "worker", "--burst"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        processed, total = _counts(app)
+        if processed >= 300:
+            break
+        assert worker.poll() is None, "the worker finished before it could be killed"
+        time.sleep(0.02)
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
+    processed, total = _counts(app)
+    assert 0 < processed < total, (processed, total)
+
+    app.config["PENDING_TIMEOUT_SECONDS"] = 0
+    with app.app_context():
+        assert sweep_pending() == total - processed
+    run_worker(app)
+    assert _counts(app) == (total, total)
+
+    evaluator = Evaluator(load_program_file(PROGRAM_FILE), directory)
+    expected = [
+        outcome_to_json(o)
+        for e in sorted(events, key=lambda e: (e["occurred_at"], e["id"]))
+        for o in evaluator.process(e)
+    ]
+    assert exported(app) == expected
+    with app.app_context():
+        keys = db.session.scalars(sa.select(Accrual.dedupe_key)).all()
+        assert len(keys) == len(set(keys))
