@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "ledger": "server.cli.operations:ledger",
     "evaluate": "server.cli.operations:evaluate",
     "sweeper": "server.cli.operations:sweeper",
+    "import-sales": "server.cli.operations:import_sales_command",
     "create-user": "server.cli.app_commands:create_user_command",
 }
 

@@ -116,3 +116,69 @@ def sweeper(interval: int, once: bool) -> None:
             click.echo(f"{stale} events waited too long")
             return
         time.sleep(interval)
+
+
+@click.command("import-sales")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", required=True, help="The POS source, e.g. pos-msk.")
+@click.option(
+    "--map",
+    "pairs",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="Map an event field to a column (saved for the source).",
+)
+@click.option("--timezone", default=None, help="Time zone of the file's times (saved).")
+@click.option(
+    "--errors",
+    "errors_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the row errors to this CSV file.",
+)
+@clear_errors
+def import_sales_command(
+    path: Path, source: str, pairs: tuple[str, ...], timezone: str | None, errors_path: Path | None
+) -> None:
+    """Import offline sales from a CSV file; bad rows are reported, good ones go in."""
+    from flask import current_app
+
+    from server.errors import CommandError
+    from server.ledger.imports import error_report_csv, import_sales
+    from server.tasks.events import request_evaluation
+
+    mapping = None
+    if pairs:
+        mapping = {}
+        for pair in pairs:
+            name, sep, column = pair.partition("=")
+            if not sep:
+                raise CommandError(f"--map takes FIELD=COLUMN, got {pair!r}.")
+            mapping[name.strip()] = column.strip()
+    data = path.read_bytes()
+    rows = max(data.count(b"\n") - 1, 1)
+    with (
+        make_app().app_context(),
+        click.progressbar(length=rows, label="Importing", file=sys.stderr) as bar,
+    ):
+        report = import_sales(
+            data,
+            source=source,
+            filename=path.name,
+            mapping=mapping,
+            timezone=timezone,
+            currency=current_app.config["DEFAULT_CURRENCY"],
+            progress=bar.update,
+        )
+        if report.accepted:
+            request_evaluation()
+    click.echo(report.summary())
+    for error in report.errors[:20]:
+        click.echo(f"  line {error.line}, column {error.column!r}: {error.reason}", err=True)
+    if len(report.errors) > 20:
+        click.echo(f"  … {len(report.errors) - 20} more", err=True)
+    if errors_path is not None:
+        errors_path.write_text(
+            error_report_csv([e.to_json() for e in report.errors]), encoding="utf-8"
+        )
+        click.echo(f"row errors written to {errors_path}")

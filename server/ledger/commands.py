@@ -58,6 +58,7 @@ def new_event(source: str, payload: dict[str, Any]) -> SalesEvent:
         customer=_text(payload, "customer", 200),
         category=_text(payload, "category", 100),
         refers_to=_text(payload, "refers_to", 200),
+        order_id=_text(payload, "order_id", 200),
         payload=payload,
         payload_sha256=payload_digest(payload),
         status=EventStatus.pending,

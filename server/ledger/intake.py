@@ -4,9 +4,12 @@ Each event gets an answer: ``accepted`` (stored, pending evaluation), ``duplicat
 (this source sent the same event before: nothing changes), ``conflict`` (this source
 used the id before with a different payload: refused, the first one stands) or
 ``rejected`` (malformed, with the spec's reason; logged, and the id stays free so the
-sender can fix the event and send it again). The idempotency key is (source, event id);
-it is claimed with ``INSERT … ON CONFLICT DO NOTHING`` so concurrent senders cannot both
-win.
+sender can fix the event and send it again) or ``merged`` (a sale whose ``order_id`` was
+already reported, e.g. by the online shop and then by the store's POS: stored with status
+``merged`` and a link to the first report, so one sale earns one set of accruals).
+
+The idempotency key is (source, event id); it is claimed with
+``INSERT … ON CONFLICT DO NOTHING`` so concurrent senders cannot both win.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from server.db.types import utcnow
 from server.extensions import db
 from server.ledger.commands import new_event, payload_digest
-from server.ledger.models import IntakeRejection, SalesEvent
+from server.ledger.models import EventStatus, EventType, IntakeRejection, SalesEvent
 from server.rules.events import read_body, read_header
 
 CONFLICT_REASON = "event id already used by this source with a different payload"
@@ -33,6 +36,8 @@ class IntakeStatus(str, enum.Enum):
     duplicate = "duplicate"
     conflict = "conflict"
     rejected = "rejected"
+    #: a sale already reported by another channel (same order id): stored, never paid
+    merged = "merged"
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,48 @@ def _insert_ignoring_conflicts(rows: list[dict[str, Any]]) -> set[str]:
     return inserted
 
 
+def _row(event: SalesEvent, received: Any) -> dict[str, Any]:
+    return {
+        "source": event.source,
+        "external_id": event.external_id,
+        "type": event.type,
+        "occurred_at": event.occurred_at,
+        "received_at": received,
+        "channel": event.channel,
+        "region_code": event.region_code,
+        "amount": event.amount,
+        "currency": event.currency,
+        "customer": event.customer,
+        "category": event.category,
+        "refers_to": event.refers_to,
+        "order_id": event.order_id,
+        "payload": event.payload,
+        "payload_sha256": event.payload_sha256,
+        "status": event.status,
+        "attempts": 0,
+        "merged_into_id": None,
+    }
+
+
+def _first_reports(order_ids: set[str]) -> dict[str, tuple[int, str]]:
+    """Order id → (event row id, "source/id") of the sale that first reported it."""
+    found: dict[str, tuple[int, str]] = {}
+    if not order_ids:
+        return found
+    rows = db.session.execute(
+        sa.select(SalesEvent.order_id, SalesEvent.id, SalesEvent.source, SalesEvent.external_id)
+        .where(
+            SalesEvent.order_id.in_(sorted(order_ids)),
+            SalesEvent.type == EventType.sale,
+            SalesEvent.status != EventStatus.merged,
+        )
+        .order_by(SalesEvent.id)
+    )
+    for order_id, row_id, source, external_id in rows:
+        found.setdefault(order_id, (row_id, f"{source}/{external_id}"))
+    return found
+
+
 def ingest_batch(source: str, items: list[Any], currency: str) -> list[IntakeResult]:
     """Validate and store a batch from one source in one transaction; answer per event.
 
@@ -112,30 +159,31 @@ def ingest_batch(source: str, items: list[Any], currency: str) -> list[IntakeRes
         first_in_batch[header.id] = digest
         candidates.append((index, header.id, payload, digest))
 
-    rows = []
-    for _index, _event_id, payload, _digest in candidates:
-        event = new_event(source, payload)
-        rows.append(
-            {
-                "source": event.source,
-                "external_id": event.external_id,
-                "type": event.type,
-                "occurred_at": event.occurred_at,
-                "received_at": received,
-                "channel": event.channel,
-                "region_code": event.region_code,
-                "amount": event.amount,
-                "currency": event.currency,
-                "customer": event.customer,
-                "category": event.category,
-                "refers_to": event.refers_to,
-                "payload": event.payload,
-                "payload_sha256": event.payload_sha256,
-                "status": event.status,
-                "attempts": 0,
-            }
-        )
-    inserted = _insert_ignoring_conflicts(rows)
+    rows: list[dict[str, Any]] = []
+    order_of: dict[str, str] = {}
+    for _index, event_id, payload, _digest in candidates:
+        row = _row(new_event(source, payload), received)
+        rows.append(row)
+        if row["order_id"] and row["type"] is EventType.sale:
+            order_of[event_id] = row["order_id"]
+    first_report = _first_reports(set(order_of.values()))
+    normal, merged = [], []
+    for row in rows:
+        order = order_of.get(row["external_id"])
+        if order is not None and order in first_report:
+            row["status"] = EventStatus.merged
+            merged.append(row)
+        else:
+            if order is not None:
+                first_report[order] = (0, f"{source}/{row['external_id']}")  # id set below
+            normal.append(row)
+    inserted = _insert_ignoring_conflicts(normal)
+    if merged:
+        ids = _first_reports({row["order_id"] for row in merged})
+        for row in merged:
+            row["merged_into_id"] = ids[row["order_id"]][0]
+        inserted |= _insert_ignoring_conflicts(merged)
+    merged_into = {row["external_id"]: first_report[row["order_id"]][1] for row in merged}
     existing = (
         {
             external_id: digest
@@ -150,7 +198,11 @@ def ingest_batch(source: str, items: list[Any], currency: str) -> list[IntakeRes
         else {}
     )
     for index, event_id, _payload, digest in candidates:
-        if event_id in inserted:
+        if event_id in inserted and event_id in merged_into:
+            results[index] = IntakeResult(
+                index, event_id, IntakeStatus.merged, f"same order as {merged_into[event_id]}"
+            )
+        elif event_id in inserted:
             results[index] = IntakeResult(index, event_id, IntakeStatus.accepted)
         elif existing.get(event_id) == digest:
             results[index] = IntakeResult(index, event_id, IntakeStatus.duplicate)

@@ -31,6 +31,8 @@ class EventStatus(str, enum.Enum):
     pending = "pending"
     processed = "processed"
     rejected = "rejected"
+    #: the same sale was reported earlier by another channel (same order id): not paid twice
+    merged = "merged"
 
 
 class AccrualKind(str, enum.Enum):
@@ -87,6 +89,8 @@ class SalesEvent(Model):
     customer: Mapped[str | None] = mapped_column(sa.String(200), index=True)
     category: Mapped[str | None] = mapped_column(sa.String(100))
     refers_to: Mapped[str | None] = mapped_column(sa.String(200))
+    #: the shop's order number, shared by online and POS reports of the same sale
+    order_id: Mapped[str | None] = mapped_column(sa.String(200), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     payload_sha256: Mapped[str] = mapped_column(sa.String(64))
     status: Mapped[EventStatus] = mapped_column(str_enum(EventStatus), default=EventStatus.pending)
@@ -260,3 +264,35 @@ class SaleRegistryRow(Model):
     amount: Mapped[Decimal] = mapped_column(ExactDecimal)
     refunded: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal("0"))
     accruals: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+
+
+class ImportMapping(Model):
+    """How a source's CSV columns map to event fields; saved per source."""
+
+    __tablename__ = "import_mappings"
+
+    source: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    columns: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Moscow")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SalesImport(Model):
+    """One uploaded file of offline sales: counts, row errors and merges."""
+
+    __tablename__ = "sales_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(64), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(300))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ab_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rows_total: Mapped[int] = mapped_column(sa.Integer, default=0)
+    accepted: Mapped[int] = mapped_column(sa.Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(sa.Integer, default=0)
+    merged: Mapped[int] = mapped_column(sa.Integer, default=0)
+    rejected: Mapped[int] = mapped_column(sa.Integer, default=0)
+    #: [{"line": 7, "column": "Сумма", "value": "abc", "reason": "invalid amount"}, …]
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    #: [{"line": 9, "id": "shop-12-r55", "merged_into": "shop-online/ord-77"}, …]
+    merges: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)

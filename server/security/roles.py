@@ -26,11 +26,11 @@ ANY = r".*"
 MANAGER_VIEWS = (
     r"^(PartnerView|RegionView|AttributionCodeView|ProgramView|ProgramVersionView"
     r"|RuleInstanceView|CampaignView|SalesEventView|AccrualView|AuditEntryView"
-    r"|RegionalTermsView|DashboardView|RuleTemplateView)$"
+    r"|RegionalTermsView|DashboardView|RuleTemplateView|SalesImportView)$"
 )
 MANAGER_MENUS = (
     r"^(Partners|Regions|Regional terms|Attribution codes|Programs|Program versions"
-    r"|Rule templates|Campaigns|Ledger|Events|Accruals|Audit|Audit log|Dashboard)$"
+    r"|Rule templates|Campaigns|Ledger|Events|Accruals|Audit|Audit log|Dashboard|Import sales)$"
 )
 LEGAL_EDIT_VIEWS = r"^(RegionalTermsView|ContractTemplateView|ContractView)$"
 LEGAL_READ_VIEWS = r"^(PartnerView|RegionView|ProgramVersionView|RuleInstanceView|DashboardView)$"

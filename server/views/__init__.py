@@ -85,6 +85,15 @@ def register_views(builder: AppBuilder) -> None:
     builder.add_view(
         AccrualView, "Accruals", label=_l("Accruals"), icon="fa-rub", category="Ledger"
     )
+    from server.views.imports import SalesImportView
+
+    builder.add_view(
+        SalesImportView,
+        "Import sales",
+        label=_l("Import sales"),
+        icon="fa-upload",
+        category="Ledger",
+    )
     builder.add_view(
         AuditEntryView,
         "Audit log",
