@@ -7,8 +7,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the project needs: PostgreSQL for the test suite's second database,
-# Pango + DejaVu fonts (Cyrillic) for WeasyPrint, poppler-utils (pdftotext) for PDF tests.
-DEBIAN_PACKAGES := postgresql libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils
+# Pango + HarfBuzz subsetting + DejaVu fonts (Cyrillic) for WeasyPrint, poppler-utils
+# (pdftotext, pdfinfo) for the PDF tests.
+DEBIAN_PACKAGES := postgresql libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+	poppler-utils
 
 .PHONY: install install-system run test lint typecheck pytest bench fmt clean
 

@@ -68,6 +68,9 @@ def init(demo: bool) -> None:
     with app.app_context():
         upgrade()
         sync_roles()
+        from server.documents.templates import import_seed_templates
+
+        import_seed_templates()
         if demo:
             from server.demo.commands import load_demo
 

@@ -55,6 +55,9 @@ def run(host: str, port: int, web_workers: int, demo: bool) -> None:
     with app.app_context():
         upgrade()
         sync_roles()
+        from server.documents.templates import import_seed_templates
+
+        import_seed_templates()
         if demo:
             from server.demo.commands import demo_loaded, load_demo
 

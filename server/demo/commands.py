@@ -49,7 +49,7 @@ def demo_loaded() -> bool:
 
 
 def load_demo() -> DemoReport:
-    """Load the demo into an empty, migrated database, in one transaction.
+    """Load the demo into an empty, migrated database (commits as it goes).
 
     Raises:
         CommandError: the database already has partners.
@@ -69,6 +69,9 @@ def load_demo() -> DemoReport:
     )
     for terms in db.session.scalars(sa.select(RegionalTerms)):
         terms.program_version_id = version.id
+    from server.documents.templates import import_seed_templates
+
+    import_seed_templates()
     for user in DEMO_USERS:
         create_user(
             NewUser(

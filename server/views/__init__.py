@@ -94,6 +94,9 @@ def register_views(builder: AppBuilder) -> None:
         icon="fa-upload",
         category="Ledger",
     )
+    from server.views.documents import register_document_views
+
+    register_document_views(builder)
     builder.add_view(
         AuditEntryView,
         "Audit log",

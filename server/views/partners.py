@@ -101,8 +101,10 @@ class PartnerView(ModelView):
 
 
 class RegionalTermsView(ModelView):
+    """Read-only: a new version of terms comes from server.partners.terms.add_terms_version."""
+
     datamodel = SQLAInterface(RegionalTerms)
-    base_permissions = ["can_list", "can_show", "can_add"]
+    base_permissions = ["can_list", "can_show"]
     list_columns = [
         "region",
         "version",
