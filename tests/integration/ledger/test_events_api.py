@@ -178,3 +178,23 @@ def test_event_page_data_is_kept(app: Flask) -> None:
         s1 = db.session.scalar(sa.select(SalesEvent).where(SalesEvent.external_id == "s1"))
         assert s1 is not None and s1.partner is not None and s1.partner.code == "AMB-1"
         assert len(s1.accruals) == 2
+
+
+def test_endpoint_is_documented_in_openapi_with_swagger_ui(app: Flask) -> None:
+    import re
+
+    from server.security.commands import NewUser, create_user
+    from server.security.roles import Role
+
+    with app.app_context():
+        create_user(NewUser("root", "secret-pass-1", Role.ADMIN, "A", "A", "a@example.test"))
+    client = app.test_client()
+    client.post("/login/", data={"username": "root", "password": "secret-pass-1"})
+    spec = client.get("/api/v1/_openapi")
+    assert spec.status_code == 200
+    operation = spec.get_json()["paths"]["/api/v1/events"]["post"]
+    assert any(p["name"] == "X-API-Key" for p in operation["parameters"])
+    assert {"200", "400", "401", "403", "413", "429"} <= set(operation["responses"])
+    page = client.get("/swagger/v1")
+    assert page.status_code == 200
+    assert re.findall(r'(?:src|href)="(https?:)?//', page.get_data(as_text=True)) == []
