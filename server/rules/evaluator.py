@@ -1,0 +1,458 @@
+"""The evaluator: events in processing order → accruals and rejections.
+
+One evaluation path for ``partnerflow simulate``, the browser's simulation and the
+workers. The engine (a :class:`~server.rules.backend.MatchBackend`) only says which
+rules' scopes match an event; attribution, holds, counters, money and refunds are
+computed here in ``Decimal``. Semantics: ``spec/rules.md`` and ``docs/rules.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from enum import Enum
+
+from server.rules.backend import (
+    DurableRulesBackend,
+    MatchBackend,
+    Matcher,
+    MatchFacts,
+    SignatureCache,
+    day_number,
+    program_conditions,
+)
+from server.rules.events import (
+    ATTRIBUTION_FIELDS,
+    Event,
+    EventType,
+    Reason,
+    read_body,
+    read_header,
+)
+from server.rules.money import (
+    HUNDRED,
+    THOUSAND,
+    ZERO,
+    div,
+    floor_int,
+    mul,
+    round_cents,
+)
+from server.rules.partners import PartnerDirectory, PartnerInfo
+from server.rules.program import (
+    AmountParams,
+    FixedParams,
+    GoalParams,
+    LargeSaleParams,
+    Metric,
+    OverrideParams,
+    Period,
+    PointsParams,
+    Program,
+    RateParams,
+    Rule,
+    TemplateKey,
+    TieredParams,
+    VelocityParams,
+)
+from server.rules.state import (
+    EvaluationState,
+    MemoryState,
+    PeriodFigures,
+    PeriodKey,
+    ReversibleAccrual,
+    SaleRecord,
+)
+
+
+class AccrualKind(str, Enum):
+    """What an accrual is."""
+
+    COMMISSION = "commission"
+    BONUS = "bonus"
+    OVERRIDE = "override"
+    POINTS = "points"
+    REWARD = "reward"
+
+
+class AccrualStatus(str, Enum):
+    """Held accruals wait for a manager's review."""
+
+    APPROVED = "approved"
+    HELD = "held"
+
+
+#: Templates whose accruals a refund reverses (``spec/rules.md`` section 4).
+REVERSIBLE = frozenset(
+    {
+        TemplateKey.PERCENT_OF_SALE,
+        TemplateKey.TIERED_PERCENT,
+        TemplateKey.CAMPAIGN_BONUS,
+        TemplateKey.MULTI_LEVEL_OVERRIDE,
+        TemplateKey.POINTS_PER_AMOUNT,
+    }
+)
+_KIND = {
+    TemplateKey.PERCENT_OF_SALE: AccrualKind.COMMISSION,
+    TemplateKey.TIERED_PERCENT: AccrualKind.COMMISSION,
+    TemplateKey.FIXED_PER_ACTION: AccrualKind.COMMISSION,
+    TemplateKey.CPM: AccrualKind.COMMISSION,
+    TemplateKey.CAMPAIGN_BONUS: AccrualKind.BONUS,
+    TemplateKey.FIRST_PURCHASE_BONUS: AccrualKind.BONUS,
+    TemplateKey.GOAL_BONUS: AccrualKind.BONUS,
+    TemplateKey.REWARD: AccrualKind.REWARD,
+    TemplateKey.MULTI_LEVEL_OVERRIDE: AccrualKind.OVERRIDE,
+    TemplateKey.POINTS_PER_AMOUNT: AccrualKind.POINTS,
+}
+_CODE_KIND = dict(ATTRIBUTION_FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class Accrual:
+    """One output accrual. ``amount`` has two decimals; reversals are negative."""
+
+    event: str
+    partner: str
+    rule: str
+    kind: AccrualKind
+    amount: Decimal
+    points: int
+    status: AccrualStatus
+    level: int | None = None
+    reason: str | None = None
+    reward: str | None = None
+    reverses: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A rejected event (``event`` is ``None`` when the line had no usable id)."""
+
+    event: str | None
+    reason: str
+
+
+Outcome = Accrual | Rejection
+
+
+def period_label(event: Event, period: Period) -> str:
+    """``2026-03`` or ``2026-Q1``, from the event's local date."""
+    day = event.local_date
+    if period is Period.QUARTER:
+        return f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+class Evaluator:
+    """Evaluates events for one program version over one partner directory.
+
+    ``state`` defaults to a fresh :class:`MemoryState`, ``backend`` to durable_rules.
+    ``cache_size=0`` sends every event to the engine (tests use it to check the cache).
+    Not thread-safe: use one evaluator per thread (the durable engine has its own lock).
+    """
+
+    def __init__(
+        self,
+        program: Program,
+        partners: PartnerDirectory,
+        state: EvaluationState | None = None,
+        backend: MatchBackend | None = None,
+        cache_size: int = 65_536,
+    ) -> None:
+        self.program = program
+        self.partners = partners
+        self.state: EvaluationState = state if state is not None else MemoryState()
+        conditions = program_conditions(program)
+        compiled = (backend if backend is not None else DurableRulesBackend()).compile(conditions)
+        self._matcher: Matcher = (
+            SignatureCache(compiled, conditions, cache_size) if cache_size > 0 else compiled
+        )
+        self._rules = program.rules
+
+    # public ------------------------------------------------------------------------
+
+    def run(self, events: Iterable[object]) -> Iterator[Outcome]:
+        """Outcomes of events given in processing order (see :mod:`server.rules.sorting`)."""
+        for event in events:
+            yield from self.process(event)
+
+    def process(self, obj: object) -> list[Outcome]:
+        """Evaluate one event (a parsed JSON value) and update the state.
+
+        Returns its accruals in output order, ``[Rejection]``, or ``[]`` for an
+        accepted event that earns nothing. Never raises for bad input.
+        """
+        header = read_header(obj)
+        if isinstance(header, tuple):
+            return [Rejection(*header)]
+        if not self.state.claim_event_id(header.id):
+            return [Rejection(header.id, Reason.DUPLICATE_ID.value)]
+        assert isinstance(obj, dict)
+        event = read_body(obj, header, self.program.currency)
+        if isinstance(event, str):
+            return [Rejection(header.id, event)]
+        if event.type is EventType.REFUND:
+            return self._refund(event)
+        partner = self._attribute(event)
+        if partner is None:
+            return [Rejection(event.id, Reason.UNATTRIBUTED.value)]
+        if not partner.is_active:
+            return [Rejection(event.id, Reason.PARTNER_NOT_ACTIVE.value)]
+        matched = self._matcher.match(
+            MatchFacts(
+                type=event.type.value,
+                region=event.region if event.region is not None else partner.region,
+                channel=event.channel.value if event.channel is not None else None,
+                partner_type=partner.type.value,
+                partner=partner.id,
+                category=event.category,
+                day=day_number(event.local_date),
+                action=event.action,
+            )
+        )
+        if event.type is EventType.SALE:
+            return self._sale(event, partner, matched)
+        return self._per_event(event, partner, matched)
+
+    # steps -------------------------------------------------------------------------
+
+    def _attribute(self, event: Event) -> PartnerInfo | None:
+        for field, value in event.attribution:
+            kind = _CODE_KIND[field]
+            partner = (
+                self.partners.get(value) if kind is None else self.partners.by_code(kind, value)
+            )
+            if partner is not None:
+                return partner
+        return None
+
+    def _per_event(
+        self, event: Event, partner: PartnerInfo, matched: tuple[int, ...]
+    ) -> list[Outcome]:
+        out: list[Outcome] = []
+        for index in matched:
+            rule = self._rules[index]
+            settings = rule.settings
+            if isinstance(settings, FixedParams):
+                amount = settings.amount
+            elif isinstance(settings, RateParams) and event.count is not None:
+                amount = div(mul(Decimal(event.count), settings.rate), THOUSAND)
+            else:  # pragma: no cover - the matcher only returns rules reading this type
+                continue
+            accrual = _accrual(event, partner.id, rule, amount=amount)
+            if accrual is not None:
+                out.append(accrual)
+        return out
+
+    def _hold_reason(
+        self, event: Event, partner: PartnerInfo, matched: tuple[int, ...]
+    ) -> str | None:
+        amount = event.amount
+        assert amount is not None
+        for index in matched:
+            rule = self._rules[index]
+            settings = rule.settings
+            if isinstance(settings, LargeSaleParams):
+                if amount > settings.above:
+                    return rule.id
+            elif isinstance(settings, VelocityParams):
+                if event.customer is not None:
+                    recent = self.state.count_customer_sales(
+                        event.customer, event.instant_us - settings.within_us, event.instant_us
+                    )
+                    if recent > settings.max_sales:
+                        return rule.id
+            elif rule.template is TemplateKey.HOLD_SELF_REFERRAL and (
+                event.customer is not None and event.customer == partner.customer_ref
+            ):
+                return rule.id
+        return None
+
+    def _sale(self, event: Event, partner: PartnerInfo, matched: tuple[int, ...]) -> list[Outcome]:
+        amount = event.amount
+        assert amount is not None
+        state = self.state
+        first_purchase = (
+            state.record_customer_sale(event.customer, event.instant_us)
+            if event.customer is not None
+            else False
+        )
+        reason = self._hold_reason(event, partner, matched)
+        out: list[Accrual] = []
+        reversible: list[ReversibleAccrual] = []
+        for index in matched:
+            rule = self._rules[index]
+            produced = self._sale_rule(event, partner, rule, amount, first_purchase, reason)
+            out.extend(produced)
+            if rule.template in REVERSIBLE:
+                reversible.extend(
+                    ReversibleAccrual(
+                        rule=a.rule,
+                        partner=a.partner,
+                        kind=a.kind.value,
+                        status=a.status.value,
+                        amount=a.amount,
+                        points=a.points,
+                        level=a.level,
+                        reason=a.reason,
+                    )
+                    for a in produced
+                )
+        state.save_sale(SaleRecord(event.id, partner.id, amount, ZERO, tuple(reversible)))
+        return list(out)
+
+    def _sale_rule(
+        self,
+        event: Event,
+        partner: PartnerInfo,
+        rule: Rule,
+        amount: Decimal,
+        first_purchase: bool,
+        reason: str | None,
+    ) -> list[Accrual]:
+        settings = rule.settings
+        accrual: Accrual | None = None
+        if isinstance(settings, RateParams):  # percent_of_sale, campaign_bonus
+            accrual = _accrual(
+                event, partner.id, rule, div(mul(amount, settings.rate), HUNDRED), reason
+            )
+        elif isinstance(settings, TieredParams):
+            key = PeriodKey(rule.id, partner.id, period_label(event, Period.MONTH))
+            figures = self._count_sale(key, amount, first_purchase)
+            rate = None
+            for tier in settings.tiers:
+                if tier.start <= figures.sales_amount:
+                    rate = tier.rate
+            if rate is not None:
+                accrual = _accrual(event, partner.id, rule, div(mul(amount, rate), HUNDRED), reason)
+        elif isinstance(settings, AmountParams):  # first_purchase_bonus
+            if first_purchase:
+                accrual = _accrual(event, partner.id, rule, settings.amount, reason)
+        elif isinstance(settings, GoalParams):
+            key = PeriodKey(rule.id, partner.id, period_label(event, settings.period))
+            figures = self._count_sale(key, amount, first_purchase)
+            value: Decimal = {
+                Metric.SALES_AMOUNT: figures.sales_amount,
+                Metric.SALES_COUNT: Decimal(figures.sales_count),
+                Metric.NEW_CUSTOMERS: Decimal(figures.new_customers),
+            }[settings.metric]
+            if not figures.goal_paid and value >= settings.threshold:
+                self.state.save_period_figures(key, replace(figures, goal_paid=True))
+                accrual = _accrual(
+                    event, partner.id, rule, settings.amount, reason, reward=settings.reward
+                )
+        elif isinstance(settings, PointsParams):
+            points = floor_int(div(amount, settings.per)) * settings.points
+            accrual = _accrual(event, partner.id, rule, ZERO, reason, points=points)
+        elif isinstance(settings, OverrideParams):
+            return self._overrides(event, partner, rule, settings, amount, reason)
+        return [accrual] if accrual is not None else []
+
+    def _overrides(
+        self,
+        event: Event,
+        seller: PartnerInfo,
+        rule: Rule,
+        settings: OverrideParams,
+        amount: Decimal,
+        reason: str | None,
+    ) -> list[Accrual]:
+        out: list[Accrual] = []
+        for level, (rate, receiver) in enumerate(
+            zip(settings.rates, self.partners.ancestors(seller.id), strict=False), start=1
+        ):
+            if not receiver.is_active:
+                continue  # skipped; the next level up still gets its own rate
+            accrual = _accrual(
+                event, receiver.id, rule, div(mul(amount, rate), HUNDRED), reason, level=level
+            )
+            if accrual is not None:
+                out.append(accrual)
+        return out
+
+    def _count_sale(self, key: PeriodKey, amount: Decimal, first_purchase: bool) -> PeriodFigures:
+        before = self.state.period_figures(key)
+        after = PeriodFigures(
+            sales_amount=before.sales_amount + amount,
+            sales_count=before.sales_count + 1,
+            new_customers=before.new_customers + (1 if first_purchase else 0),
+            goal_paid=before.goal_paid,
+        )
+        self.state.save_period_figures(key, after)
+        return after
+
+    def _refund(self, event: Event) -> list[Outcome]:
+        refund = event.amount
+        assert refund is not None and event.refers_to is not None
+        sale = self.state.find_sale(event.refers_to)
+        if sale is None:
+            return [Rejection(event.id, Reason.UNKNOWN_SALE.value)]
+        refunded = sale.refunded + refund
+        if refunded > sale.amount:
+            return [Rejection(event.id, Reason.REFUND_EXCEEDS_SALE.value)]
+        out: list[Outcome] = []
+        updated: list[ReversibleAccrual] = []
+        for original in sale.accruals:
+            if original.kind == AccrualKind.POINTS.value:
+                points = floor_int(div(mul(Decimal(original.points), refund), sale.amount))
+                points = min(points, original.points - original.reversed_points)
+                amount = ZERO
+            else:
+                points = 0
+                amount = round_cents(div(mul(original.amount, refund), sale.amount))
+                amount = min(amount, original.amount - original.reversed_amount)
+            updated.append(
+                replace(
+                    original,
+                    reversed_amount=original.reversed_amount + amount,
+                    reversed_points=original.reversed_points + points,
+                )
+            )
+            if amount > 0 or points > 0:
+                out.append(
+                    Accrual(
+                        event=event.id,
+                        partner=original.partner,
+                        rule=original.rule,
+                        kind=AccrualKind(original.kind),
+                        amount=round_cents(-amount),
+                        points=-points,
+                        status=AccrualStatus(original.status),
+                        level=original.level,
+                        reason=original.reason,
+                        reverses=sale.id,
+                    )
+                )
+        self.state.save_sale(replace(sale, refunded=refunded, accruals=tuple(updated)))
+        return out
+
+
+def _accrual(
+    event: Event,
+    partner: str,
+    rule: Rule,
+    amount: Decimal,
+    reason: str | None = None,
+    *,
+    points: int = 0,
+    level: int | None = None,
+    reward: str | None = None,
+) -> Accrual | None:
+    """An accrual rounded to cents, or ``None`` when it rounds to nothing (rewards aside)."""
+    kind = _KIND[rule.template]
+    rounded = round_cents(amount)
+    if not rounded and points == 0 and kind is not AccrualKind.REWARD:
+        return None
+    return Accrual(
+        event=event.id,
+        partner=partner,
+        rule=rule.id,
+        kind=kind,
+        amount=rounded,
+        points=points,
+        status=AccrualStatus.HELD if reason is not None else AccrualStatus.APPROVED,
+        level=level,
+        reason=reason,
+        reward=reward,
+    )

@@ -1,0 +1,70 @@
+"""Rules in plain words: every template renders in both languages, scope in words."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.rules.plain_words import describe_rule
+from server.rules.program import TemplateKey, parse_program
+from server.rules.templates import load_catalogue
+
+PARAMS = {
+    "percent_of_sale": {"rate": "7"},
+    "tiered_percent": {"tiers": [{"from": "0", "rate": "3"}, {"from": "10000", "rate": "6"}]},
+    "fixed_per_action": {"event_type": "action", "action": "signup", "amount": "100"},
+    "cpm": {"rate": "80"},
+    "campaign_bonus": {"campaign": "Весна", "rate": "2"},
+    "first_purchase_bonus": {"amount": "200"},
+    "goal_bonus": {
+        "metric": "new_customers",
+        "threshold": 2,
+        "amount": "1000",
+        "period": "quarter",
+    },
+    "reward": {"metric": "sales_count", "threshold": 2, "reward": "Обучение"},
+    "multi_level_override": {"rates": ["2", "0.5"]},
+    "points_per_amount": {"per": "100", "points": 1},
+    "hold_large_sale": {"above": "100000"},
+    "hold_velocity": {"max_sales": 3, "within_hours": 24},
+    "hold_self_referral": {},
+}
+SCOPE = {"regions": ["A"], "channels": ["online"], "valid_from": "2026-10-01"}
+
+
+def _rule(template: str, scope: dict | None = None):
+    raw = {"id": "r", "template": template, "params": PARAMS[template], "scope": scope or {}}
+    return parse_program({"program": "p", "currency": "RUB", "rules": [raw]}).rules[0]
+
+
+@pytest.mark.parametrize("template", [key.value for key in TemplateKey])
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_every_template_renders_without_placeholders(template, lang):
+    text = describe_rule(_rule(template, SCOPE), load_catalogue(), lang, currency="RUB")
+    assert "{" not in text and "}" not in text
+    assert ("онлайн" if lang == "ru" else "online") in text
+    assert ("в регионе A" if lang == "ru" else "in region A") in text
+
+
+def test_numbers_follow_the_language():
+    catalogue = load_catalogue()
+    rule = _rule("multi_level_override")
+    assert "0,5 %" in describe_rule(rule, catalogue, "ru")
+    assert "0.5 %" in describe_rule(rule, catalogue, "en")
+
+
+def test_scope_phrases():
+    catalogue = load_catalogue()
+    rule = _rule(
+        "percent_of_sale",
+        {
+            "regions": ["A", "B"],
+            "partner_types": ["ambassador", "offline_point"],
+            "partners": ["X"],
+        },
+    )
+    ru = describe_rule(rule, catalogue, "ru")
+    en = describe_rule(rule, catalogue, "en")
+    assert "в регионах A, B для амбассадоров и офлайн-точек для партнёра X" in ru
+    assert "in regions A, B for ambassadors and offline points for partner X" in en
+    nothing = _rule("percent_of_sale", {"channels": []})
+    assert "currently applies to no event" in describe_rule(nothing, catalogue, "en")
