@@ -4,6 +4,7 @@ from server.audit.models import AuditEntry
 from server.campaigns.models import Campaign
 from server.documents.models import Contract, ContractSequence, ContractTemplate
 from server.ledger.models import Accrual, HoldDecision, SalesEvent, Statement
+from server.partners.clicks import CodeClick
 from server.partners.models import AttributionCode, Partner, PartnerUser, Region, RegionalTerms
 from server.programs.models import Program, ProgramVersion, RuleInstance
 from server.security.models import ApiKey
@@ -15,6 +16,7 @@ __all__ = [
     "AttributionCode",
     "AuditEntry",
     "Campaign",
+    "CodeClick",
     "Contract",
     "ContractSequence",
     "ContractTemplate",

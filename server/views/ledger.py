@@ -1,24 +1,57 @@
-"""Events and accruals, read-only: the ledger is append-only."""
+"""Ledger screens, read-only: events, accruals (with CSV export) and intake rejections.
+
+The ledger is append-only: no screen here adds, edits or deletes a row. The only way
+to change what is payable from the browser is a hold decision (``server.views.holds``).
+"""
 
 from __future__ import annotations
 
-from flask_appbuilder import ModelView
-from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_babel import lazy_gettext as _l
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
 
+from flask import Response, abort, stream_with_context
+from flask.typing import ResponseReturnValue
+from flask_appbuilder import AppBuilder, ModelView, expose, has_access
+from flask_appbuilder.models.sqla.filters import FilterEqual
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import permission_name
+from flask_appbuilder.urltools import get_filter_args
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
+
+from server.extensions import db
 from server.i18n import format_money
-from server.ledger.models import Accrual, SalesEvent
+from server.ledger.models import Accrual, HoldDecision, IntakeRejection, SalesEvent
+
+#: rows fetched from the database at a time while a CSV export streams
+CSV_CHUNK_ROWS = 1000
+#: Excel reads a UTF-8 file as UTF-8 (Cyrillic intact) only when it starts with a BOM
+UTF8_BOM = "\ufeff"
+#: a text cell starting with one of these is a formula to a spreadsheet
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def pretty_json(value: Any) -> str:
+    """Indented JSON for a ``<pre>`` block (the template escapes it)."""
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)
 
 
 class AccrualView(ModelView):
     datamodel = SQLAInterface(Accrual)
     base_permissions = ["can_list", "can_show"]
     base_order = ("id", "desc")
+    list_template = "ledger/accrual_list.html"
     list_columns = [
         "occurred_at",
         "event",
         "partner",
         "rule_key",
+        "program_version_id",
         "kind",
         "amount",
         "points",
@@ -26,27 +59,153 @@ class AccrualView(ModelView):
         "reason",
         "level",
     ]
-    search_columns = ["partner", "rule_key", "kind", "status"]
+    show_columns = [
+        "id",
+        "occurred_at",
+        "created_at",
+        "event",
+        "partner",
+        "rule_key",
+        "program_version_id",
+        "kind",
+        "amount",
+        "points",
+        "status",
+        "reason",
+        "level",
+        "reward",
+        "reverses",
+        "reverses_accrual_id",
+        "dedupe_key",
+    ]
+    search_columns = [
+        "partner",
+        "rule_key",
+        "program_version_id",
+        "event",
+        "kind",
+        "status",
+        "occurred_at",
+    ]
+    # Thousands of events would make a dropdown of every event on each list page: the
+    # event filter is set from the event's page (``?_flt_0_event=<id>``), not picked.
+    search_form_query_rel_fields = {"event": [["id", FilterEqual, 0]]}
     formatters_columns = {"amount": format_money}
     label_columns = {
+        "id": _l("Id"),
         "occurred_at": _l("Occurred"),
+        "created_at": _l("Recorded"),
         "event": _l("Event"),
         "partner": _l("Partner"),
         "rule_key": _l("Rule"),
+        "program_version_id": _l("Program version"),
         "kind": _l("Kind"),
         "amount": _l("Amount"),
         "points": _l("Points"),
         "status": _l("Status"),
         "reason": _l("Reason"),
         "level": _l("Level"),
-        "program_version": _l("Program version"),
+        "reward": _l("Reward"),
+        "reverses": _l("Reverses sale"),
+        "reverses_accrual_id": _l("Releases or reverses accrual"),
+        "dedupe_key": _l("Key"),
     }
+
+    @expose("/csv/")
+    @has_access
+    @permission_name("list")
+    def csv(self) -> ResponseReturnValue:
+        """The list as filtered on screen (same ``_flt_`` arguments), streamed as CSV."""
+        get_filter_args(self._filters)
+        filters = self._filters.get_joined_filters(self._base_filters)
+        query = self.datamodel.apply_filters(db.session.query(Accrual), filters)
+        query = query.options(joinedload(Accrual.partner), joinedload(Accrual.event)).order_by(
+            Accrual.id
+        )
+        headers = [
+            str(self.label_columns[name])
+            for name in (
+                "id",
+                "occurred_at",
+                "partner",
+                "event",
+                "rule_key",
+                "program_version_id",
+                "kind",
+                "amount",
+                "points",
+                "status",
+                "reason",
+                "level",
+                "reward",
+                "reverses",
+                "reverses_accrual_id",
+            )
+        ]
+        stamp = datetime.now().strftime("%Y%m%d-%H%M")
+        return Response(
+            stream_with_context(_csv_stream(headers, query.yield_per(CSV_CHUNK_ROWS))),
+            mimetype="text/csv",
+            headers={
+                "Content-Disposition": f'attachment; filename="accruals-{stamp}.csv"',
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+
+def _csv_stream(headers: list[str], rows: Any) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(headers)
+    yield UTF8_BOM + flush()
+    for count, row in enumerate(rows, start=1):
+        writer.writerow(_csv_row(row))
+        if count % CSV_CHUNK_ROWS == 0:
+            yield flush()
+    yield flush()
+
+
+def _csv_row(row: Accrual) -> list[str]:
+    event = row.event
+    version = row.program_version_id
+    return [
+        str(row.id),
+        row.occurred_at.isoformat() if row.occurred_at else "",
+        _cell(row.partner.code if row.partner else ""),
+        _cell(f"{event.source}/{event.external_id}" if event else ""),
+        _cell(row.rule_key),
+        "" if version is None else str(version),
+        row.kind.value,
+        f"{row.amount:.2f}",
+        str(row.points),
+        row.status.value,
+        _cell(row.reason),
+        "" if row.level is None else str(row.level),
+        _cell(row.reward),
+        _cell(row.reverses),
+        "" if row.reverses_accrual_id is None else str(row.reverses_accrual_id),
+    ]
+
+
+def _cell(text: str | None) -> str:
+    """Text as a spreadsheet shows it, never as a formula (event ids come from outside)."""
+    if not text:
+        return ""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 class SalesEventView(ModelView):
     datamodel = SQLAInterface(SalesEvent)
     base_permissions = ["can_list", "can_show"]
     base_order = ("occurred_at", "desc")
+    show_template = "ledger/event_show.html"
     list_columns = [
         "occurred_at",
         "source",
@@ -58,18 +217,153 @@ class SalesEventView(ModelView):
         "status",
         "rejection_reason",
     ]
+    show_columns = [
+        "occurred_at",
+        "received_at",
+        "processed_at",
+        "source",
+        "external_id",
+        "type",
+        "partner",
+        "channel",
+        "region_code",
+        "amount",
+        "currency",
+        "customer",
+        "category",
+        "refers_to",
+        "status",
+        "rejection_reason",
+        "merged_into_id",
+    ]
     search_columns = ["source", "external_id", "type", "partner", "status", "customer"]
     formatters_columns = {"amount": format_money}
-    related_views = [AccrualView]
     label_columns = {
         "occurred_at": _l("Occurred"),
+        "received_at": _l("Received"),
+        "processed_at": _l("Processed"),
         "source": _l("Source"),
         "external_id": _l("Event id"),
         "type": _l("Type"),
         "partner": _l("Partner"),
         "channel": _l("Channel"),
+        "region_code": _l("Region"),
         "amount": _l("Amount"),
+        "currency": _l("Currency"),
+        "customer": _l("Customer"),
+        "category": _l("Category"),
+        "refers_to": _l("Refers to"),
         "status": _l("Status"),
         "rejection_reason": _l("Rejection reason"),
+        "merged_into_id": _l("Merged into event"),
         "payload": _l("Payload"),
     }
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk: str) -> ResponseReturnValue:
+        widgets = self._show(pk)
+        event = db.session.get(SalesEvent, int(pk))
+        if event is None:
+            abort(404)
+        decisions = {
+            decision.accrual_id: decision
+            for decision in db.session.query(HoldDecision).filter(
+                HoldDecision.accrual_id.in_([row.id for row in event.accruals])
+            )
+        }
+        return self.render_template(
+            self.show_template,
+            pk=pk,
+            title=self.show_title,
+            widgets=widgets,
+            event=event,
+            attribution=_attribution(event.payload),
+            payload_json=pretty_json(event.payload),
+            accruals=event.accruals,
+            decisions=decisions,
+        )
+
+
+def _attribution(payload: Any) -> list[tuple[str, str]]:
+    """The attribution fields the sender gave (partner, QR token, promo code, referral)."""
+    if not isinstance(payload, dict):
+        return []
+    labels = {
+        "partner": _("Partner"),
+        "qr_token": _("QR token"),
+        "promo_code": _("Promo code"),
+        "referral": _("Referral link"),
+    }
+    return [
+        (label, str(payload[field]))
+        for field, label in labels.items()
+        if isinstance(payload.get(field), str | int)
+    ]
+
+
+class IntakeRejectionView(ModelView):
+    datamodel = SQLAInterface(IntakeRejection)
+    base_permissions = ["can_list", "can_show"]
+    base_order = ("received_at", "desc")
+    show_template = "ledger/rejection_show.html"
+    list_columns = ["received_at", "source", "external_id", "line", "reason"]
+    show_columns = ["received_at", "source", "external_id", "line", "reason"]
+    search_columns = ["source", "external_id", "reason", "received_at"]
+    label_columns = {
+        "received_at": _l("Received"),
+        "source": _l("Source"),
+        "external_id": _l("Event id"),
+        "line": _l("Line"),
+        "reason": _l("Reason"),
+        "payload": _l("Payload"),
+    }
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk: str) -> ResponseReturnValue:
+        widgets = self._show(pk)
+        rejection = db.session.get(IntakeRejection, int(pk))
+        if rejection is None:
+            abort(404)
+        return self.render_template(
+            self.show_template,
+            pk=pk,
+            title=self.show_title,
+            widgets=widgets,
+            payload_json=pretty_json(rejection.payload),
+        )
+
+
+def register_ledger_views(builder: AppBuilder) -> None:
+    """Add the Ledger menu: events, accruals, hold review and intake rejections."""
+    from server.views.holds import HoldReviewView
+
+    builder.add_view(
+        SalesEventView,
+        "Events",
+        label=_l("Events"),
+        icon="fa-shopping-cart",
+        category="Ledger",
+        category_label=_l("Ledger"),
+    )
+    builder.add_view(
+        AccrualView, "Accruals", label=_l("Accruals"), icon="fa-rub", category="Ledger"
+    )
+    builder.add_view(
+        HoldReviewView,
+        "Hold review",
+        label=_l("Hold review"),
+        icon="fa-pause-circle",
+        category="Ledger",
+    )
+    builder.add_view(
+        IntakeRejectionView,
+        "Intake rejections",
+        label=_l("Intake rejections"),
+        icon="fa-ban",
+        category="Ledger",
+    )
+
+
+__all__ = ["AccrualView", "IntakeRejectionView", "SalesEventView", "register_ledger_views"]

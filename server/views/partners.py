@@ -6,24 +6,8 @@ from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 
-from server.partners.models import AttributionCode, Partner, Region, RegionalTerms
-
-
-class AttributionCodeView(ModelView):
-    datamodel = SQLAInterface(AttributionCode)
-    # Codes are never deleted: a revoked code stays, so it can never be reused.
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit"]
-    list_columns = ["code", "kind", "partner", "status", "created_at"]
-    search_columns = ["code", "kind", "status", "partner"]
-    edit_columns = ["status"]
-    add_columns = ["partner", "kind", "code"]
-    label_columns = {
-        "code": _l("Code"),
-        "kind": _l("Kind"),
-        "partner": _l("Partner"),
-        "status": _l("Status"),
-        "created_at": _l("Created"),
-    }
+from server.partners.models import Partner, Region, RegionalTerms
+from server.views.codes import AttributionCodeView
 
 
 class PartnerView(ModelView):
