@@ -24,6 +24,10 @@ ENVIRONMENT = {
     "RULE_TEMPLATES_DIR": "folder of rule templates (default: rule_templates/)",
     "CONTRACT_TEMPLATES_DIR": "folder of contract templates (default: contract_templates/)",
     "WORKFLOWS_DIR": "folder of workflow definitions (default: workflows/)",
+    "PUBLIC_BASE_URL": "address printed in QR codes, e.g. https://partners.example.ru",
+    "MAIL_SERVER": "SMTP host for workflow e-mails (unset: outbox table + console log)",
+    "MAIL_PORT, MAIL_USE_TLS, MAIL_USE_SSL": "SMTP port and encryption",
+    "MAIL_USERNAME, MAIL_PASSWORD, MAIL_DEFAULT_SENDER": "SMTP login and the From address",
     "EVALUATION_BATCH_SIZE": "events per evaluation transaction (default 1000)",
     "PENDING_TIMEOUT_SECONDS": "sweeper re-queues events pending longer (default 120)",
     "EVENTS_MAX_BATCH": "most events in one POST /api/v1/events (default 5000)",
@@ -126,6 +130,8 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             "en": {"flag": "gb", "name": "English"},
         },
         "DEFAULT_CURRENCY": "RUB",
+        #: the public address printed in QR codes and links (else the request's host)
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or None,
         #: events per evaluation transaction
         "EVALUATION_BATCH_SIZE": int(os.environ.get("EVALUATION_BATCH_SIZE", "1000")),
         #: events still pending after this long are re-queued by the sweeper

@@ -16,12 +16,10 @@ from server.demo.data import DEMO_USERS, REGIONS, demo_partners, fake_inn
 from server.demo.events import demo_events, source_of
 from server.errors import CommandError
 from server.extensions import db
-from server.ledger.commands import new_event, record_outcomes
-from server.ledger.models import Accrual, EventStatus, SalesEvent
+from server.ledger.evaluation import evaluate_pending
+from server.ledger.intake import ingest_batch
 from server.partners.models import AttributionCode, Partner, Region, RegionalTerms
-from server.partners.queries import partner_directory
 from server.programs.commands import add_program_version
-from server.rules.evaluator import Evaluator
 from server.rules.program import load_program_file
 from server.security.commands import NewUser, create_user, sync_roles
 
@@ -59,8 +57,7 @@ def load_demo() -> DemoReport:
             "The database already has partners; the demo loads only into an empty one."
         )
     sync_roles()
-    regions = _regions()
-    partners = _partners(regions)
+    _partners(_regions())
     version = add_program_version(
         load_program_file(PROGRAM_FILE),
         publish=True,
@@ -70,8 +67,10 @@ def load_demo() -> DemoReport:
     for terms in db.session.scalars(sa.select(RegionalTerms)):
         terms.program_version_id = version.id
     from server.documents.templates import import_seed_templates
+    from server.workflows.definitions import import_definition_files
 
     import_seed_templates()
+    import_definition_files()
     for user in DEMO_USERS:
         create_user(
             NewUser(
@@ -84,9 +83,8 @@ def load_demo() -> DemoReport:
                 user.partner_code,
             )
         )
-    report = _ledger(partners, version.id, {rule.rule_key: rule.id for rule in version.rules})
     db.session.commit()
-    return report
+    return _ledger()
 
 
 def _regions() -> dict[str, Region]:
@@ -141,33 +139,24 @@ def _partners(regions: dict[str, Region]) -> dict[str, Partner]:
     return rows
 
 
-def _ledger(partners: dict[str, Partner], version_id: int, rule_ids: dict[str, int]) -> DemoReport:
-    evaluator = Evaluator(load_program_file(PROGRAM_FILE), partner_directory())
-    partner_ids = {code: partner.id for code, partner in partners.items()}
-    events = rejected = accruals = 0
+def _ledger() -> DemoReport:
+    """Send the demo events through the workers' own path: intake, then evaluation."""
+    by_source: dict[str, list[dict[str, object]]] = {}
     for payload in demo_events(demo_partners()):
         source = source_of(payload)
-        payload = {k: v for k, v in payload.items() if not k.startswith("_")}
-        event = new_event(source, payload)
-        outcomes = evaluator.process(payload)
-        rows = record_outcomes(
-            event,
-            outcomes,
-            partner_ids=partner_ids,
-            rule_ids=rule_ids,
-            program_version_id=version_id,
-            processed_at=event.occurred_at,
+        by_source.setdefault(source, []).append(
+            {k: v for k, v in payload.items() if not k.startswith("_")}
         )
-        credited = next((r for r in rows if r.level is None), None)
-        event.partner_id = credited.partner_id if credited else None
-        db.session.add(event)
-        db.session.add_all(rows)
-        events += 1
-        rejected += event.status is EventStatus.rejected
-        accruals += len(rows)
-        if events % 500 == 0:
-            db.session.flush()
-    db.session.flush()
-    assert db.session.scalar(sa.select(sa.func.count(SalesEvent.id))) == events
-    assert db.session.scalar(sa.select(sa.func.count(Accrual.id))) == accruals
-    return DemoReport(partners=len(partners), events=events, rejected=rejected, accruals=accruals)
+    for source, payloads in by_source.items():
+        for start in range(0, len(payloads), 5000):
+            ingest_batch(source, payloads[start : start + 5000], "RUB")
+    events = rejected = accruals = 0
+    while True:
+        report = evaluate_pending()
+        events += report.events
+        rejected += report.rejected
+        accruals += report.accruals
+        if report.remaining == 0 or report.events == 0:
+            break
+    partners = db.session.scalar(sa.select(sa.func.count(Partner.id))) or 0
+    return DemoReport(partners=partners, events=events, rejected=rejected, accruals=accruals)

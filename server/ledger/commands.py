@@ -1,8 +1,8 @@
-"""Commands that write the ledger. Nothing below a command commits.
+"""Building ledger rows from the evaluator's outcomes. Nothing here commits.
 
-:func:`record_outcomes` turns the evaluator's outcomes for one stored event into ledger
-rows. Each accrual carries a unique ``dedupe_key`` so evaluating an event again never
-writes a row twice.
+:func:`outcome_rows` turns one stored event's outcomes into plain column values for a
+bulk insert (the workers write thousands of rows per batch). Each accrual carries a
+unique ``dedupe_key``, so evaluating an event again never writes a row twice.
 """
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from server.db.types import utcnow
 from server.ledger.models import (
-    Accrual,
     AccrualKind,
     AccrualStatus,
     EventStatus,
@@ -51,9 +50,7 @@ def new_event(source: str, payload: dict[str, Any]) -> SalesEvent:
         occurred_at=occurred,
         channel=_text(payload, "channel", 16),
         region_code=_text(payload, "region", 16),
-        amount=amount
-        if amount is not None and amount.is_finite() and abs(amount) < 10**17
-        else None,
+        amount=amount if amount is not None and abs(amount) < 10**17 else None,
         currency=_text(payload, "currency", 3),
         customer=_text(payload, "customer", 200),
         category=_text(payload, "category", 100),
@@ -65,54 +62,75 @@ def new_event(source: str, payload: dict[str, Any]) -> SalesEvent:
     )
 
 
-def record_outcomes(
-    event: SalesEvent,
+@dataclass(frozen=True)
+class StoredEvent:
+    """What the ledger needs of a stored event to write its rows."""
+
+    id: int
+    source: str
+    external_id: str
+    occurred_at: datetime | None
+
+
+@dataclass
+class EventOutcome:
+    """An evaluated event: its new status and the accrual rows to insert."""
+
+    event_id: int
+    status: EventStatus
+    reason: str | None = None
+    partner_id: int | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def outcome_rows(
+    event: StoredEvent,
     outcomes: Sequence[Outcome],
     *,
     partner_ids: dict[str, int],
     rule_ids: dict[str, int],
     program_version_id: int | None,
-    processed_at: datetime | None = None,
-) -> list[Accrual]:
-    """Mark ``event`` processed or rejected and add its accruals to the session.
+    created_at: datetime,
+) -> EventOutcome:
+    """The event's status and its accruals as column values, in output order.
 
     ``partner_ids`` and ``rule_ids`` map the engine's partner codes and rule keys to
-    row ids. Returns the new accrual rows (not yet flushed).
+    row ids. The credited partner is the receiver of the first non-override accrual.
     """
-    event.processed_at = processed_at or utcnow()
     rejection = next((o for o in outcomes if isinstance(o, Rejection)), None)
     if rejection is not None:
-        event.status = EventStatus.rejected
-        event.rejection_reason = rejection.reason
-        return []
-    event.status = EventStatus.processed
-    rows = []
+        return EventOutcome(event.id, EventStatus.rejected, rejection.reason)
+    result = EventOutcome(event.id, EventStatus.processed)
     for outcome in outcomes:
         assert isinstance(outcome, AccrualOutcome)
-        rows.append(
-            Accrual(
-                dedupe_key=accrual_key(event, outcome),
-                event=event,
-                partner_id=partner_ids[outcome.partner],
-                rule_instance_id=rule_ids.get(outcome.rule),
-                rule_key=outcome.rule,
-                program_version_id=program_version_id,
-                kind=AccrualKind(outcome.kind.value),
-                amount=outcome.amount,
-                points=outcome.points,
-                status=AccrualStatus(outcome.status.value),
-                reason=outcome.reason,
-                level=outcome.level,
-                reward=outcome.reward,
-                reverses=outcome.reverses,
-                occurred_at=event.occurred_at,
-            )
+        partner_id = partner_ids[outcome.partner]
+        if result.partner_id is None and outcome.level is None:
+            result.partner_id = partner_id
+        result.rows.append(
+            {
+                "dedupe_key": accrual_key(event, outcome),
+                "event_id": event.id,
+                "partner_id": partner_id,
+                "rule_instance_id": rule_ids.get(outcome.rule),
+                "rule_key": outcome.rule,
+                "program_version_id": program_version_id,
+                "kind": AccrualKind(outcome.kind.value),
+                "amount": outcome.amount,
+                "points": outcome.points,
+                "status": AccrualStatus(outcome.status.value),
+                "reason": outcome.reason,
+                "level": outcome.level,
+                "reward": outcome.reward,
+                "reverses": outcome.reverses,
+                "reverses_accrual_id": None,
+                "occurred_at": event.occurred_at,
+                "created_at": created_at,
+            }
         )
-    return rows
+    return result
 
 
-def accrual_key(event: SalesEvent, outcome: AccrualOutcome) -> str:
+def accrual_key(event: StoredEvent, outcome: AccrualOutcome) -> str:
     """The accrual's natural key: one row per event, rule, receiver and level."""
-    return (
-        f"{event.source}|{event.external_id}|{outcome.rule}|{outcome.partner}|{outcome.level or 0}"
-    )
+    level = outcome.level or 0
+    return f"{event.source}|{event.external_id}|{outcome.rule}|{outcome.partner}|{level}"

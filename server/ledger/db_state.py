@@ -185,7 +185,10 @@ class DatabaseState:
     # write ---------------------------------------------------------------------------
 
     def write(self) -> None:
-        """Add every change of the batch to the session (the caller commits)."""
+        """Add every change of the batch to the session (the caller commits).
+
+        One executemany per table and kind of change: a batch writes thousands of rows.
+        """
         session = self.session
         if self._new_ids:
             session.execute(sa.insert(EvaluatedEventId), [{"event_id": i} for i in self._new_ids])
@@ -194,45 +197,40 @@ class DatabaseState:
                 sa.insert(CustomerSale),
                 [{"customer": c, "at_us": t} for c, t in self._new_customer_sales],
             )
+        new_figures: list[dict[str, Any]] = []
+        changed_figures: list[dict[str, Any]] = []
         for key in self._dirty_figures:
             figures = self._figures[key]
             values = {
+                "rule": key.rule,
+                "partner": key.partner,
+                "period": key.period,
                 "sales_amount": figures.sales_amount,
                 "sales_count": figures.sales_count,
                 "new_customers": figures.new_customers,
                 "goal_paid": figures.goal_paid,
             }
-            if key in self._figures_known:
-                session.execute(
-                    sa.update(PeriodFiguresRow)
-                    .where(
-                        PeriodFiguresRow.rule == key.rule,
-                        PeriodFiguresRow.partner == key.partner,
-                        PeriodFiguresRow.period == key.period,
-                    )
-                    .values(**values)
-                )
-            else:
-                session.execute(
-                    sa.insert(PeriodFiguresRow),
-                    [{"rule": key.rule, "partner": key.partner, "period": key.period, **values}],
-                )
+            (changed_figures if key in self._figures_known else new_figures).append(values)
+        if new_figures:
+            session.execute(sa.insert(PeriodFiguresRow), new_figures)
+        if changed_figures:
+            session.execute(sa.update(PeriodFiguresRow), changed_figures)
+        new_sales: list[dict[str, Any]] = []
+        changed_sales: list[dict[str, Any]] = []
         for sale_id in self._dirty_sales:
             sale = self._sales[sale_id]
             values = {
+                "sale_id": sale_id,
                 "partner": sale.partner,
                 "amount": sale.amount,
                 "refunded": sale.refunded,
                 "accruals": [_accrual_to_json(a) for a in sale.accruals],
             }
-            if sale_id in self._sales_known:
-                session.execute(
-                    sa.update(SaleRegistryRow)
-                    .where(SaleRegistryRow.sale_id == sale_id)
-                    .values(**values)
-                )
-            else:
-                session.execute(sa.insert(SaleRegistryRow), [{"sale_id": sale_id, **values}])
+            (changed_sales if sale_id in self._sales_known else new_sales).append(values)
+        if new_sales:
+            session.execute(sa.insert(SaleRegistryRow), new_sales)
+        if changed_sales:
+            session.execute(sa.update(SaleRegistryRow), changed_sales)
 
     @staticmethod
     def _require(condition: bool, what: str, key: str) -> None:

@@ -10,6 +10,8 @@ the next run, and unique accrual keys make a re-run harmless.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -20,12 +22,19 @@ import sqlalchemy as sa
 
 from server.db.types import utcnow
 from server.extensions import db
-from server.ledger.commands import record_outcomes
+from server.ledger.commands import StoredEvent, outcome_rows
 from server.ledger.db_state import DatabaseState
-from server.ledger.models import EvaluationLock, EventStatus, SalesEvent
+from server.ledger.holds import release_followups
+from server.ledger.models import (
+    Accrual,
+    AccrualStatus,
+    EvaluationLock,
+    EventStatus,
+    SalesEvent,
+)
 from server.partners.models import Partner
 from server.partners.queries import partner_directory
-from server.programs.commands import version_spec
+from server.programs.commands import version_document, version_spec
 from server.programs.models import Program, ProgramVersion, VersionStatus
 from server.rules.evaluator import Evaluator, Rejection
 from server.rules.events import ATTRIBUTION_FIELDS, parse_instant
@@ -39,7 +48,9 @@ DEFAULT_BATCH_SIZE = 1000
 EVALUATOR_CACHE_SIZE = 16
 NO_PROGRAM = "no program in force"
 
-_EVALUATORS: OrderedDict[int, Evaluator] = OrderedDict()
+#: keyed by version id *and* content digest: ids repeat across databases (a restore,
+#: a test run) and a cached evaluator must never answer for another program
+_EVALUATORS: OrderedDict[tuple[int, str], Evaluator] = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -51,15 +62,16 @@ class BatchReport:
 
 
 def _evaluator(
-    version: ProgramVersion, partners: PartnerDirectory, state: DatabaseState
+    version: ProgramVersion, digest: str, partners: PartnerDirectory, state: DatabaseState
 ) -> Evaluator:
-    evaluator = _EVALUATORS.get(version.id)
+    key = (version.id, digest)
+    evaluator = _EVALUATORS.get(key)
     if evaluator is None:
         evaluator = Evaluator(version_spec(version), partners)
-        _EVALUATORS[version.id] = evaluator
+        _EVALUATORS[key] = evaluator
         while len(_EVALUATORS) > EVALUATOR_CACHE_SIZE:
             _EVALUATORS.popitem(last=False)
-    _EVALUATORS.move_to_end(version.id)
+    _EVALUATORS.move_to_end(key)
     evaluator.partners = partners
     evaluator.state = state
     return evaluator
@@ -76,6 +88,25 @@ class VersionsInForce:
             .order_by(ProgramVersion.effective_from, ProgramVersion.number)
         ).all()
         self._versions = [v for v in rows if v.effective_from is not None]
+        self._rule_ids: dict[int, dict[str, int]] = {}
+        self._digests: dict[int, str] = {}
+
+    def rule_ids(self, version: ProgramVersion | None) -> dict[str, int]:
+        """Rule key → rule instance id of a version (cached)."""
+        if version is None:
+            return {}
+        cached = self._rule_ids.get(version.id)
+        if cached is None:
+            cached = self._rule_ids[version.id] = {r.rule_key: r.id for r in version.rules}
+        return cached
+
+    def digest(self, version: ProgramVersion) -> str:
+        """SHA-256 of the version's program document (cached)."""
+        cached = self._digests.get(version.id)
+        if cached is None:
+            document = json.dumps(version_document(version), sort_keys=True, default=str)
+            cached = self._digests[version.id] = hashlib.sha256(document.encode()).hexdigest()
+        return cached
 
     def on(self, day: date) -> ProgramVersion | None:
         found = None
@@ -102,13 +133,14 @@ def _period_labels(day: date) -> list[str]:
     return [f"{day.year:04d}-{day.month:02d}", f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"]
 
 
-def _prefetch(state: DatabaseState, events: list[SalesEvent], partners: PartnerDirectory) -> None:
+def _prefetch(
+    state: DatabaseState, payloads: list[dict[str, Any]], partners: PartnerDirectory
+) -> None:
     candidates: set[str] = set()
     periods: set[str] = set()
     customers: set[str] = set()
     sales: set[str] = set()
-    for event in events:
-        payload = event.payload
+    for payload in payloads:
         for field, kind in ATTRIBUTION_FIELDS:
             value = payload.get(field)
             if isinstance(value, str):
@@ -123,7 +155,7 @@ def _prefetch(state: DatabaseState, events: list[SalesEvent], partners: PartnerD
         if isinstance(payload.get("refers_to"), str):
             sales.add(payload["refers_to"])
     state.prefetch(
-        event_ids=[e.external_id for e in events],
+        event_ids=[str(p.get("id")) for p in payloads],
         customers=customers,
         partners=candidates,
         periods=periods,
@@ -140,8 +172,14 @@ def evaluate_pending(batch_size: int = DEFAULT_BATCH_SIZE) -> BatchReport:
     session = db.session
     try:
         _lock()
-        events = session.scalars(
-            sa.select(SalesEvent)
+        events = session.execute(
+            sa.select(
+                SalesEvent.id,
+                SalesEvent.source,
+                SalesEvent.external_id,
+                SalesEvent.occurred_at,
+                SalesEvent.payload,
+            )
             .where(SalesEvent.status == EventStatus.pending)
             .order_by(SalesEvent.occurred_at, SalesEvent.external_id, SalesEvent.id)
             .limit(batch_size)
@@ -150,37 +188,50 @@ def evaluate_pending(batch_size: int = DEFAULT_BATCH_SIZE) -> BatchReport:
             session.commit()
             return BatchReport(0, 0, 0, 0)
         partners = partner_directory()
-        partner_ids = dict(session.execute(sa.select(Partner.code, Partner.id)).tuples().all())
+        partner_ids = {
+            code: pid for code, pid in session.execute(sa.select(Partner.code, Partner.id))
+        }
         state = DatabaseState(session)
-        _prefetch(state, list(events), partners)
+        _prefetch(state, [payload for *_, payload in events], partners)
         versions = VersionsInForce()
-        written = rejected = 0
         now = utcnow()
-        for event in events:
-            assert event.occurred_at is not None
-            local_day = parse_instant(event.payload["occurred_at"])
-            version = versions.on(local_day.date()) if local_day else None
+        updates: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
+        rejected = 0
+        for row_id, source, external_id, occurred_at, payload in events:
+            moment = parse_instant(payload.get("occurred_at"))
+            version = versions.on(moment.date()) if moment else None
             if version is None:
-                outcomes: list[Any] = [Rejection(event.external_id, NO_PROGRAM)]
+                outcomes: list[Any] = [Rejection(external_id, NO_PROGRAM)]
             else:
-                evaluator = _evaluator(version, partners, state)
-                outcomes = evaluator.process(event.payload)
-            accruals = record_outcomes(
-                event,
+                evaluator = _evaluator(version, versions.digest(version), partners, state)
+                outcomes = evaluator.process(payload)
+            result = outcome_rows(
+                StoredEvent(row_id, source, external_id, occurred_at),
                 outcomes,
                 partner_ids=partner_ids,
-                rule_ids={r.rule_key: r.id for r in version.rules} if version else {},
+                rule_ids=versions.rule_ids(version),
                 program_version_id=version.id if version else None,
-                processed_at=now,
+                created_at=now,
             )
-            credited = next((a for a in accruals if a.level is None), None)
-            if credited is not None:
-                event.partner_id = credited.partner_id
-            rejected += event.status is EventStatus.rejected
-            written += len(accruals)
-            session.add_all(accruals)
-        state.write()
-        session.flush()
+            updates.append(
+                {
+                    "id": row_id,
+                    "status": result.status,
+                    "rejection_reason": result.reason,
+                    "processed_at": now,
+                    **({"partner_id": result.partner_id} if result.partner_id else {}),
+                }
+            )
+            rejected += result.status is EventStatus.rejected
+            rows.extend(result.rows)
+        with session.no_autoflush:
+            state.write()
+            for group in _same_keys(updates):
+                session.execute(sa.update(SalesEvent), group)
+            if rows:
+                session.execute(sa.insert(Accrual.__table__), rows)
+            _release_reversals_of_released_holds(rows)
         remaining = (
             session.scalar(
                 sa.select(sa.func.count(SalesEvent.id)).where(
@@ -190,7 +241,26 @@ def evaluate_pending(batch_size: int = DEFAULT_BATCH_SIZE) -> BatchReport:
             or 0
         )
         session.commit()
-        return BatchReport(len(events), rejected, written, remaining)
+        return BatchReport(len(events), rejected, len(rows), remaining)
     except BaseException:
         session.rollback()
         raise
+
+
+def _release_reversals_of_released_holds(rows: list[dict[str, Any]]) -> None:
+    """A refund of a sale whose held accruals a manager already released must reduce
+    the payable balance too: add the release rows for those reversals (rare)."""
+    keys = [r["dedupe_key"] for r in rows if r["reverses"] and r["status"] is AccrualStatus.held]
+    if not keys:
+        return
+    reversals = db.session.scalars(sa.select(Accrual).where(Accrual.dedupe_key.in_(keys))).all()
+    db.session.add_all(release_followups(db.session, reversals))
+    db.session.flush()
+
+
+def _same_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Group update rows by their set of keys (an executemany needs one shape)."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    return list(groups.values())

@@ -67,6 +67,34 @@ def normalise_payload(value: Any) -> Any:
     return value
 
 
+NUL_REASON = "invalid text: NUL character"
+#: ids are stored in VARCHAR(200) columns; a longer one could not be kept exactly
+MAX_ID_LENGTH = 200
+LONG_ID_REASON = f"invalid id: longer than {MAX_ID_LENGTH} characters"
+
+
+def contains_nul(value: Any) -> bool:
+    """Whether a NUL character hides in any key or text (PostgreSQL cannot store it)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(v) for v in value)
+    return False
+
+
+def storable(value: Any) -> Any:
+    """A copy fit for the database: NUL characters replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    return value
+
+
 def _insert_ignoring_conflicts(rows: list[dict[str, Any]]) -> set[str]:
     """Insert events; return the external ids actually inserted (others existed)."""
     if not rows:
@@ -140,10 +168,20 @@ def ingest_batch(source: str, items: list[Any], currency: str) -> list[IntakeRes
     received = utcnow()
     for index, item in enumerate(items):
         payload = normalise_payload(item)
+        if contains_nul(payload):
+            event_id = payload.get("id") if isinstance(payload, dict) else None
+            shown = storable(event_id) if isinstance(event_id, str) else None
+            results[index] = IntakeResult(index, shown, IntakeStatus.rejected, NUL_REASON)
+            continue
         header = read_header(payload)
         if isinstance(header, tuple):
             event_id, reason = header
             results[index] = IntakeResult(index, event_id, IntakeStatus.rejected, reason)
+            continue
+        if len(header.id) > MAX_ID_LENGTH:
+            results[index] = IntakeResult(
+                index, header.id[:MAX_ID_LENGTH], IntakeStatus.rejected, LONG_ID_REASON
+            )
             continue
         body = read_body(payload, header, currency)
         if isinstance(body, str):
@@ -216,10 +254,10 @@ def ingest_batch(source: str, items: list[Any], currency: str) -> list[IntakeRes
             [
                 {
                     "source": source,
-                    "external_id": r.id,
+                    "external_id": r.id[:MAX_ID_LENGTH] if r.id else None,
                     "line": r.index + 1,
                     "reason": r.reason,
-                    "payload": normalise_payload(items[r.index]),
+                    "payload": storable(normalise_payload(items[r.index])),
                     "received_at": received,
                 }
                 for r in rejections

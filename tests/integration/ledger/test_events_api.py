@@ -198,3 +198,63 @@ def test_endpoint_is_documented_in_openapi_with_swagger_ui(app: Flask) -> None:
     page = client.get("/swagger/v1")
     assert page.status_code == 200
     assert re.findall(r'(?:src|href)="(https?:)?//', page.get_data(as_text=True)) == []
+
+
+def test_refund_after_a_released_hold_reduces_what_is_payable(app: Flask) -> None:
+    from decimal import Decimal
+
+    from server.ledger.holds import decide_holds
+    from server.ledger.models import AccrualStatus, HoldVerdict
+
+    key = load_example(app, BASIC)
+    client = app.test_client()
+    post(client, key, raw_batch(BASIC))
+    run_worker(app)
+    with app.app_context():
+        held = db.session.scalars(
+            sa.select(Accrual.id).where(Accrual.status == AccrualStatus.held)
+        ).all()
+        assert len(held) == 4  # s6: commission, reward and two overrides
+        decide_holds(held, HoldVerdict.approve)
+        payable = db.session.scalar(
+            sa.select(sa.func.sum(Accrual.amount)).where(Accrual.status == AccrualStatus.approved)
+        )
+    refund = {
+        "id": "r6",
+        "type": "refund",
+        "occurred_at": "2026-03-20T10:00:00+03:00",
+        "refers_to": "s6",
+        "amount": "15000",
+        "currency": "RUB",
+    }
+    assert post(client, key, json.dumps([refund])).get_json()["accepted"] == 1
+    run_worker(app)
+    with app.app_context():
+        after = db.session.scalar(
+            sa.select(sa.func.sum(Accrual.amount)).where(Accrual.status == AccrualStatus.approved)
+        )
+        # 10 % of s6 refunded: 750.00 + 300.00 + 75.00 of released accruals come back.
+        assert payable - after == Decimal("1125.00")
+
+
+def test_text_postgresql_cannot_store_is_refused_with_a_reason(app: Flask) -> None:
+    key = load_example(app, BASIC)
+    batch = [
+        {"id": "nul\x00", "type": "sale"},
+        {
+            "id": "x" * 201,
+            "type": "sale",
+            "occurred_at": "2026-03-02T10:00:00+03:00",
+            "channel": "online",
+            "amount": "5",
+        },
+    ]
+    answer = post(app.test_client(), key, json.dumps(batch))
+    assert answer.status_code == 200
+    reasons = [r.get("reason") for r in answer.get_json()["results"]]
+    assert reasons == ["invalid text: NUL character", "invalid id: longer than 200 characters"]
+    with app.app_context():
+        logged = db.session.scalars(
+            sa.select(IntakeRejection.payload).order_by(IntakeRejection.id)
+        ).all()
+        assert logged[0]["id"] == "nul\ufffd"

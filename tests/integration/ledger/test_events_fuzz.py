@@ -38,6 +38,7 @@ json_scalars = st.one_of(
     st.integers(min_value=-(10**30), max_value=10**30),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=40),
+    st.text(min_size=190, max_size=260),  # around the VARCHAR(200) limits
     st.sampled_from(
         [
             "sale",

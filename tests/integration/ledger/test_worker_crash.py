@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+import psutil
 import sqlalchemy as sa
 from flask import Flask
 
@@ -101,7 +103,13 @@ def test_sigkill_mid_run_then_recovery_equals_simulate(app: Flask, tmp_path: Pat
             break
         assert worker.poll() is None, "the worker finished before it could be killed"
         time.sleep(0.02)
+    # rq runs each job in a forked "work horse" that starts its own session: kill the
+    # worker and every descendant, or the horse would go on evaluating.
+    family = psutil.Process(worker.pid).children(recursive=True)
     os.killpg(worker.pid, signal.SIGKILL)
+    for process in family:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
     worker.wait()
     processed, total = _counts(app)
     assert 0 < processed < total, (processed, total)

@@ -1,0 +1,269 @@
+"""End-to-end event throughput: API batches → database → queue → workers → accruals.
+
+Reported next to the raw durable_rules assert/retract rate of the same program's rule
+conditions, measured in the same run (the issue's target: ≥ 50 % of it), with the
+workers' resident memory sampled over the run.
+
+    .venv/bin/python bench/bench_pipeline.py --events 20000 --workers 2 --db sqlite
+    .venv/bin/python bench/bench_pipeline.py --events 20000 --workers 2 --db postgresql
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+MOSCOW = timezone(timedelta(hours=3))
+
+
+def synthetic_events(count: int, seed: int = 7) -> list[dict[str, Any]]:
+    """``count`` sales and leads over the demo partners, in time order, unique ids."""
+    from server.demo.data import demo_partners
+    from server.partners.models import CodeKind, PartnerKind, PartnerStatus
+
+    rng = random.Random(seed)
+    partners = [
+        p
+        for p in demo_partners()
+        if p.status is PartnerStatus.active and p.kind is not PartnerKind.cofactor
+    ]
+    start = datetime(2026, 6, 1, 9, 0, tzinfo=MOSCOW)
+    events = []
+    for index in range(count):
+        partner = rng.choice(partners)
+        at = start + timedelta(seconds=index * 37)
+        codes = dict(partner.codes)
+        event: dict[str, Any] = {"id": f"B-{index:08d}", "occurred_at": at.isoformat()}
+        if partner.kind is PartnerKind.offline_point:
+            event.update(type="sale", channel="offline", qr_token=codes[CodeKind.qr])
+        elif rng.random() < 0.2 and CodeKind.referral in codes:
+            event.update(type="lead", channel="online", referral=codes[CodeKind.referral])
+            events.append(event)
+            continue
+        else:
+            event.update(type="sale", channel="online", promo_code=codes[CodeKind.promo])
+        event.update(
+            amount=f"{rng.randint(500, 30000)}.{rng.randint(0, 99):02d}",
+            customer=f"c{rng.randint(1, count // 3 + 1)}",
+            currency="RUB",
+        )
+        events.append(event)
+    return events
+
+
+def raw_durable_rate(events: list[dict[str, Any]]) -> float:
+    """Naive durable_rules loop: assert + retract every event against the program's
+    scope conditions compiled as plain single-condition rules (the probe's approach)."""
+    from durable import engine
+
+    from server.demo.commands import PROGRAM_FILE
+    from server.rules.backend import _durable_condition, program_conditions
+    from server.rules.program import load_program_file
+
+    host = engine.Host()
+    conditions = program_conditions(load_program_file(PROGRAM_FILE))
+    fired = [0]
+
+    def act(_c: Any) -> None:
+        fired[0] += 1
+
+    rules = {
+        f"r{rule.index}": {"all": [{"m": _durable_condition(rule)}], "run": act}
+        for rule in conditions
+        if rule.can_match
+    }
+    host.set_rulesets({"raw": rules})
+    started = time.perf_counter()
+    for number, event in enumerate(events):
+        fact = {
+            "id": str(number),
+            "sid": "0",
+            "type": event["type"],
+            "channel": event.get("channel", ""),
+            "region": "A",
+            "partner_type": "ambassador",
+            "partner": "A-AMB-01",
+            "day": 20260601,
+        }
+        for call in (host.assert_fact, host.retract_fact):
+            with contextlib.suppress(engine.MessageNotHandledException):
+                call("raw", fact)
+    return len(events) / (time.perf_counter() - started)
+
+
+def run(events_count: int, workers: int, backend: str, batch: int) -> dict[str, Any]:
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    from server.app import create_app
+    from server.demo.commands import PROGRAM_FILE
+    from server.demo.data import demo_partners
+    from server.extensions import db
+    from server.ledger.models import Accrual, EventStatus, SalesEvent
+    from server.partners.commands import import_partners
+    from server.programs.commands import add_program_version
+    from server.queues import open_embedded_redis
+    from server.rules.partners import parse_partners
+    from server.rules.program import load_program_file
+    from server.security.api_keys import create_api_key
+    from server.security.commands import sync_roles
+
+    folder = Path(tempfile.mkdtemp(prefix="pf-bench-"))
+    postgres = None
+    if backend == "postgresql":
+        from tests.support.postgres import TemporaryPostgres
+
+        postgres = TemporaryPostgres().start()
+        url = postgres.create_database("bench")
+    else:
+        url = f"sqlite:///{folder / 'bench.db'}"
+    redis = open_embedded_redis(str(folder / "redis.db"))
+    redis_url = f"unix://{redis.socket_file}"
+    config = {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "REDIS_URL": redis_url,
+        "INSTANCE_PATH": str(folder),
+        "EVENTS_RATE_LIMIT_PER_MINUTE": 0,
+    }
+    app = create_app(config)
+    events = synthetic_events(events_count)
+    with app.app_context():
+        upgrade()
+        sync_roles()
+        import_partners(
+            parse_partners(
+                {
+                    "partners": [
+                        {
+                            "id": p.code,
+                            "type": p.kind.value,
+                            "region": p.region,
+                            "parent": p.parent,
+                            "status": p.status.value,
+                            "customer_ref": p.customer_ref,
+                            "codes": {
+                                k.value: [c for kk, c in p.codes if kk is k] for k, _ in p.codes
+                            },
+                        }
+                        for p in demo_partners()
+                    ]
+                }
+            )
+        )
+        add_program_version(
+            load_program_file(PROGRAM_FILE), publish=True, effective_from=date(2026, 1, 1)
+        )
+        key = create_api_key("bench", "bench").key
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "PARTNERFLOW_INSTANCE": str(folder),
+        "EVALUATION_BATCH_SIZE": str(batch),
+    }
+    procs = [
+        subprocess.Popen(
+            [str(Path(sys.executable).parent / "partnerflow"), "worker", "--queue", "events"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
+    time.sleep(2)
+    client = app.test_client()
+    rss: list[float] = []
+    started = time.perf_counter()
+    for index in range(0, len(events), 5000):
+        response = client.post(
+            "/api/v1/events",
+            data=json.dumps(events[index : index + 5000]),
+            headers={"X-API-Key": key},
+            content_type="application/json",
+        )
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    posted = time.perf_counter() - started
+    with app.app_context():
+        while True:
+            pending = db.session.scalar(
+                sa.select(sa.func.count(SalesEvent.id)).where(
+                    SalesEvent.status == EventStatus.pending
+                )
+            )
+            db.session.rollback()
+            rss.append(sum(_tree_rss(p.pid) for p in procs) / len(procs))
+            if pending == 0:
+                break
+            time.sleep(0.25)
+        elapsed = time.perf_counter() - started
+        accruals = db.session.scalar(sa.select(sa.func.count(Accrual.id)))
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=30)
+    with contextlib.suppress(Exception):  # the server hangs up as it exits
+        redis.shutdown(nosave=True)
+    if postgres is not None:
+        postgres.stop()
+    return {
+        "backend": backend,
+        "events": events_count,
+        "workers": workers,
+        "accruals": accruals,
+        "seconds": round(elapsed, 2),
+        "api_seconds": round(posted, 2),
+        "events_per_second": round(events_count / elapsed, 1),
+        "worker_rss_mb_start": round(rss[0], 1),
+        "worker_rss_mb_peak": round(max(rss), 1),
+        "worker_rss_mb_end": round(rss[-1], 1),
+    }
+
+
+def _tree_rss(pid: int) -> float:
+    try:
+        process = psutil.Process(pid)
+        return (
+            sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]) / 2**20
+        )
+    except psutil.NoSuchProcess:
+        return 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    args = parser.parse_args()
+    events = synthetic_events(args.events)
+    raw = raw_durable_rate(events)
+    print(f"raw durable_rules assert+retract: {raw:,.0f} events/s")
+    results = []
+    for backend in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
+        result = run(args.events, args.workers, backend, args.batch)
+        result["raw_durable_events_per_second"] = round(raw, 1)
+        result["ratio_to_raw"] = round(result["events_per_second"] / raw, 3)
+        results.append(result)
+        print(json.dumps(result))
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "pipeline.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
