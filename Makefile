@@ -8,9 +8,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the project needs: PostgreSQL for the test suite's second database,
 # Pango + HarfBuzz subsetting + DejaVu fonts (Cyrillic) for WeasyPrint, poppler-utils
-# (pdftotext, pdfinfo) for the PDF tests.
+# (pdftotext, pdfinfo) for the PDF tests, Chromium for the browser tests (Playwright drives
+# /usr/bin/chromium; no browser is ever downloaded).
 DEBIAN_PACKAGES := postgresql libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
-	poppler-utils
+	poppler-utils chromium
 
 .PHONY: install install-system run test lint typecheck pytest bench fmt clean
 
@@ -44,7 +45,7 @@ typecheck: install
 	$(BIN)/mypy server
 
 pytest: install
-	PARTNERFLOW_REQUIRE_POSTGRES=1 $(BIN)/pytest
+	PARTNERFLOW_REQUIRE_POSTGRES=1 PARTNERFLOW_REQUIRE_BROWSER=1 $(BIN)/pytest
 
 test: lint typecheck pytest
 

@@ -69,8 +69,10 @@ def init(demo: bool) -> None:
         upgrade()
         sync_roles()
         from server.documents.templates import import_seed_templates
+        from server.workflows.definitions import import_definition_files
 
         import_seed_templates()
+        import_definition_files()
         if demo:
             from server.demo.commands import load_demo
 

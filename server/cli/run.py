@@ -56,8 +56,10 @@ def run(host: str, port: int, web_workers: int, demo: bool) -> None:
         upgrade()
         sync_roles()
         from server.documents.templates import import_seed_templates
+        from server.workflows.definitions import import_definition_files
 
         import_seed_templates()
+        import_definition_files()
         if demo:
             from server.demo.commands import demo_loaded, load_demo
 

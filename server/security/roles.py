@@ -26,17 +26,19 @@ ANY = r".*"
 MANAGER_VIEWS = (
     r"^(PartnerView|RegionView|AttributionCodeView|ProgramView|ProgramVersionView"
     r"|RuleInstanceView|CampaignView|SalesEventView|AccrualView|AuditEntryView"
-    r"|RegionalTermsView|DashboardView|RuleTemplateView|SalesImportView)$"
+    r"|RegionalTermsView|DashboardView|RuleTemplateView|SalesImportView|HoldReviewView"
+    r"|IntakeRejectionView|WorkflowBoardView|WorkflowEditorView)$"
 )
 MANAGER_MENUS = (
     r"^(Partners|Regions|Regional terms|Attribution codes|Programs|Program versions"
-    r"|Rule templates|Campaigns|Ledger|Events|Accruals|Audit|Audit log|Dashboard|Import sales)$"
+    r"|Rule templates|Campaigns|Ledger|Events|Accruals|Audit|Audit log|Dashboard|Import sales"
+    r"|Hold review|Intake rejections|Onboarding|Onboarding boards|Workflow editor)$"
 )
-LEGAL_EDIT_VIEWS = r"^(RegionalTermsView|ContractTemplateView|ContractView)$"
+LEGAL_EDIT_VIEWS = r"^(RegionalTermsView|ContractTemplateView|ContractView|WorkflowBoardView)$"
 LEGAL_READ_VIEWS = r"^(PartnerView|RegionView|ProgramVersionView|RuleInstanceView|DashboardView)$"
 LEGAL_MENUS = (
     r"^(Partners|Regions|Regional terms|Programs|Program versions|Documents"
-    r"|Contract templates|Contracts|Dashboard)$"
+    r"|Contract templates|Contracts|Dashboard|Onboarding|Onboarding boards)$"
 )
 
 ROLE_PERMISSIONS: dict[str, list[list[str]]] = {

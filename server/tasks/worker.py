@@ -49,4 +49,5 @@ def run_worker(app: Flask, burst: bool = False, queues: list[str] | None = None)
     set_worker_app(app)
     names = queues or app.config["RQ_QUEUES"]
     worker = Worker([get_queue(name, app) for name in names], connection=redis_connection(app))
-    worker.work(burst=burst, with_scheduler=False)
+    # The scheduler runs retries that wait (rq.Retry with intervals).
+    worker.work(burst=burst, with_scheduler=True)

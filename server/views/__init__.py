@@ -6,14 +6,16 @@ only commands add rows.
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_appbuilder import AppBuilder
 from flask_babel import lazy_gettext as _l
 
 from server.views.audit import AuditEntryView
+from server.views.codes import register_code_views
 from server.views.dashboard import IndexView
-from server.views.ledger import AccrualView, SalesEventView
+from server.views.forms import expose_csrf_token_to_templates
+from server.views.ledger import register_ledger_views
 from server.views.partners import (
-    AttributionCodeView,
     PartnerView,
     RegionalTermsView,
     RegionView,
@@ -27,6 +29,7 @@ def register_views(builder: AppBuilder) -> None:
     """Add every view and menu entry; the menu shows only screens that exist."""
     from server.api.events import EventsApi
 
+    expose_csrf_token_to_templates(current_app)
     builder.add_api(EventsApi)
     builder.add_view(
         PartnerView,
@@ -44,13 +47,7 @@ def register_views(builder: AppBuilder) -> None:
         icon="fa-file-text-o",
         category="Partners",
     )
-    builder.add_view(
-        AttributionCodeView,
-        "Attribution codes",
-        label=_l("Attribution codes"),
-        icon="fa-qrcode",
-        category="Partners",
-    )
+    register_code_views(builder)
     builder.add_view(
         ProgramView,
         "Programs",
@@ -74,17 +71,7 @@ def register_views(builder: AppBuilder) -> None:
         icon="fa-bullhorn",
         category="Programs",
     )
-    builder.add_view(
-        SalesEventView,
-        "Events",
-        label=_l("Events"),
-        icon="fa-shopping-cart",
-        category="Ledger",
-        category_label=_l("Ledger"),
-    )
-    builder.add_view(
-        AccrualView, "Accruals", label=_l("Accruals"), icon="fa-rub", category="Ledger"
-    )
+    register_ledger_views(builder)
     from server.views.imports import SalesImportView
 
     builder.add_view(
@@ -97,6 +84,9 @@ def register_views(builder: AppBuilder) -> None:
     from server.views.documents import register_document_views
 
     register_document_views(builder)
+    from server.views.workflows import register_workflow_views
+
+    register_workflow_views(builder)
     builder.add_view(
         AuditEntryView,
         "Audit log",

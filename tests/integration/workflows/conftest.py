@@ -1,0 +1,99 @@
+"""Fixtures for workflows: the documents world (regions, terms, a published program,
+contract templates), the seed definitions imported, a partner in onboarding, users of
+each role, and a real rq worker run in this process."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import rq
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_babel import force_locale
+
+from server.extensions import db
+from server.partners.models import Partner, PartnerKind, PartnerStatus, Region
+from server.queues import get_queue
+from server.security.commands import NewUser, create_user
+from server.security.roles import Role
+from server.tasks.documents import DOCUMENTS_QUEUE
+from server.tasks.worker import set_worker_app
+from server.tasks.workflows import WORKFLOWS_QUEUE
+from server.workflows.definitions import import_definition_files
+from tests.integration.documents.conftest import make_world
+
+PASSWORD = "secret-pass-1"
+REPO = Path(__file__).parents[3]
+
+
+@dataclass(frozen=True)
+class Onboarding:
+    partner_id: int
+    manager_id: int
+    legal_id: int
+
+
+@pytest.fixture
+def wf_app(app: Flask, tmp_path: Path) -> Iterator[Flask]:
+    """The app with fresh files, empty queues and retries without waiting."""
+    app.config["FILES_DIR"] = str(tmp_path / "files")
+    app.config["WORKFLOW_ACTION_RETRY_INTERVALS"] = [0, 0]
+    for name in (WORKFLOWS_QUEUE, DOCUMENTS_QUEUE):
+        get_queue(name, app).empty()
+    yield app
+
+
+def make_user(role: Role) -> int:
+    username = f"u-{role.value.lower()}-{uuid.uuid4().hex[:6]}"
+    return create_user(
+        NewUser(username, PASSWORD, role, "Test", role.value, f"{username}@example.test")
+    )
+
+
+def add_partner(code: str, kind: PartnerKind, region: str = "A", **fields: object) -> int:
+    region_id = db.session.query(Region.id).filter_by(code=region).scalar()
+    partner = Partner(
+        code=code,
+        name=f"Партнёр {code}",
+        kind=kind,
+        status=PartnerStatus.onboarding,
+        region_id=region_id,
+        email=f"{code.lower()}@example.test",
+        **fields,
+    )
+    db.session.add(partner)
+    db.session.commit()
+    return partner.id
+
+
+@pytest.fixture
+def onboarding(wf_app: Flask) -> Iterator[Onboarding]:
+    """World + seed definitions + an online affiliate in region A applying; command
+    messages in English (the default locale is Russian)."""
+    with wf_app.app_context(), force_locale("en"):
+        make_world()
+        import_definition_files(REPO / "workflows")
+        partner_id = add_partner("WEB-NEW", PartnerKind.online_affiliate)
+        yield Onboarding(partner_id, make_user(Role.MANAGER), make_user(Role.LEGAL))
+
+
+def run_worker(app: Flask) -> None:
+    """Run the workflow and document queues to empty with a real rq worker."""
+    set_worker_app(app)
+    queues = [get_queue(WORKFLOWS_QUEUE, app), get_queue(DOCUMENTS_QUEUE, app)]
+    rq.SimpleWorker(queues, connection=queues[0].connection).work(burst=True)
+
+
+def login(app: Flask, user_id: int) -> FlaskClient:
+    from flask_appbuilder.security.sqla.models import User
+
+    with app.app_context():
+        username = db.session.get(User, user_id).username
+    client = app.test_client()
+    response = client.post("/login/", data={"username": username, "password": PASSWORD})
+    assert response.status_code in (200, 302)
+    return client
