@@ -244,7 +244,10 @@ def test_generators_reach_holds_reversals_and_rejections(evaluate):
             # generation only: the first hit is enough, shrinking it would take minutes;
             # derandomized so that the search is the same on every run (no flaky misses)
             settings=settings(
-                max_examples=2_000, deadline=None, database=None, phases=[Phase.generate],
+                max_examples=2_000,
+                deadline=None,
+                database=None,
+                phases=[Phase.generate],
                 derandomize=True,
             ),
         )
