@@ -21,10 +21,19 @@ def partners() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @clear_errors
 def partners_import(path: Path) -> None:
-    """Create or update partners from a partners YAML file (the simulate format)."""
+    """Create or update partners from a YAML file (the simulate format) or a CSV file."""
     from server.partners.commands import import_partners
     from server.rules.partners import PartnersError, load_partners_file
 
+    if path.suffix.lower() == ".csv":
+        from server.partners.imports import import_partners_csv
+
+        with make_app().app_context():
+            report = import_partners_csv(path.read_bytes())
+        click.echo(report.summary())
+        for error in report.errors:
+            click.echo(f"  line {error.line}, column {error.column!r}: {error.reason}", err=True)
+        return
     try:
         directory = load_partners_file(path)
     except PartnersError as error:

@@ -68,3 +68,72 @@ def normalize(path: str, templates_dir: str | None) -> None:
     """Print the program as the exporter writes it (import → export round trip)."""
     _, program = _load(path, templates_dir)
     click.echo(dump_program_yaml(program), nl=False)
+
+
+@programs.command("import")
+@click.argument("path")
+@click.option("--publish", is_flag=True, help="Publish the new version at once.")
+@click.option(
+    "--effective-from",
+    "effective_from",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The date the published version takes effect (YYYY-MM-DD).",
+)
+@click.option("--note", default=None, help="Why this version exists (shown in its history).")
+@_templates_option
+def import_program(
+    path: str, publish: bool, effective_from: object, note: str | None, templates_dir: str | None
+) -> None:
+    """Store a program file as the next version of its program (a draft unless --publish)."""
+    from datetime import datetime
+
+    from server.cli.app_commands import make_app
+    from server.errors import CommandError
+    from server.programs.commands import add_program_version
+
+    _, program = _load(path, templates_dir)
+    day = effective_from.date() if isinstance(effective_from, datetime) else None
+    if publish and day is None:
+        click.echo("partnerflow: --publish needs --effective-from YYYY-MM-DD", err=True)
+        sys.exit(2)
+    with make_app().app_context():
+        try:
+            version = add_program_version(program, publish=publish, effective_from=day, note=note)
+        except CommandError as error:
+            click.echo(f"partnerflow: {error}", err=True)
+            sys.exit(2)
+        state = f"published from {day}" if publish else "draft"
+        click.echo(f"{program.slug} v{version.number}: {len(program.rules)} rule(s), {state}")
+
+
+@programs.command("export")
+@click.argument("slug")
+@click.option(
+    "--version", "number", type=int, default=None, help="Version number (default: the newest)."
+)
+def export_program(slug: str, number: int | None) -> None:
+    """Print a stored program version as the spec's YAML (the same format import reads)."""
+    import sqlalchemy as sa
+
+    from server.cli.app_commands import make_app
+    from server.extensions import db
+    from server.programs.commands import version_spec
+    from server.programs.models import Program, ProgramVersion
+
+    with make_app().app_context():
+        query = (
+            sa.select(ProgramVersion)
+            .join(Program)
+            .where(Program.slug == slug)
+            .order_by(ProgramVersion.number.desc())
+        )
+        if number is not None:
+            query = query.where(ProgramVersion.number == number)
+        version = db.session.scalars(query.limit(1)).first()
+        if version is None:
+            click.echo(
+                f"partnerflow: no program {slug!r}" + (f" v{number}" if number else ""), err=True
+            )
+            sys.exit(2)
+        click.echo(dump_program_yaml(version_spec(version)), nl=False)

@@ -69,7 +69,14 @@ def import_partners(directory: PartnerDirectory) -> PartnerImportReport:
         rows[info.id] = partner
     session.flush()
     for info in directory:
-        rows[info.id].parent = rows.get(info.parent) if info.parent else None
+        if info.parent is None:
+            rows[info.id].parent = None
+            continue
+        parent = rows.get(info.parent) or existing.get(info.parent)
+        if parent is None:
+            session.rollback()
+            raise CommandError(f"Partner {info.id!r}: unknown parent {info.parent!r}.")
+        rows[info.id].parent = parent
     owned = {c.code: c for c in session.scalars(sa.select(AttributionCode))}
     for info in directory:
         partner = rows[info.id]
