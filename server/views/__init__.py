@@ -87,6 +87,15 @@ def register_views(builder: AppBuilder) -> None:
     from server.views.workflows import register_workflow_views
 
     register_workflow_views(builder)
+    from server.views.api_keys import ApiKeyView
+
+    builder.add_view(
+        ApiKeyView,
+        "API keys",
+        label=_l("API keys"),
+        icon="fa-key",
+        category="Security",
+    )
     builder.add_view(
         AuditEntryView,
         "Audit log",
