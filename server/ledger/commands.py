@@ -19,7 +19,6 @@ from server.ledger.models import (
     AccrualStatus,
     EventStatus,
     EventType,
-    SalesEvent,
 )
 from server.rules.evaluator import Accrual as AccrualOutcome
 from server.rules.evaluator import Outcome, Rejection
@@ -38,28 +37,36 @@ def _text(payload: dict[str, Any], key: str, limit: int) -> str | None:
     return str(value)[:limit] if isinstance(value, str | int) and value != "" else None
 
 
-def new_event(source: str, payload: dict[str, Any]) -> SalesEvent:
-    """A stored event (status pending) from a raw payload; bad fields are kept raw only."""
-    occurred = parse_instant(payload.get("occurred_at"))
+def event_row(
+    source: str, payload: dict[str, Any], digest: str, received_at: datetime
+) -> dict[str, Any]:
+    """Column values of a stored event (status pending) for a bulk insert.
+
+    The searchable columns are copied from the payload where they are well-formed; the
+    payload itself is kept whole, and evaluation reads only the payload.
+    """
     event_type = payload.get("type")
     amount = parse_decimal(payload.get("amount"))
-    return SalesEvent(
-        source=source,
-        external_id=str(payload.get("id", ""))[:200],
-        type=EventType(event_type) if event_type in EventType._value2member_map_ else None,
-        occurred_at=occurred,
-        channel=_text(payload, "channel", 16),
-        region_code=_text(payload, "region", 16),
-        amount=amount if amount is not None and abs(amount) < 10**17 else None,
-        currency=_text(payload, "currency", 3),
-        customer=_text(payload, "customer", 200),
-        category=_text(payload, "category", 100),
-        refers_to=_text(payload, "refers_to", 200),
-        order_id=_text(payload, "order_id", 200),
-        payload=payload,
-        payload_sha256=payload_digest(payload),
-        status=EventStatus.pending,
-    )
+    return {
+        "source": source,
+        "external_id": str(payload.get("id", ""))[:200],
+        "type": EventType(event_type) if event_type in EventType._value2member_map_ else None,
+        "occurred_at": parse_instant(payload.get("occurred_at")),
+        "received_at": received_at,
+        "channel": _text(payload, "channel", 16),
+        "region_code": _text(payload, "region", 16),
+        "amount": amount if amount is not None and abs(amount) < 10**17 else None,
+        "currency": _text(payload, "currency", 3),
+        "customer": _text(payload, "customer", 200),
+        "category": _text(payload, "category", 100),
+        "refers_to": _text(payload, "refers_to", 200),
+        "order_id": _text(payload, "order_id", 200),
+        "payload": payload,
+        "payload_sha256": digest,
+        "status": EventStatus.pending,
+        "attempts": 0,
+        "merged_into_id": None,
+    }
 
 
 @dataclass(frozen=True)
