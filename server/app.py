@@ -55,8 +55,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from server.health import health_blueprint
     from server.i18n import register_template_helpers
     from server.queues import init_queues
+    from server.security.headers import install_security_headers
 
     init_queues(app)
+    install_security_headers(app)
     app.register_blueprint(health_blueprint)
     register_template_helpers(app)
     return app

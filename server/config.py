@@ -25,6 +25,7 @@ ENVIRONMENT = {
     "CONTRACT_TEMPLATES_DIR": "folder of contract templates (default: contract_templates/)",
     "WORKFLOWS_DIR": "folder of workflow definitions (default: workflows/)",
     "PUBLIC_BASE_URL": "address printed in QR codes, e.g. https://partners.example.ru",
+    "PARTNERFLOW_HTTPS": "1 when served over HTTPS: session cookies get the Secure flag",
     "MAIL_SERVER": "SMTP host for workflow e-mails (unset: outbox table + console log)",
     "MAIL_PORT, MAIL_USE_TLS, MAIL_USE_SSL": "SMTP port and encryption",
     "MAIL_USERNAME, MAIL_PASSWORD, MAIL_DEFAULT_SENDER": "SMTP login and the From address",
@@ -122,6 +123,10 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "WTF_CSRF_ENABLED": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        #: set PARTNERFLOW_HTTPS=1 when served over HTTPS: cookies then travel only there
+        "SESSION_COOKIE_SECURE": os.environ.get("PARTNERFLOW_HTTPS") == "1",
+        "REMEMBER_COOKIE_SECURE": os.environ.get("PARTNERFLOW_HTTPS") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
         "BABEL_DEFAULT_LOCALE": "ru",
         "BABEL_DEFAULT_FOLDER": str(REPO_ROOT / "server" / "translations"),
         "BABEL_TRANSLATION_DIRECTORIES": str(REPO_ROOT / "server" / "translations"),
