@@ -239,8 +239,12 @@ def _write_once(folder: Path, name: str, data: bytes) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
     temporary = folder / f".{name}.{os.getpid()}.tmp"
-    temporary.write_bytes(data)
-    os.replace(temporary, target)
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+    except OSError:
+        temporary.unlink(missing_ok=True)  # a full disk must not keep half a PDF around
+        raise
     return target
 
 
@@ -274,9 +278,17 @@ def render_contract(contract_id: int) -> RenderStatus:
         db.session.commit()
         return RenderStatus.failed
     digest = document.sha256
-    path = _write_once(
-        _contract_folder(contract), f"{contract.number}-{digest[:12]}.pdf", document.pdf
-    )
+    try:
+        path = _write_once(
+            _contract_folder(contract), f"{contract.number}-{digest[:12]}.pdf", document.pdf
+        )
+    except OSError as error:
+        # A full or read-only disk: visible on the contract, retried from its page.
+        contract.render_status = RenderStatus.failed
+        contract.error = f"could not store the PDF: {error.strerror or error}"
+        audit(None, "contract.render_failed", "contract", contract.id, {"error": contract.error})
+        db.session.commit()
+        return RenderStatus.failed
     contract.pdf_path = str(path.relative_to(files_dir()))
     contract.sha256 = digest
     contract.render_status = RenderStatus.rendered
