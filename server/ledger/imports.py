@@ -84,11 +84,19 @@ class ImportReport:
 
 
 def decode(data: bytes) -> str:
-    """UTF-8 (BOM allowed), else Windows-1251."""
+    """UTF-8 (BOM allowed), else Windows-1251.
+
+    Raises:
+        CommandError: the bytes are neither (not a text file).
+    """
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
+        pass
+    try:
         return data.decode("cp1251")
+    except UnicodeDecodeError:
+        raise CommandError("The file is not text in UTF-8 or Windows-1251.") from None
 
 
 def read_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
@@ -107,15 +115,21 @@ def read_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
         header = [cell.strip() for cell in next(reader)]
     except StopIteration:
         raise CommandError("The file is empty: expected a header line and rows.") from None
+    except csv.Error as error:
+        raise CommandError(f"Line 1: not valid CSV ({error}).") from None
     if not any(header):
         raise CommandError("The first line must name the columns.")
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
+    # Read every row before anything is imported: a broken line refuses the whole file
+    # rather than leaving it half imported.
+    rows: list[tuple[int, list[str]]] = []
+    try:
         for row in reader:
             if any(cell.strip() for cell in row):
-                yield reader.line_num, row
-
-    return header, rows()
+                rows.append((reader.line_num, row))
+    except csv.Error as error:
+        raise CommandError(f"Line {reader.line_num}: not valid CSV ({error}).") from None
+    return header, iter(rows)
 
 
 def guess_mapping(header: list[str]) -> dict[str, str]:
