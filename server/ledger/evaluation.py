@@ -20,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from server.campaigns.budget import BudgetCaps
 from server.db.types import utcnow
 from server.extensions import db
 from server.ledger.commands import StoredEvent, outcome_rows
@@ -225,6 +226,9 @@ def evaluate_pending(batch_size: int = DEFAULT_BATCH_SIZE) -> BatchReport:
             )
             rejected += result.status is EventStatus.rejected
             rows.extend(result.rows)
+        # Campaign budget caps: the accrual that crosses a cap is cut to what is left,
+        # later ones are dropped (server/campaigns/budget.py, docs/workspace.md).
+        rows = BudgetCaps.load(session).apply(rows)
         with session.no_autoflush:
             state.write()
             for group in _same_keys(updates):

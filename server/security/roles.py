@@ -27,18 +27,20 @@ MANAGER_VIEWS = (
     r"^(PartnerView|RegionView|AttributionCodeView|ProgramView|ProgramVersionView"
     r"|RuleInstanceView|CampaignView|SalesEventView|AccrualView|AuditEntryView"
     r"|RegionalTermsView|DashboardView|RuleTemplateView|SalesImportView|HoldReviewView"
-    r"|IntakeRejectionView|WorkflowBoardView|WorkflowEditorView)$"
+    r"|IntakeRejectionView|WorkflowBoardView|WorkflowEditorView|ProgramWorkspaceView"
+    r"|CampaignWorkspaceView)$"
 )
 MANAGER_MENUS = (
     r"^(Partners|Regions|Regional terms|Attribution codes|Programs|Program versions"
     r"|Rule templates|Campaigns|Ledger|Events|Accruals|Audit|Audit log|Dashboard|Import sales"
-    r"|Hold review|Intake rejections|Onboarding|Onboarding boards|Workflow editor)$"
+    r"|Hold review|Intake rejections|Onboarding|Onboarding boards|Workflow editor"
+    r"|Programs workspace|Campaigns workspace)$"
 )
 LEGAL_EDIT_VIEWS = r"^(RegionalTermsView|ContractTemplateView|ContractView|WorkflowBoardView)$"
 LEGAL_READ_VIEWS = r"^(PartnerView|RegionView|ProgramVersionView|RuleInstanceView|DashboardView)$"
 LEGAL_MENUS = (
     r"^(Partners|Regions|Regional terms|Programs|Program versions|Documents"
-    r"|Contract templates|Contracts|Dashboard|Onboarding|Onboarding boards)$"
+    r"|Contract templates|Contracts|Dashboard|Onboarding|Onboarding boards|Programs workspace)$"
 )
 
 ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
@@ -53,6 +55,7 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
     Role.LEGAL.value: [
         [LEGAL_EDIT_VIEWS, ANY],
         [LEGAL_READ_VIEWS, READ],
+        [r"^ProgramWorkspaceView$", r"^can_(index|version|diff|export)$"],
         [LEGAL_MENUS, r"^menu_access$"],
         [r"^(LocaleView|UtilView)$", ANY],
         [r"^UserDBModelView$", r"^(can_userinfo|userinfoedit)$"],

@@ -85,6 +85,9 @@ def register_views(builder: AppBuilder) -> None:
 
     register_document_views(builder)
     from server.views.workflows import register_workflow_views
+    from server.views.workspace import register_workspace_views
+
+    register_workspace_views(builder)
 
     register_workflow_views(builder)
     from server.views.api_keys import ApiKeyView

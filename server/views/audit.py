@@ -1,4 +1,4 @@
-"""The audit log, read-only."""
+"""The audit log, read-only: filter by who, when, action, entity and comment."""
 
 from __future__ import annotations
 
@@ -13,8 +13,20 @@ class AuditEntryView(ModelView):
     datamodel = SQLAInterface(AuditEntry)
     base_permissions = ["can_list", "can_show"]
     base_order = ("at", "desc")
-    list_columns = ["at", "actor_name", "action", "entity_type", "entity_id"]
-    search_columns = ["actor_name", "action", "entity_type", "entity_id"]
+    page_size = 50
+    list_columns = ["at", "actor_name", "action", "entity_type", "entity_id", "comment"]
+    show_columns = [
+        "at",
+        "actor_name",
+        "action",
+        "entity_type",
+        "entity_id",
+        "comment",
+        "before",
+        "after",
+    ]
+    # FAB offers "greater than"/"smaller than" on dates and "contains" on text.
+    search_columns = ["at", "actor_name", "action", "entity_type", "entity_id", "comment"]
     label_columns = {
         "at": _l("When"),
         "actor_name": _l("Who"),
@@ -23,4 +35,5 @@ class AuditEntryView(ModelView):
         "entity_id": _l("Id"),
         "before": _l("Before"),
         "after": _l("After"),
+        "comment": _l("Comment"),
     }

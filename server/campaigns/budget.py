@@ -1,0 +1,247 @@
+"""Campaign budget caps: spend from the ledger, the 80 % warning, and the cut-off.
+
+**Spend** of a campaign is the sum of the ``commission``, ``bonus`` and ``override``
+accrual amounts (approved and held; reversals are negative rows and lower it) of the
+campaign's rules, minus held accruals a manager forfeited. A campaign's rules are the
+rule keys of the rule instances that carry its ``campaign_id`` in any program version.
+
+**The cap** (``Campaign.budget``; no budget means no cap) is applied by the evaluation
+batch to the accrual rows it is about to insert, in output order:
+
+* a positive row of a capped rule is kept while the remaining budget covers it;
+* the row that crosses the cap is **cut to the remaining budget** (its amount becomes
+  exactly what is left; points are kept), so spend lands exactly on the budget;
+* once nothing remains, further positive rows of the campaign's rules are dropped;
+* a reversal (negative row, ``reverses`` set) is clamped so that it never takes back
+  more than was actually booked for that sale, rule and partner (the original row may
+  have been cut or dropped), and what it takes back becomes budget again.
+
+The engine stays pure: it never learns about budgets, so its month-to-date figures
+are the same as without a cap.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from server.campaigns.models import Campaign
+from server.ledger.models import Accrual, AccrualKind, SalesEvent
+from server.programs.models import RuleInstance
+
+#: spend share from which the manager is warned
+WARNING_SHARE = Decimal("0.8")
+#: accrual kinds that spend a campaign's budget
+SPENDING_KINDS = (AccrualKind.commission, AccrualKind.bonus, AccrualKind.override)
+ZERO = Decimal("0.00")
+
+
+class BudgetLevel(str, enum.Enum):
+    """Where a campaign stands against its cap."""
+
+    no_cap = "no_cap"
+    ok = "ok"
+    warning = "warning"
+    reached = "reached"
+
+
+@dataclass(frozen=True)
+class BudgetState:
+    campaign_id: int
+    budget: Decimal | None
+    spend: Decimal
+    rule_keys: frozenset[str]
+
+    @property
+    def remaining(self) -> Decimal | None:
+        return None if self.budget is None else max(self.budget - self.spend, ZERO)
+
+    @property
+    def share(self) -> Decimal | None:
+        if self.budget is None or self.budget <= 0:
+            return None
+        return self.spend / self.budget
+
+    @property
+    def level(self) -> BudgetLevel:
+        if self.budget is None:
+            return BudgetLevel.no_cap
+        if self.spend >= self.budget:
+            return BudgetLevel.reached
+        share = self.share
+        if share is not None and share >= WARNING_SHARE:
+            return BudgetLevel.warning
+        return BudgetLevel.ok
+
+
+def campaign_rule_keys(session: Session, campaign_id: int) -> frozenset[str]:
+    """Rule keys of the campaign's rules in any program version."""
+    return frozenset(
+        session.scalars(
+            sa.select(RuleInstance.rule_key)
+            .where(RuleInstance.campaign_id == campaign_id)
+            .distinct()
+        )
+    )
+
+
+def spend_of(session: Session, rule_keys: Iterable[str]) -> Decimal:
+    """The ledger's spend on these rules (see the module's definition)."""
+    keys = list(rule_keys)
+    if not keys:
+        return ZERO
+    booked = session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Accrual.amount), 0)).where(
+            Accrual.rule_key.in_(keys), Accrual.kind.in_(SPENDING_KINDS)
+        )
+    )
+    forfeited_ids = (
+        sa.select(Accrual.reverses_accrual_id)
+        .where(Accrual.rule_key.in_(keys), Accrual.kind == AccrualKind.forfeit)
+        .scalar_subquery()
+    )
+    forfeited = session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Accrual.amount), 0)).where(
+            Accrual.id.in_(forfeited_ids)
+        )
+    )
+    return Decimal(booked or 0) - Decimal(forfeited or 0)
+
+
+def budget_state(session: Session, campaign: Campaign) -> BudgetState:
+    """Spend, remaining budget and warning level of one campaign."""
+    keys = campaign_rule_keys(session, campaign.id)
+    return BudgetState(campaign.id, campaign.budget, spend_of(session, keys), keys)
+
+
+@dataclass(frozen=True)
+class BudgetPools:
+    """Remaining budget per capped campaign, and which rule keys draw on which."""
+
+    remaining: dict[int, Decimal]
+    pool_of: dict[str, int]
+
+    def left_for(self, rule_key: str) -> Decimal | None:
+        pool = self.pool_of.get(rule_key)
+        return None if pool is None else self.remaining[pool]
+
+
+def budget_pools(session: Session, on_date: date | None = None) -> BudgetPools:
+    """The remaining budget of every campaign that has one, and its rule keys.
+
+    ``on_date`` limits it to campaigns whose period includes that day (``None``: all).
+    A rule key is expected to belong to one campaign; if two claim it, the later wins.
+    """
+    query = sa.select(Campaign).where(Campaign.budget.is_not(None)).order_by(Campaign.id)
+    if on_date is not None:
+        query = query.where(Campaign.starts_on <= on_date, Campaign.ends_on >= on_date)
+    remaining: dict[int, Decimal] = {}
+    pool_of: dict[str, int] = {}
+    for campaign in session.scalars(query):
+        state = budget_state(session, campaign)
+        left = state.remaining
+        assert left is not None
+        remaining[campaign.id] = left
+        for key in state.rule_keys:
+            pool_of[key] = campaign.id
+    return BudgetPools(remaining, pool_of)
+
+
+def capped_rule_keys(session: Session, on_date: date | None = None) -> set[str]:
+    """Rule keys whose campaign has spent its whole budget (their accruals stop)."""
+    pools = budget_pools(session, on_date)
+    return {key for key, pool in pools.pool_of.items() if pools.remaining[pool] <= 0}
+
+
+def _sale_of(row: dict[str, Any]) -> str:
+    """The external id of a row's event, from its ``source|id|rule|partner|level`` key."""
+    head = str(row["dedupe_key"]).rsplit("|", 3)[0]
+    return head.split("|", 1)[1] if "|" in head else head
+
+
+@dataclass
+class BudgetCaps:
+    """Remaining budgets for one evaluation batch; :meth:`apply` filters its rows.
+
+    Build it with :meth:`load` inside the batch's transaction (after its lock), call
+    :meth:`apply` on the rows before inserting them.
+    """
+
+    pools: BudgetPools
+    session: Session | None = None
+    #: what this batch booked per (sale id, rule key, partner id), for in-batch refunds
+    booked: dict[tuple[str, str, int], Decimal] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session: Session) -> BudgetCaps:
+        return cls(budget_pools(session), session)
+
+    def _booked_in_ledger(self, sale: str, rule_key: str, partner_id: int) -> Decimal:
+        if self.session is None:
+            return ZERO
+        original = self.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(Accrual.amount), 0))
+            .join(SalesEvent, Accrual.event_id == SalesEvent.id)
+            .where(
+                SalesEvent.external_id == sale,
+                Accrual.rule_key == rule_key,
+                Accrual.partner_id == partner_id,
+                Accrual.reverses.is_(None),
+                Accrual.kind.in_(SPENDING_KINDS),
+            )
+        )
+        reversed_ = self.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(Accrual.amount), 0)).where(
+                Accrual.reverses == sale,
+                Accrual.rule_key == rule_key,
+                Accrual.partner_id == partner_id,
+                Accrual.kind.in_(SPENDING_KINDS),
+            )
+        )
+        return Decimal(original or 0) + Decimal(reversed_ or 0)
+
+    def apply(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows with the cap applied (see the module docstring); the input is not changed."""
+        out: list[dict[str, Any]] = []
+        for row in rows:
+            key = str(row.get("rule_key"))
+            pool = self.pools.pool_of.get(key)
+            if pool is None or row["kind"] not in SPENDING_KINDS:
+                out.append(row)
+                continue
+            amount = Decimal(row["amount"])
+            if row.get("reverses"):
+                slot = (str(row["reverses"]), key, int(row["partner_id"]))
+                if slot not in self.booked:
+                    self.booked[slot] = self._booked_in_ledger(*slot)
+                amount = max(amount, -self.booked[slot])
+                if amount == 0 and not row.get("points"):
+                    continue
+                self.booked[slot] += amount
+                self.pools.remaining[pool] -= amount
+                out.append({**row, "amount": amount})
+                continue
+            left = self.pools.remaining[pool]
+            if amount > left:
+                amount = max(left, ZERO)
+            if amount <= 0 and Decimal(row["amount"]) > 0:
+                continue
+            self.pools.remaining[pool] = left - amount
+            slot = (_sale_of(row), key, int(row["partner_id"]))
+            self.booked[slot] = self.booked.get(slot, ZERO) + amount
+            out.append({**row, "amount": amount})
+        return out
+
+
+def apply_budget_caps(
+    rows: list[dict[str, Any]], pools: BudgetPools, session: Session | None = None
+) -> list[dict[str, Any]]:
+    """Shortcut for ``BudgetCaps(pools, session).apply(rows)`` (``pools`` is updated)."""
+    return BudgetCaps(pools, session).apply(rows)

@@ -1,0 +1,248 @@
+"""Composing a campaign: its row, its bonus rule in a new program draft, its promo
+codes and its lifecycle (the ``campaign-lifecycle`` workflow: plan → approved →
+running → closed, whose actions set ``Campaign.status``).
+
+:func:`compose_campaign` commits the campaign and the draft in one transaction; the
+promo codes (:func:`server.partners.codes.generate_code`) and the lifecycle
+(:func:`server.workflows.engine.start_workflow`) are their own commands and commit
+after it, each with its audit entry. A failure there leaves the campaign and draft in
+place and is reported to the caller (codes and the lifecycle can be added again).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from server.audit.commands import record
+from server.campaigns.models import Campaign, CampaignKind, CampaignStatus
+from server.campaigns.templates import CAMPAIGN_TEMPLATES
+from server.errors import CommandError
+from server.extensions import db
+from server.partners.models import CodeKind, Partner
+from server.programs.commands import version_document
+from server.programs.models import ProgramVersion, RuleInstance, VersionStatus
+from server.rules.program import parse_program
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,60}$")
+
+
+@dataclass(frozen=True)
+class NewCampaign:
+    slug: str
+    title: str
+    kind: CampaignKind
+    starts_on: date
+    ends_on: date
+    program_id: int
+    regions: tuple[str, ...] = ()
+    channels: tuple[str, ...] | None = None
+    place: str | None = None
+    budget: Decimal | None = None
+    rate: Decimal | None = None
+    #: partner ids taking part: promo codes (promo push) or the bonus scope (offline event)
+    partner_ids: tuple[int, ...] = ()
+    details: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ComposedCampaign:
+    campaign: Campaign
+    draft: ProgramVersion
+    codes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def rule_key_of(slug: str) -> str:
+    """The key of a campaign's bonus rule (stable across program versions)."""
+    return f"campaign-{slug}"
+
+
+def _validate(new: NewCampaign) -> None:
+    template = CAMPAIGN_TEMPLATES[new.kind]
+    if not _SLUG.match(new.slug):
+        raise CommandError(_l("The campaign code: lower-case Latin letters, digits and '-'."))
+    if not new.title.strip():
+        raise CommandError(_l("The campaign needs a title."))
+    if new.starts_on > new.ends_on:
+        raise CommandError(_l("The campaign ends before it starts."))
+    if template.needs_place and not (new.place or "").strip():
+        raise CommandError(_l("An offline event needs a place."))
+    if new.budget is not None and new.budget <= 0:
+        raise CommandError(_l("The budget is a positive amount."))
+    if db.session.scalar(sa.select(Campaign.id).where(Campaign.slug == new.slug)) is not None:
+        raise CommandError(_l("Campaign %(slug)s already exists.", slug=new.slug))
+
+
+def parse_amount(text: str | None) -> Decimal | None:
+    """A money or rate field as ``Decimal`` (decimal comma accepted); ``None`` if empty.
+
+    Raises ``CommandError`` for text that is not a number.
+    """
+    if text is None or not text.strip():
+        return None
+    try:
+        return Decimal(text.strip().replace(",", ".").replace(" ", ""))
+    except InvalidOperation:
+        raise CommandError(_l("%(text)s is not a number.", text=text)) from None
+
+
+def _base_version(program_id: int) -> ProgramVersion:
+    version = db.session.scalar(
+        sa.select(ProgramVersion)
+        .where(
+            ProgramVersion.program_id == program_id,
+            ProgramVersion.status != VersionStatus.archived,
+        )
+        .order_by(ProgramVersion.number.desc())
+        .limit(1)
+    )
+    if version is None:
+        raise CommandError(_l("The program has no version to build on."))
+    return version
+
+
+def compose_campaign(new: NewCampaign, actor_id: int | None) -> ComposedCampaign:
+    """Create the campaign, a program draft with its bonus rule, its codes, its lifecycle.
+
+    The draft copies the program's latest draft or published version and adds a
+    ``campaign_bonus`` rule scoped to the campaign's period, regions and channels (and
+    the chosen partners for an offline event). Publish the draft to make it pay.
+
+    Raises:
+        CommandError: invalid input; nothing is stored then.
+        ProgramError: the resulting program does not validate; nothing is stored.
+    """
+    _validate(new)
+    template = CAMPAIGN_TEMPLATES[new.kind]
+    channels = template.channels if new.channels is None else new.channels
+    partners = [db.session.get(Partner, pid) for pid in new.partner_ids]
+    if any(p is None for p in partners):
+        raise CommandError(_l("Unknown partner in the campaign."))
+    campaign = Campaign(
+        slug=new.slug,
+        title=new.title.strip(),
+        kind=new.kind,
+        status=CampaignStatus.plan,
+        starts_on=new.starts_on,
+        ends_on=new.ends_on,
+        regions=list(new.regions),
+        channels=list(channels),
+        place=(new.place or "").strip() or None,
+        budget=new.budget,
+        details={**new.details, "partners": [p.code for p in partners if p is not None]},
+        program_id=new.program_id,
+    )
+    db.session.add(campaign)
+    db.session.flush()
+    scope: dict[str, object] = {
+        "valid_from": new.starts_on.isoformat(),
+        "valid_to": new.ends_on.isoformat(),
+    }
+    if new.regions:
+        scope["regions"] = list(new.regions)
+    if channels:
+        scope["channels"] = list(channels)
+    if template.partners_in_scope and partners:
+        scope["partners"] = [p.code for p in partners if p is not None]
+    rule = {
+        "id": rule_key_of(new.slug),
+        "template": "campaign_bonus",
+        "scope": scope,
+        "params": {"campaign": campaign.title, "rate": str(new.rate or template.default_rate)},
+    }
+    base = _base_version(new.program_id)
+    document = version_document(base)
+    document["rules"].append(rule)
+    parse_program(document)  # raises ProgramError before anything is committed
+    from server.programs.versioning import ENTITY, copy_rules, next_version_number, version_snapshot
+
+    draft = ProgramVersion(
+        program_id=new.program_id,
+        number=next_version_number(new.program_id),
+        status=VersionStatus.draft,
+        created_by_id=actor_id,
+        note=f"campaign {new.slug}",
+    )
+    copy_rules(base, draft)
+    draft.rules.append(
+        RuleInstance(
+            position=len(draft.rules),
+            rule_key=rule["id"],
+            template_key="campaign_bonus",
+            template_version=1,
+            params=rule["params"],
+            scope=scope,
+            campaign_id=campaign.id,
+        )
+    )
+    db.session.add(draft)
+    db.session.flush()
+    record(actor_id, "campaign.compose", "campaign", campaign.id, None, campaign_snapshot(campaign))
+    record(
+        actor_id,
+        "program_version.campaign",
+        ENTITY,
+        draft.id,
+        None,
+        version_snapshot(draft),
+        comment=f"rule {rule['id']} added for campaign {new.slug}",
+    )
+    db.session.commit()
+    composed = ComposedCampaign(campaign, draft)
+    if template.issues_promo_codes:
+        from server.partners.codes import NewCode, generate_code
+
+        for partner in partners:
+            assert partner is not None
+            try:
+                code = generate_code(
+                    NewCode(partner.id, CodeKind.promo, campaign_id=campaign.id), actor_id
+                )
+                composed.codes.append(code.code)
+            except CommandError as error:
+                composed.problems.append(str(error))
+    from server.workflows.engine import start_workflow
+
+    try:
+        start_workflow("campaign", campaign.id, actor_id, key="campaign-lifecycle")
+    except CommandError as error:
+        composed.problems.append(str(error))
+    return composed
+
+
+def campaign_snapshot(campaign: Campaign) -> dict[str, object]:
+    """The campaign's fields for the audit log."""
+    return {
+        "slug": campaign.slug,
+        "title": campaign.title,
+        "kind": campaign.kind.value,
+        "status": campaign.status.value,
+        "starts_on": campaign.starts_on.isoformat(),
+        "ends_on": campaign.ends_on.isoformat(),
+        "regions": list(campaign.regions or []),
+        "channels": list(campaign.channels or []),
+        "place": campaign.place,
+        "budget": str(campaign.budget) if campaign.budget is not None else None,
+    }
+
+
+def update_budget(campaign_id: int, budget: Decimal | None, actor_id: int | None) -> Campaign:
+    """Change a campaign's budget cap (``None`` removes it). Raises ``CommandError``."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise CommandError(_l("Unknown campaign."))
+    if budget is not None and budget <= 0:
+        raise CommandError(_l("The budget is a positive amount."))
+    before = campaign_snapshot(campaign)
+    campaign.budget = budget
+    record(
+        actor_id, "campaign.budget", "campaign", campaign.id, before, campaign_snapshot(campaign)
+    )
+    db.session.commit()
+    return campaign

@@ -1,0 +1,193 @@
+"""Campaigns: composing creates rule, draft, codes and lifecycle; budget caps from the ledger."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from server.audit.models import AuditEntry
+from server.campaigns.budget import (
+    BudgetCaps,
+    BudgetLevel,
+    budget_state,
+    capped_rule_keys,
+)
+from server.campaigns.commands import NewCampaign, compose_campaign, update_budget
+from server.campaigns.models import CampaignKind, CampaignStatus
+from server.campaigns.report import campaign_report
+from server.errors import CommandError
+from server.extensions import db
+from server.ledger.models import Accrual, AccrualKind, AccrualStatus, EventType, SalesEvent
+from server.partners.models import AttributionCode, Partner
+from server.workflows.definitions import import_definition_files
+from server.workflows.models import WorkflowInstance
+from tests.integration.workspace.helpers import BASIC, load_basic, manager
+
+pytestmark = pytest.mark.skipif(not BASIC.is_dir(), reason=f"no spec examples at {BASIC}")
+
+
+def _partner(code: str) -> Partner:
+    partner = db.session.scalar(sa.select(Partner).where(Partner.code == code))
+    assert partner is not None
+    return partner
+
+
+def _compose(
+    kind: CampaignKind, budget: str | None = "1000", partners: tuple[str, ...] = (), **extra: object
+) -> object:
+    if db.session.scalar(sa.select(sa.func.count(Partner.id))) == 0:
+        load_basic()
+    program_id = db.session.scalar(sa.text("select id from programs"))
+    return compose_campaign(
+        NewCampaign(
+            slug="spring",
+            title="Весна",
+            kind=kind,
+            starts_on=date(2026, 3, 1),
+            ends_on=date(2026, 3, 31),
+            program_id=program_id,
+            partner_ids=tuple(_partner(code).id for code in partners),
+            regions=("A",),
+            budget=Decimal(budget) if budget else None,
+            **extra,  # type: ignore[arg-type]
+        ),
+        manager() if db.session.scalar(sa.text("select count(*) from ab_user")) == 0 else None,
+    )
+
+
+def test_promo_push_creates_rule_codes_and_lifecycle(app_ctx: Flask) -> None:
+    import_definition_files()
+    composed = _compose(CampaignKind.promo_push, partners=("WEB-1",), rate=Decimal("4"))
+    assert composed.problems == []  # type: ignore[attr-defined]
+    campaign, draft = composed.campaign, composed.draft  # type: ignore[attr-defined]
+    assert campaign.status is CampaignStatus.plan
+    rule = draft.rules[-1]
+    assert (rule.rule_key, rule.template_key, rule.campaign_id) == (
+        "campaign-spring",
+        "campaign_bonus",
+        campaign.id,
+    )
+    assert rule.params == {"campaign": "Весна", "rate": "4"}
+    assert rule.scope == {
+        "valid_from": "2026-03-01",
+        "valid_to": "2026-03-31",
+        "regions": ["A"],
+        "channels": ["online"],
+    }
+    codes = db.session.scalars(
+        sa.select(AttributionCode).where(AttributionCode.campaign_id == campaign.id)
+    ).all()
+    assert len(codes) == 1 and codes[0].code == composed.codes[0]  # type: ignore[attr-defined]
+    instance = db.session.scalar(
+        sa.select(WorkflowInstance).where(WorkflowInstance.subject_id == campaign.id)
+    )
+    assert instance is not None and instance.state == "plan"
+    assert "campaign.compose" in db.session.scalars(sa.select(AuditEntry.action)).all()
+
+
+def test_offline_event_scopes_its_cofactors_and_needs_a_place(app_ctx: Flask) -> None:
+    with pytest.raises(CommandError):
+        _compose(CampaignKind.offline_event)
+    db.session.rollback()
+    composed = _compose(CampaignKind.offline_event, place="Expo hall", partners=("SHOP-1",))
+    scope = composed.draft.rules[-1].scope  # type: ignore[attr-defined]
+    assert scope["channels"] == ["offline"] and scope["partners"] == ["SHOP-1"]
+
+
+def _accrual(key: str, amount: str, partner: Partner, **extra: object) -> Accrual:
+    row = Accrual(
+        dedupe_key=key,
+        partner_id=partner.id,
+        rule_key="campaign-spring",
+        kind=extra.pop("kind", AccrualKind.bonus),
+        amount=Decimal(amount),
+        points=0,
+        status=extra.pop("status", AccrualStatus.approved),
+        **extra,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def test_spend_warning_cap_and_batch_filter(app_ctx: Flask) -> None:
+    composed = _compose(CampaignKind.seasonal, budget="1000")
+    campaign = composed.campaign  # type: ignore[attr-defined]
+    shop = _partner("SHOP-1")
+    _accrual("a", "500", shop)
+    held = _accrual("b", "300", shop, status=AccrualStatus.held)
+    db.session.commit()
+    state = budget_state(db.session, campaign)
+    assert (state.spend, state.level) == (Decimal("800.00"), BudgetLevel.warning)
+    # a forfeited hold gives its amount back
+    _accrual("c", "0", shop, kind=AccrualKind.forfeit, reverses_accrual_id=held.id)
+    db.session.commit()
+    assert budget_state(db.session, campaign).spend == Decimal("500.00")
+    assert capped_rule_keys(db.session) == set()
+    caps = BudgetCaps.load(db.session)
+    rows = [
+        {
+            "dedupe_key": f"shop|s{i}|campaign-spring|SHOP-1|0",
+            "rule_key": "campaign-spring",
+            "partner_id": shop.id,
+            "kind": AccrualKind.bonus,
+            "amount": Decimal("300.00"),
+            "points": 0,
+            "reverses": None,
+        }
+        for i in range(3)
+    ]
+    assert [r["amount"] for r in caps.apply(rows)] == [Decimal("300.00"), Decimal("200.00")]
+    _accrual("d", "500", shop)
+    db.session.commit()
+    assert budget_state(db.session, campaign).level is BudgetLevel.reached
+    assert capped_rule_keys(db.session) == {"campaign-spring"}
+    assert capped_rule_keys(db.session, date(2026, 4, 1)) == set()  # outside its period
+    update_budget(campaign.id, Decimal("2000"), None)
+    assert budget_state(db.session, campaign).level is BudgetLevel.ok
+
+
+def test_reversal_against_the_ledger_is_clamped_to_what_was_booked(app_ctx: Flask) -> None:
+    _compose(CampaignKind.seasonal, budget="100")
+    shop = _partner("SHOP-1")
+    sale = SalesEvent(
+        source="shop",
+        external_id="s1",
+        occurred_at=datetime(2026, 3, 2, 10, tzinfo=UTC),
+        type=EventType.sale,
+        amount=Decimal("3000"),
+        channel="online",
+        customer="k1",
+        payload={},
+        payload_sha256="x",
+    )
+    db.session.add(sale)
+    db.session.flush()
+    _accrual("shop|s1|campaign-spring|SHOP-1|0", "100", shop, event_id=sale.id)  # was cut from 150
+    db.session.commit()
+    caps = BudgetCaps.load(db.session)
+    refund = {
+        "dedupe_key": "shop|r1|campaign-spring|SHOP-1|0",
+        "rule_key": "campaign-spring",
+        "partner_id": shop.id,
+        "kind": AccrualKind.bonus,
+        "amount": Decimal("-150.00"),
+        "points": 0,
+        "reverses": "s1",
+    }
+    assert caps.apply([refund])[0]["amount"] == Decimal("-100.00")
+    report = campaign_report(db.session, composed_campaign())
+    assert (report.total.sales, report.total.accruals) == (Decimal("3000"), Decimal("100.00"))
+    assert report.total.new_customers == 1 and report.total.roi == Decimal("29.00")
+    assert [(r.key, r.orders) for r in report.by_channel] == [("online", 1)]
+    assert [r.key for r in report.by_partner] == ["SHOP-1"]
+
+
+def composed_campaign() -> object:
+    from server.campaigns.models import Campaign
+
+    return db.session.scalar(sa.select(Campaign).where(Campaign.slug == "spring"))
