@@ -56,9 +56,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from server.i18n import register_template_helpers
     from server.queues import init_queues
     from server.security.headers import install_security_headers
+    from server.views.guards import install_view_guards
 
     init_queues(app)
     install_security_headers(app)
+    install_view_guards(app)
     app.register_blueprint(health_blueprint)
     register_template_helpers(app)
     return app

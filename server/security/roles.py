@@ -49,7 +49,7 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
         [MANAGER_VIEWS, ANY],
         [MANAGER_MENUS, r"^menu_access$"],
         [r"^(LocaleView|UtilView)$", ANY],
-        [r"^UserInfoEditView$", ANY],
+        [r"^(UserInfoEditView|ResetMyPasswordView)$", ANY],
         [r"^UserDBModelView$", r"^(can_userinfo|userinfoedit)$"],
     ],
     Role.LEGAL.value: [
@@ -58,6 +58,7 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
         [r"^ProgramWorkspaceView$", r"^can_(index|version|diff|export)$"],
         [LEGAL_MENUS, r"^menu_access$"],
         [r"^(LocaleView|UtilView)$", ANY],
+        [r"^(UserInfoEditView|ResetMyPasswordView)$", ANY],
         [r"^UserDBModelView$", r"^(can_userinfo|userinfoedit)$"],
     ],
     Role.PARTNER.value: [

@@ -1,0 +1,201 @@
+"""The authorization matrix: every registered view and API × every role.
+
+``ACCESS`` is the product's decision, kept by hand: which roles may enter each
+blueprint (Flask-AppBuilder view or API, or our own blueprints). The test walks the
+app's URL map, so a new endpoint without a decision fails the suite, and checks every
+GET route: roles outside the set are refused (login page, 401/403/404, or FAB's
+"access denied" redirect to the index); roles inside it get the parameterless pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.routing import Rule
+
+from server.extensions import db
+from server.partners.models import Partner, PartnerKind, PartnerStatus, Region
+from server.security.commands import NewUser, create_user
+from server.security.roles import Role
+
+ANON = "anonymous"
+STAFF = {Role.ADMIN.value}
+EVERYONE = {ANON, *(r.value for r in Role)}
+LOGGED_IN = {r.value for r in Role}
+M, L, A, P, INT = (
+    Role.MANAGER.value,
+    Role.LEGAL.value,
+    Role.ADMIN.value,
+    Role.PARTNER.value,
+    Role.INTEGRATION.value,
+)
+
+#: blueprint → the roles that may open its pages (GET)
+ACCESS: dict[str, set[str]] = {
+    # public: login, health, QR and referral landing pages, language switch, assets
+    "AuthDBView": EVERYONE,
+    "health": EVERYONE,
+    "public_codes": EVERYONE,
+    "LocaleView": EVERYONE,
+    "appbuilder": EVERYONE,
+    "static": EVERYONE,
+    "IndexView": EVERYONE,  # anonymous visitors are redirected to the login page
+    "UtilView": EVERYONE,
+    # every logged-in user edits their own profile
+    "UserInfoEditView": {M, L, A},
+    "ResetMyPasswordView": {M, L, A},
+    # partner network and ledger: managers (legal reads partners, regions and terms)
+    "PartnerView": {M, L, A},
+    "RegionView": {M, L, A},
+    "RegionalTermsView": {M, L, A},
+    "AttributionCodeView": {M, A},
+    "SalesEventView": {M, A},
+    "AccrualView": {M, A},
+    "HoldReviewView": {M, A},
+    "IntakeRejectionView": {M, A},
+    "SalesImportView": {M, A},
+    "ProgramView": {M, A},
+    "ProgramVersionView": {M, L, A},
+    "RuleInstanceView": {M, L, A},
+    "CampaignView": {M, A},
+    "ProgramWorkspaceView": {M, L, A},
+    "CampaignWorkspaceView": {M, A},
+    "WorkflowBoardView": {M, L, A},
+    "WorkflowEditorView": {M, A},
+    "AuditEntryView": {M, A},
+    # legal documents
+    "ContractTemplateView": {L, A},
+    "ContractView": {L, A},
+    # administration
+    "ApiKeyView": STAFF,
+    "UserDBModelView": STAFF,
+    "RoleModelView": STAFF,
+    "PermissionModelView": STAFF,
+    "PermissionViewModelView": STAFF,
+    "ViewMenuModelView": STAFF,
+    "UserGroupModelView": STAFF,
+    "ResetPasswordView": STAFF,
+    "OpenApi": STAFF,
+    "SwaggerView": STAFF,
+    "MenuApi": STAFF,
+    # FAB's login API (JWT for API clients): open, it checks credentials itself
+    "SecurityApi": EVERYONE,
+    # the events API authenticates with its own keys, never with a session
+    "EventsApi": set(),
+}
+#: routes that answer everyone by design although their blueprint is restricted
+#: (FAB's own user-info page needs only a login, never a permission)
+OPEN_ROUTES = {"UserDBModelView.userinfo": {M, L, A, P, INT}}
+PASSWORD = "secret-pass-1"
+
+
+def _get_rules(app: Flask) -> Iterator[Rule]:
+    for rule in app.url_map.iter_rules():
+        if "GET" in (rule.methods or set()):
+            yield rule
+
+
+def _url(rule: Rule) -> str:
+    values = {
+        arg: 1 if rule._converters[arg].__class__.__name__ == "IntegerConverter" else "x"  # type: ignore[attr-defined]
+        for arg in rule.arguments
+    }
+    path = rule.rule
+    for name, value in values.items():
+        path = path.replace(f"<{name}>", str(value))
+        for converter in ("int", "string", "path", "any"):
+            path = path.replace(f"<{converter}:{name}>", str(value))
+    return path
+
+
+def _denied(response: object) -> bool:
+    status = response.status_code  # type: ignore[attr-defined]
+    if status in (401, 403, 404, 405):
+        return True
+    if status in (301, 302, 303, 307, 308):
+        target = response.headers.get("Location", "")  # type: ignore[attr-defined]
+        return "/login" in target or target.rstrip("/").endswith(("", "localhost"))
+    return False
+
+
+def _clients(app: Flask) -> dict[str, FlaskClient]:
+    with app.app_context():
+        region = Region(code="A", name_ru="A", name_en="A")
+        db.session.add(
+            Partner(
+                code="P-1",
+                name="P",
+                kind=PartnerKind.ambassador,
+                status=PartnerStatus.active,
+                region=region,
+            )
+        )
+        db.session.commit()
+        for role in Role:
+            create_user(
+                NewUser(
+                    f"u-{role.value}",
+                    PASSWORD,
+                    role,
+                    "U",
+                    role.value,
+                    f"{role.value}@x.test",
+                    "P-1" if role is Role.PARTNER else None,
+                )
+            )
+    clients = {ANON: app.test_client()}
+    for role in Role:
+        client = app.test_client()
+        client.post("/login/", data={"username": f"u-{role.value}", "password": PASSWORD})
+        clients[role.value] = client
+    return clients
+
+
+def test_every_endpoint_has_a_decision(app: Flask) -> None:
+    blueprints = {rule.endpoint.split(".")[0] for rule in app.url_map.iter_rules()}
+    missing = sorted(blueprints - set(ACCESS))
+    assert not missing, (
+        f"decide who may open these (tests/…/test_authorization_matrix.py): {missing}"
+    )
+
+
+@pytest.mark.parametrize("role", sorted(EVERYONE))
+def test_roles_outside_a_blueprint_are_refused_everywhere(app: Flask, role: str) -> None:
+    client = _clients(app)[role]
+    let_in = []
+    for rule in _get_rules(app):
+        blueprint = rule.endpoint.split(".")[0]
+        allowed = ACCESS.get(blueprint, set()) | OPEN_ROUTES.get(rule.endpoint, set())
+        if role in allowed or blueprint == "static":
+            continue
+        response = client.get(_url(rule))
+        if not _denied(response):
+            let_in.append(f"{_url(rule)} → {response.status_code}")
+    assert not let_in, f"{role} was let in: {let_in}"
+
+
+@pytest.mark.parametrize("role", sorted(LOGGED_IN - {INT, P}))
+def test_roles_inside_a_blueprint_open_its_pages(app: Flask, role: str) -> None:
+    client = _clients(app)[role]
+    refused = []
+    for rule in _get_rules(app):
+        blueprint = rule.endpoint.split(".")[0]
+        if rule.arguments or role not in ACCESS.get(blueprint, set()) or blueprint == "static":
+            continue
+        if blueprint in {"AuthDBView", "LocaleView", "UtilView"} or rule.endpoint.endswith(
+            ("logout", "login")
+        ):
+            continue
+        response = client.get(_url(rule))
+        # Refused means refused by authorization: a page that needs query arguments may
+        # answer 400/404, and FAB's add pages of read-only views answer 403 to everyone.
+        if rule.endpoint.endswith(".add"):
+            continue
+        if response.status_code in (401, 403) or (
+            response.status_code == 302 and _denied(response)
+        ):
+            refused.append(f"{_url(rule)} → {response.status_code}")
+    assert not refused, f"{role} was refused: {refused}"
