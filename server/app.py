@@ -56,7 +56,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from server.i18n import register_template_helpers
     from server.queues import init_queues
     from server.security.headers import install_security_headers
-    from server.views.guards import install_view_guards
+    from server.views.guards import fix_enum_field_validation, install_view_guards
+
+    fix_enum_field_validation()
 
     init_queues(app)
     install_security_headers(app)

@@ -1,5 +1,9 @@
 """Request guards for Flask-AppBuilder's generic routes.
 
+FAB's generic add/edit/delete/action routes change data on POST without checking a
+CSRF token when no global CSRFProtect is installed (found by tests/…/test_csrf.py: a
+user could be deleted by a forged POST); the first guard requires the token there.
+
 FAB looks a list action up by name without checking it exists
 (``ModelView.get_action_permission_name``), so ``/<view>/action/<unknown>/<pk>`` or a
 posted unknown action raised AttributeError — a 500 for anyone, even anonymous. These
@@ -10,8 +14,20 @@ from __future__ import annotations
 
 from flask import Flask, abort, request
 
+from server.views.forms import require_csrf
+
+#: FAB's generic mutating routes; they change data on POST without checking CSRF
+#: themselves (FAB installs no global CSRFProtect)
+MUTATING = (".add", ".edit", ".delete", ".action", ".action_post")
+
 
 def install_view_guards(app: Flask) -> None:
+    @app.before_request
+    def _csrf_on_generic_mutations() -> None:
+        endpoint = request.endpoint or ""
+        if request.method == "POST" and endpoint.endswith(MUTATING):
+            require_csrf()
+
     @app.before_request
     def _known_actions_only() -> None:
         endpoint = request.endpoint or ""
@@ -34,3 +50,23 @@ def install_view_guards(app: Flask) -> None:
                 abort(404)
         elif request.form.get("action") not in actions:
             abort(400, description="Unknown action.")
+
+
+def fix_enum_field_validation() -> None:
+    """Make FAB's EnumField report a bad choice as a form error, not a crash.
+
+    ``flask_appbuilder.fields.EnumField.pre_validate`` raises a bare ValueError, which
+    WTForms does not catch (it expects ValidationError), so posting a form with a
+    missing or unknown enum value (a partner's kind, a code's kind) was a 500. This
+    replaces that one method; the check itself is unchanged.
+    """
+    from flask_appbuilder.fields import EnumField
+    from wtforms.validators import ValidationError
+
+    def pre_validate(self: EnumField, form: object) -> None:
+        for value, _label in self.choices:
+            if self.data == self.coerce(value):
+                return
+        raise ValidationError(self.gettext("Not a valid choice"))
+
+    EnumField.pre_validate = pre_validate
