@@ -139,6 +139,9 @@ def run(events_count: int, workers: int, backend: str, batch: int) -> dict[str, 
         "REDIS_URL": redis_url,
         "INSTANCE_PATH": str(folder),
         "EVENTS_RATE_LIMIT_PER_MINUTE": 0,
+        # the bench logs an admin in programmatically to time a page under load
+        "WTF_CSRF_ENABLED": False,
+        "AUTH_RATE_LIMITED": False,
     }
     app = create_app(config)
     events = synthetic_events(events_count)
@@ -187,7 +190,16 @@ def run(events_count: int, workers: int, backend: str, batch: int) -> dict[str, 
     ]
     time.sleep(2)
     client = app.test_client()
+    admin = app.test_client()
+    with app.app_context():
+        from server.security.commands import NewUser, create_user
+        from server.security.roles import Role
+
+        create_user(NewUser("bench", "bench-pass-1", Role.ADMIN, "B", "B", "b@x.test"))
+    admin.post("/login/", data={"username": "bench", "password": "bench-pass-1"})
+    page_ms: list[float] = []
     rss: list[float] = []
+    rss_series: list[tuple[float, float]] = []
     started = time.perf_counter()
     for index in range(0, len(events), 5000):
         response = client.post(
@@ -207,11 +219,23 @@ def run(events_count: int, workers: int, backend: str, batch: int) -> dict[str, 
             )
             db.session.rollback()
             rss.append(sum(_tree_rss(p.pid) for p in procs) / len(procs))
+            rss_series.append((round(time.perf_counter() - started, 2), round(rss[-1], 1)))
             if pending == 0:
                 break
+            # an admin page under load: the accruals list, as a manager would open it
+            before = time.perf_counter()
+            assert admin.get("/accrualview/list/").status_code == 200
+            page_ms.append((time.perf_counter() - before) * 1000)
             time.sleep(0.25)
         elapsed = time.perf_counter() - started
         accruals = db.session.scalar(sa.select(sa.func.count(Accrual.id)))
+        latencies = sorted(
+            (processed - received).total_seconds()
+            for received, processed in db.session.execute(
+                sa.select(SalesEvent.received_at, SalesEvent.processed_at)
+            )
+            if processed is not None
+        )
     for proc in procs:
         proc.terminate()
         proc.wait(timeout=30)
@@ -230,7 +254,20 @@ def run(events_count: int, workers: int, backend: str, batch: int) -> dict[str, 
         "worker_rss_mb_start": round(rss[0], 1),
         "worker_rss_mb_peak": round(max(rss), 1),
         "worker_rss_mb_end": round(rss[-1], 1),
+        "queue_latency_s_p50": _percentile(latencies, 50),
+        "queue_latency_s_p95": _percentile(latencies, 95),
+        "admin_page_ms_p95": _percentile(sorted(page_ms), 95) if page_ms else None,
+        "admin_page_samples": len(page_ms),
+        "worker_rss_series": rss_series,
     }
+
+
+def _percentile(values: list[float], percent: int) -> float:
+    """Nearest-rank percentile of sorted values."""
+    if not values:
+        return 0.0
+    rank = max(0, min(len(values) - 1, round(percent / 100 * len(values)) - 1))
+    return round(values[rank], 3)
 
 
 def _tree_rss(pid: int) -> float:
@@ -259,7 +296,7 @@ def main() -> None:
         result["raw_durable_events_per_second"] = round(raw, 1)
         result["ratio_to_raw"] = round(result["events_per_second"] / raw, 3)
         results.append(result)
-        print(json.dumps(result))
+        print(json.dumps({k: v for k, v in result.items() if k != "worker_rss_series"}))
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "pipeline.json").write_text(json.dumps(results, indent=2))
