@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 DEBIAN_PACKAGES := postgresql libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
 	poppler-utils chromium
 
-.PHONY: install install-system run test lint typecheck pytest bench fmt clean
+.PHONY: install install-system run test lint typecheck pytest bench soak fmt clean
 
 install: install-system $(STAMP)
 
@@ -51,6 +51,11 @@ test: lint typecheck pytest
 
 bench: install
 	$(BIN)/python -m bench
+
+# The long load run (1M events through the API into PostgreSQL, 2 workers): throughput,
+# queue latency, admin page p95 under load, worker RSS over time. Not part of make test.
+soak: install
+	$(BIN)/python bench/bench_pipeline.py --events 1000000 --workers 2 --db postgresql
 
 fmt: install
 	$(BIN)/ruff format server tests bench wsgi.py
