@@ -2,12 +2,20 @@
 
 from server.audit.models import AuditEntry
 from server.campaigns.models import Campaign
+from server.dashboards.rollup import (
+    KpiAccrualDay,
+    KpiCampaignDay,
+    KpiEventDay,
+    KpiFirstSale,
+    KpiRefresh,
+)
 from server.documents.models import Contract, ContractSequence, ContractTemplate
 from server.ledger.models import Accrual, HoldDecision, SalesEvent, Statement
 from server.partners.clicks import CodeClick
 from server.partners.models import AttributionCode, Partner, PartnerUser, Region, RegionalTerms
 from server.programs.models import Program, ProgramVersion, RuleInstance
 from server.security.models import ApiKey
+from server.statements.models import PeriodClose
 from server.workflows.models import WorkflowDefinition, WorkflowInstance, WorkflowTransition
 
 __all__ = [
@@ -21,8 +29,14 @@ __all__ = [
     "ContractSequence",
     "ContractTemplate",
     "HoldDecision",
+    "KpiAccrualDay",
+    "KpiCampaignDay",
+    "KpiEventDay",
+    "KpiFirstSale",
+    "KpiRefresh",
     "Partner",
     "PartnerUser",
+    "PeriodClose",
     "Program",
     "ProgramVersion",
     "Region",

@@ -72,6 +72,7 @@ class SalesEvent(Model):
     __table_args__ = (
         sa.UniqueConstraint("source", "external_id"),
         sa.Index("ix_events_status_received", "status", "received_at"),
+        sa.Index("ix_events_processed_at", "processed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -115,6 +116,7 @@ class Accrual(Model):
     __table_args__ = (
         sa.Index("ix_accruals_partner_created", "partner_id", "created_at"),
         sa.Index("ix_accruals_status_kind", "status", "kind"),
+        sa.Index("ix_accruals_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

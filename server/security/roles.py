@@ -28,13 +28,13 @@ MANAGER_VIEWS = (
     r"|RuleInstanceView|CampaignView|SalesEventView|AccrualView|AuditEntryView"
     r"|RegionalTermsView|DashboardView|RuleTemplateView|SalesImportView|HoldReviewView"
     r"|IntakeRejectionView|WorkflowBoardView|WorkflowEditorView|ProgramWorkspaceView"
-    r"|CampaignWorkspaceView)$"
+    r"|CampaignWorkspaceView|StatementView)$"
 )
 MANAGER_MENUS = (
     r"^(Partners|Regions|Regional terms|Attribution codes|Programs|Program versions"
     r"|Rule templates|Campaigns|Ledger|Events|Accruals|Audit|Audit log|Dashboard|Import sales"
     r"|Hold review|Intake rejections|Onboarding|Onboarding boards|Workflow editor"
-    r"|Programs workspace|Campaigns workspace)$"
+    r"|Programs workspace|Campaigns workspace|Statements)$"
 )
 LEGAL_EDIT_VIEWS = r"^(RegionalTermsView|ContractTemplateView|ContractView|WorkflowBoardView)$"
 LEGAL_READ_VIEWS = r"^(PartnerView|RegionView|ProgramVersionView|RuleInstanceView|DashboardView)$"

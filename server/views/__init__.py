@@ -72,6 +72,13 @@ def register_views(builder: AppBuilder) -> None:
         category="Programs",
     )
     register_ledger_views(builder)
+    from server.views.dashboard import register_dashboard_views
+    from server.views.portal import register_portal_views
+    from server.views.statements import register_statement_views
+
+    register_statement_views(builder)
+    register_dashboard_views(builder)
+    register_portal_views(builder)
     from server.views.imports import SalesImportView
 
     builder.add_view(

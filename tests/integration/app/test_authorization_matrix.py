@@ -66,6 +66,11 @@ ACCESS: dict[str, set[str]] = {
     "WorkflowBoardView": {M, L, A},
     "WorkflowEditorView": {M, A},
     "AuditEntryView": {M, A},
+    # KPIs and period closes
+    "DashboardView": {M, L, A},
+    "StatementView": {M, A},
+    # the partner portal: a partner's own data only (isolation: tests/integration/portal)
+    "PortalView": {P},
     # legal documents
     "ContractTemplateView": {L, A},
     "ContractView": {L, A},

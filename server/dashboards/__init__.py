@@ -1,0 +1,1 @@
+"""Managers' dashboards: KPIs aggregated in SQL and drawn as server-side SVG."""

@@ -1,0 +1,357 @@
+"""Daily KPI rollups: the dashboards read these small tables instead of the raw ledger.
+
+At a million accruals a GROUP BY over the raw rows takes 100–200 ms per figure; the
+rollups hold one row per (UTC day, region, partner kind, channel[, campaign]), a few
+tens of thousands in all, so every dashboard query reads little.
+
+:func:`refresh_rollups` keeps them current incrementally. The ledger is append-only
+and events change only when processed (``processed_at``), so the days to recompute are
+the days of events processed and accruals written since the last refresh (less a safety
+margin for transactions that committed late). Those days are recomputed whole (delete +
+``INSERT … SELECT … GROUP BY``), so refreshing twice, or overlapping, changes nothing.
+A customer's first sale is kept per customer and recomputed for customers with new
+sales, so a late sale that predates the known first one moves it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask_appbuilder import Model
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db.types import Money, UTCDateTime, utcnow
+from server.extensions import db
+from server.ledger.models import (
+    Accrual,
+    AccrualKind,
+    AccrualStatus,
+    EventStatus,
+    EventType,
+    SalesEvent,
+)
+from server.partners.models import Partner
+from server.programs.models import RuleInstance
+
+#: rows committed this long after their timestamps are still picked up
+SAFETY_MARGIN = timedelta(minutes=10)
+#: customers recomputed per statement when first sales are refreshed
+CUSTOMER_CHUNK = 5000
+#: rollups older than this are refreshed in the background (the page says "as of")
+STALE_AFTER = timedelta(seconds=60)
+
+
+class KpiEventDay(Model):
+    """Sales and leads of one UTC day per region, partner kind and channel."""
+
+    __tablename__ = "kpi_event_days"
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    region_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    partner_kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    sales_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    sales_amount: Mapped[Any] = mapped_column(Money)
+    leads: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class KpiAccrualDay(Model):
+    """Approved accruals (payouts excluded) of one UTC day per region, partner kind,
+    channel and campaign (0: no campaign)."""
+
+    __tablename__ = "kpi_accrual_days"
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    region_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    partner_kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    accrued: Mapped[Any] = mapped_column(Money)
+
+
+class KpiCampaignDay(Model):
+    """Sales of one UTC day on which a campaign's rule accrued."""
+
+    __tablename__ = "kpi_campaign_days"
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    sales_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    sales_amount: Mapped[Any] = mapped_column(Money)
+
+
+class KpiFirstSale(Model):
+    """A customer's first processed sale (new customers are counted by its day)."""
+
+    __tablename__ = "kpi_first_sales"
+
+    customer: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, index=True)
+    region_id: Mapped[int] = mapped_column(sa.Integer)
+    partner_kind: Mapped[str] = mapped_column(sa.String(32))
+    channel: Mapped[str] = mapped_column(sa.String(16))
+
+
+class KpiRefresh(Model):
+    """One row: when the rollups were last brought up to date."""
+
+    __tablename__ = "kpi_refresh"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def day_of(column: Any) -> Any:
+    """The UTC calendar day of an instant column, in SQL."""
+    if db.engine.dialect.name == "postgresql":
+        return sa.cast(sa.func.timezone("UTC", column), sa.Date)
+    return sa.func.date(column)
+
+
+def _bounds(days: tuple[date, date] | None, column: Any) -> list[Any]:
+    if days is None:
+        return []
+    start = datetime.combine(days[0], time.min, UTC)
+    end = datetime.combine(days[1] + timedelta(days=1), time.min, UTC)
+    return [column >= start, column < end]
+
+
+def _channel(column: Any) -> Any:
+    # a literal, not a bound parameter: PostgreSQL must see the same GROUP BY expression
+    return sa.func.coalesce(column, sa.literal_column("''"))
+
+
+def _kind() -> Any:
+    # the stored enum value (a plain string column underneath)
+    return sa.cast(Partner.kind, sa.String(32))
+
+
+def _rebuild_events(days: tuple[date, date] | None) -> None:
+    day = day_of(SalesEvent.occurred_at)
+    is_sale = SalesEvent.type == EventType.sale
+    select = (
+        sa.select(
+            day,
+            Partner.region_id,
+            _kind(),
+            _channel(SalesEvent.channel),
+            sa.func.count(SalesEvent.id).filter(is_sale),
+            sa.func.coalesce(sa.func.sum(SalesEvent.amount).filter(is_sale), 0),
+            sa.func.count(SalesEvent.id).filter(SalesEvent.type == EventType.lead),
+        )
+        .join(Partner, Partner.id == SalesEvent.partner_id)
+        .where(
+            SalesEvent.type.in_([EventType.sale, EventType.lead]),
+            SalesEvent.status == EventStatus.processed,
+            SalesEvent.occurred_at.is_not(None),
+            *_bounds(days, SalesEvent.occurred_at),
+        )
+        .group_by(day, Partner.region_id, _kind(), _channel(SalesEvent.channel))
+    )
+    target = KpiEventDay.__table__
+    db.session.execute(
+        sa.insert(target).from_select(
+            ["day", "region_id", "partner_kind", "channel", "sales_count", "sales_amount", "leads"],
+            select,
+        )
+    )
+
+
+def _rebuild_accruals(days: tuple[date, date] | None) -> None:
+    day = day_of(Accrual.occurred_at)
+    campaign = sa.func.coalesce(RuleInstance.campaign_id, sa.literal_column("0"))
+    channel = _channel(SalesEvent.channel)
+    select = (
+        sa.select(day, Partner.region_id, _kind(), channel, campaign, sa.func.sum(Accrual.amount))
+        .join(Partner, Partner.id == Accrual.partner_id)
+        .outerjoin(SalesEvent, SalesEvent.id == Accrual.event_id)
+        .outerjoin(RuleInstance, RuleInstance.id == Accrual.rule_instance_id)
+        .where(
+            Accrual.status == AccrualStatus.approved,
+            Accrual.kind != AccrualKind.payout,
+            Accrual.occurred_at.is_not(None),
+            *_bounds(days, Accrual.occurred_at),
+        )
+        .group_by(day, Partner.region_id, _kind(), channel, campaign)
+    )
+    db.session.execute(
+        sa.insert(KpiAccrualDay.__table__).from_select(
+            ["day", "region_id", "partner_kind", "channel", "campaign_id", "accrued"], select
+        )
+    )
+    pairs = (
+        sa.select(RuleInstance.campaign_id.label("campaign_id"), Accrual.event_id)
+        .join(RuleInstance, RuleInstance.id == Accrual.rule_instance_id)
+        .where(RuleInstance.campaign_id.is_not(None))
+        .distinct()
+        .subquery()
+    )
+    event_day = day_of(SalesEvent.occurred_at)
+    campaign_sales = (
+        sa.select(
+            event_day,
+            pairs.c.campaign_id,
+            sa.func.count(SalesEvent.id),
+            sa.func.sum(SalesEvent.amount),
+        )
+        .select_from(pairs)
+        .join(SalesEvent, SalesEvent.id == pairs.c.event_id)
+        .where(
+            SalesEvent.type == EventType.sale,
+            SalesEvent.status == EventStatus.processed,
+            SalesEvent.occurred_at.is_not(None),
+            *_bounds(days, SalesEvent.occurred_at),
+        )
+        .group_by(event_day, pairs.c.campaign_id)
+    )
+    db.session.execute(
+        sa.insert(KpiCampaignDay.__table__).from_select(
+            ["day", "campaign_id", "sales_count", "sales_amount"], campaign_sales
+        )
+    )
+
+
+def _first_sales(customers: list[str] | None) -> None:
+    """Recompute the first sale of ``customers`` (all customers with None)."""
+    first = (
+        sa.select(
+            SalesEvent.customer.label("customer"),
+            sa.func.min(SalesEvent.occurred_at).label("first_at"),
+        )
+        .where(
+            SalesEvent.type == EventType.sale,
+            SalesEvent.status == EventStatus.processed,
+            SalesEvent.customer.is_not(None),
+            SalesEvent.occurred_at.is_not(None),
+        )
+        .group_by(SalesEvent.customer)
+    )
+    chunks: list[list[str] | None] = (
+        [None]
+        if customers is None
+        else [customers[i : i + CUSTOMER_CHUNK] for i in range(0, len(customers), CUSTOMER_CHUNK)]
+    )
+    for chunk in chunks:
+        query = first if chunk is None else first.where(SalesEvent.customer.in_(chunk))
+        firsts = query.subquery()
+        # the partner and channel of that first sale (lowest id on a tie)
+        ranked = (
+            sa.select(
+                firsts.c.customer,
+                day_of(firsts.c.first_at),
+                Partner.region_id,
+                _kind(),
+                _channel(SalesEvent.channel),
+                sa.func.row_number()
+                .over(partition_by=firsts.c.customer, order_by=SalesEvent.id)
+                .label("rank"),
+            )
+            .join(
+                SalesEvent,
+                sa.and_(
+                    SalesEvent.customer == firsts.c.customer,
+                    SalesEvent.occurred_at == firsts.c.first_at,
+                    SalesEvent.type == EventType.sale,
+                    SalesEvent.status == EventStatus.processed,
+                ),
+            )
+            .join(Partner, Partner.id == SalesEvent.partner_id)
+            .subquery()
+        )
+        if chunk is not None:
+            db.session.execute(sa.delete(KpiFirstSale).where(KpiFirstSale.customer.in_(chunk)))
+        columns = list(ranked.c)[:5]
+        db.session.execute(
+            sa.insert(KpiFirstSale.__table__).from_select(
+                ["customer", "day", "region_id", "partner_kind", "channel"],
+                sa.select(*columns).where(ranked.c.rank == 1),
+            )
+        )
+
+
+def _touched_days(since: datetime) -> tuple[date, date] | None:
+    events = db.session.execute(
+        sa.select(sa.func.min(SalesEvent.occurred_at), sa.func.max(SalesEvent.occurred_at)).where(
+            SalesEvent.processed_at > since
+        )
+    ).one()
+    accruals = db.session.execute(
+        sa.select(sa.func.min(Accrual.occurred_at), sa.func.max(Accrual.occurred_at)).where(
+            Accrual.created_at > since
+        )
+    ).one()
+    lows = [value for value in (events[0], accruals[0]) if value is not None]
+    highs = [value for value in (events[1], accruals[1]) if value is not None]
+    if not lows:
+        return None
+    return min(lows).astimezone(UTC).date(), max(highs).astimezone(UTC).date()
+
+
+def refreshed_at() -> datetime | None:
+    """When the rollups were last refreshed (None: never built)."""
+    return db.session.scalar(sa.select(KpiRefresh.refreshed_at).where(KpiRefresh.id == 1))
+
+
+def ensure_rollups() -> datetime:
+    """Rollups fit for a dashboard request; returns the instant they are current as of.
+
+    Never built: built now, in the request. Older than :data:`STALE_AFTER`: a refresh is
+    queued for a worker and the request reads the figures as they are (a queue outage
+    falls back to refreshing in the request).
+    """
+    moment = refreshed_at()
+    if moment is not None and utcnow() - moment <= STALE_AFTER:
+        return moment
+    if moment is not None:
+        from redis.exceptions import RedisError
+
+        from server.errors import ConfigurationError
+        from server.tasks.statements import enqueue_rollup_refresh
+
+        try:
+            enqueue_rollup_refresh()
+            return moment
+        except (ConfigurationError, RedisError):
+            pass
+    refresh_rollups()
+    return refreshed_at() or utcnow()
+
+
+def refresh_rollups(now: datetime | None = None) -> None:
+    """Bring the KPI rollups up to date (a full rebuild the first time); commit.
+
+    Concurrent refreshes serialize on the state row.
+    """
+    moment = now or utcnow()
+    state = db.session.scalar(sa.select(KpiRefresh).where(KpiRefresh.id == 1).with_for_update())
+    if state is None:
+        state = KpiRefresh(id=1, refreshed_at=None)
+        db.session.add(state)
+        db.session.flush()
+    tables = (KpiEventDay, KpiAccrualDay, KpiCampaignDay)
+    if state.refreshed_at is None:
+        for table in (*tables, KpiFirstSale):
+            db.session.execute(sa.delete(table))
+        _rebuild_events(None)
+        _rebuild_accruals(None)
+        _first_sales(None)
+    else:
+        since = state.refreshed_at - SAFETY_MARGIN
+        days = _touched_days(since)
+        if days is not None:
+            for table in tables:
+                db.session.execute(
+                    sa.delete(table).where(table.day >= days[0], table.day <= days[1])
+                )
+            _rebuild_events(days)
+            _rebuild_accruals(days)
+            customers = db.session.scalars(
+                sa.select(SalesEvent.customer)
+                .where(SalesEvent.processed_at > since, SalesEvent.customer.is_not(None))
+                .distinct()
+            ).all()
+            _first_sales([c for c in customers if c is not None])
+    state.refreshed_at = moment
+    db.session.commit()

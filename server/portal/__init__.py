@@ -1,0 +1,1 @@
+"""The partner portal: a partner's own balance, rules, accruals, codes and documents."""

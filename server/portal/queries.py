@@ -1,0 +1,296 @@
+"""What a partner sees of its own account: every query takes the partner's id and
+filters by it, so no portal path can reach another partner's rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from server.documents.models import Contract, RenderStatus
+from server.documents.snapshot import CURRENCY_SIGN, scope_may_apply
+from server.extensions import db
+from server.ledger.holds import pending_filter
+from server.ledger.models import (
+    Accrual,
+    AccrualKind,
+    AccrualStatus,
+    SalesEvent,
+    Statement,
+    StatementStatus,
+)
+from server.partners.models import AttributionCode, Partner, PartnerUser
+from server.programs.commands import version_in_force, version_spec
+from server.programs.models import Program, ProgramVersion, VersionStatus
+from server.rules.plain_words import describe_rule
+from server.rules.templates import default_catalogue
+
+ZERO = Decimal("0.00")
+#: accruals per page of the portal's list
+PAGE_SIZE = 50
+#: the CSV columns of a partner's accrual export (machine-readable names)
+CSV_COLUMNS = (
+    "id",
+    "occurred_at",
+    "event",
+    "order",
+    "channel",
+    "rule",
+    "kind",
+    "status",
+    "amount",
+    "points",
+    "level",
+    "reason",
+    "reverses",
+    "reward",
+)
+
+
+@dataclass(frozen=True)
+class Balance:
+    payable: Decimal
+    held: Decimal
+    points: int
+
+
+@dataclass(frozen=True)
+class AccrualFilter:
+    """The portal list's filters (all optional)."""
+
+    kind: AccrualKind | None = None
+    status: AccrualStatus | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    rule: str | None = None
+
+
+def partner_of_user(user_id: int) -> Partner | None:
+    """The partner a portal login acts for, or None (then the portal refuses)."""
+    return db.session.scalar(
+        sa.select(Partner)
+        .join(PartnerUser, PartnerUser.partner_id == Partner.id)
+        .where(PartnerUser.user_id == user_id)
+    )
+
+
+def balance(partner_id: int) -> Balance:
+    """Payable (approved rows), undecided holds and points, as docs/ledger.md defines."""
+    payable, points = db.session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(Accrual.amount), ZERO),
+            sa.func.coalesce(sa.func.sum(Accrual.points), 0),
+        ).where(Accrual.partner_id == partner_id, Accrual.status == AccrualStatus.approved)
+    ).one()
+    held = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Accrual.amount), ZERO)).where(
+            Accrual.partner_id == partner_id, pending_filter()
+        )
+    )
+    return Balance(Decimal(payable), Decimal(held or 0), int(points))
+
+
+def _bounds(partner: Partner, start: date | None, end: date | None) -> list[Any]:
+    zone = ZoneInfo(partner.region.timezone or "Europe/Moscow")
+    conditions: list[Any] = []
+    if start is not None:
+        conditions.append(Accrual.occurred_at >= datetime.combine(start, time.min, zone))
+    if end is not None:
+        conditions.append(
+            Accrual.occurred_at < datetime.combine(end + timedelta(days=1), time.min, zone)
+        )
+    return conditions
+
+
+def _accrual_query(partner: Partner, filters: AccrualFilter) -> sa.Select[Accrual, SalesEvent]:
+    query = (
+        sa.select(Accrual, SalesEvent)
+        .outerjoin(SalesEvent, SalesEvent.id == Accrual.event_id)
+        .where(Accrual.partner_id == partner.id)
+        .where(*_bounds(partner, filters.date_from, filters.date_to))
+    )
+    if filters.kind is not None:
+        query = query.where(Accrual.kind == filters.kind)
+    if filters.status is not None:
+        query = query.where(Accrual.status == filters.status)
+    if filters.rule:
+        query = query.where(Accrual.rule_key == filters.rule)
+    return query
+
+
+def accruals_page(
+    partner: Partner, filters: AccrualFilter, page: int = 0
+) -> tuple[list[tuple[Accrual, SalesEvent | None]], int]:
+    """One page of the partner's accruals, newest first, and the number of matches."""
+    query = _accrual_query(partner, filters)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    rows = db.session.execute(
+        query.order_by(Accrual.occurred_at.desc(), Accrual.id.desc())
+        .limit(PAGE_SIZE)
+        .offset(max(page, 0) * PAGE_SIZE)
+    ).all()
+    return [(accrual, event) for accrual, event in rows], total
+
+
+def month_summary(partner: Partner, today: date) -> tuple[Decimal, int]:
+    """(sum of amounts, number of rows) of the partner's accruals this month."""
+    first = today.replace(day=1)
+    amount, count = db.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(Accrual.amount), ZERO), sa.func.count(Accrual.id))
+        .where(Accrual.partner_id == partner.id)
+        .where(*_bounds(partner, first, today))
+    ).one()
+    return Decimal(amount), int(count)
+
+
+def rule_keys(partner_id: int) -> list[str]:
+    """Rule keys that appear in the partner's accruals (for the list's filter)."""
+    return sorted(
+        key
+        for key in db.session.scalars(
+            sa.select(Accrual.rule_key).where(Accrual.partner_id == partner_id).distinct()
+        )
+        if key
+    )
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def accruals_csv(partner: Partner, filters: AccrualFilter) -> Iterator[bytes]:
+    """The filtered accruals as CSV (UTF-8 with BOM, plain decimals, ISO 8601 UTC)."""
+    yield b"\xef\xbb\xbf"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    query = _accrual_query(partner, filters).order_by(Accrual.occurred_at, Accrual.id)
+    for accrual, event in db.session.execute(query.execution_options(yield_per=1000)):
+        writer.writerow(
+            [
+                accrual.id,
+                accrual.occurred_at.isoformat() if accrual.occurred_at else "",
+                _cell(event.external_id if event else ""),
+                _cell(event.order_id if event else ""),
+                _cell(event.channel if event else ""),
+                _cell(accrual.rule_key),
+                accrual.kind.value,
+                accrual.status.value,
+                f"{accrual.amount:.2f}",
+                accrual.points,
+                accrual.level if accrual.level is not None else "",
+                _cell(accrual.reason),
+                _cell(accrual.reverses),
+                _cell(accrual.reward),
+            ]
+        )
+        if buffer.tell() > 65536:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+def rules_in_words(partner: Partner, language: str, on: date) -> list[dict[str, Any]]:
+    """For each program with a published version in force on ``on``: the rules whose
+    scope covers the partner, in plain words (the engine's own sentences)."""
+    catalogue = default_catalogue()
+    result: list[dict[str, Any]] = []
+    program_ids = db.session.scalars(
+        sa.select(Program.id)
+        .join(ProgramVersion, ProgramVersion.program_id == Program.id)
+        .where(ProgramVersion.status == VersionStatus.published)
+        .distinct()
+        .order_by(Program.id)
+    ).all()
+    for program_id in program_ids:
+        version = version_in_force(program_id, on)
+        if version is None:
+            continue
+        rules = [
+            {
+                "key": rule.id,
+                "hold": rule.is_hold,
+                "text": describe_rule(rule, catalogue, language, CURRENCY_SIGN),
+            }
+            for rule in version_spec(version).rules
+            if scope_may_apply(rule.scope, partner.region.code, partner.kind.value, partner.code)
+        ]
+        result.append(
+            {
+                "title": version.program.title,
+                "version": version.number,
+                "effective_from": version.effective_from,
+                "rules": rules,
+            }
+        )
+    return result
+
+
+def codes(partner_id: int) -> list[AttributionCode]:
+    return list(
+        db.session.scalars(
+            sa.select(AttributionCode)
+            .where(AttributionCode.partner_id == partner_id)
+            .order_by(AttributionCode.kind, AttributionCode.id)
+        )
+    )
+
+
+def own_code(partner_id: int, code_id: int) -> AttributionCode | None:
+    """The partner's code ``code_id``; None if it is unknown or another partner's."""
+    return db.session.scalar(
+        sa.select(AttributionCode).where(
+            AttributionCode.id == code_id, AttributionCode.partner_id == partner_id
+        )
+    )
+
+
+def statements(partner_id: int) -> list[Statement]:
+    return list(
+        db.session.scalars(
+            sa.select(Statement)
+            .where(Statement.partner_id == partner_id)
+            .order_by(Statement.period_end.desc())
+        )
+    )
+
+
+def ready_statement_count(partner_id: int) -> int:
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(Statement.id)).where(
+                Statement.partner_id == partner_id, Statement.status == StatementStatus.ready
+            )
+        )
+        or 0
+    )
+
+
+def contracts(partner_id: int) -> list[Contract]:
+    return list(
+        db.session.scalars(
+            sa.select(Contract)
+            .where(Contract.partner_id == partner_id)
+            .order_by(Contract.id.desc())
+        )
+    )
+
+
+def own_contract(partner_id: int, contract_id: int) -> Contract | None:
+    """The partner's rendered contract ``contract_id``; None otherwise."""
+    return db.session.scalar(
+        sa.select(Contract).where(
+            Contract.id == contract_id,
+            Contract.partner_id == partner_id,
+            Contract.render_status == RenderStatus.rendered,
+        )
+    )

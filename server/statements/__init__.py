@@ -1,0 +1,1 @@
+"""Period closes, partner statements (data, PDF, batches) and payouts' source figures."""

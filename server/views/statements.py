@@ -1,0 +1,169 @@
+"""Managers' statement screens: close a period, follow the batch, download, pay out."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import Response, abort, flash, redirect, request, send_file, url_for
+from flask.typing import ResponseReturnValue
+from flask_appbuilder import AppBuilder, BaseView, expose, has_access
+from flask_appbuilder.security.decorators import permission_name
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from redis.exceptions import RedisError
+
+from server.db.types import utcnow
+from server.errors import CommandError, ConfigurationError
+from server.extensions import db
+from server.ledger.models import Statement
+from server.ledger.payouts import mark_paid, payouts_csv, payouts_due
+from server.statements import commands
+from server.statements.models import PeriodClose
+from server.views.forms import actor_id, csrf_token, require_csrf
+
+
+def _previous_month() -> tuple[date, date]:
+    first_of_this = utcnow().date().replace(day=1)
+    return commands.month_of(first_of_this - timedelta(days=1))
+
+
+class StatementView(BaseView):
+    """Period closes, their statements' progress, PDFs and payouts."""
+
+    route_base = "/statements"
+    default_view = "closes"
+
+    def _close(self, close_id: int) -> PeriodClose:
+        return db.session.get(PeriodClose, close_id) or abort(404)
+
+    @expose("/")
+    @has_access
+    @permission_name("list")
+    def closes(self) -> ResponseReturnValue:
+        start, end = _previous_month()
+        rows = [(close, commands.progress(close.id)) for close in commands.closes()]
+        return self.render_template(
+            "statements/closes.html",
+            rows=rows,
+            start=start,
+            end=end,
+            csrf_token=csrf_token,
+        )
+
+    @expose("/close", methods=["POST"])
+    @has_access
+    @permission_name("close")
+    def close(self) -> ResponseReturnValue:
+        require_csrf()
+        try:
+            start = date.fromisoformat(request.form.get("period_start", ""))
+            end = date.fromisoformat(request.form.get("period_end", ""))
+        except ValueError:
+            flash(_("Enter the period's first and last day."), "danger")
+            return redirect(url_for(".closes"))
+        try:
+            close_id, queued = commands.close_and_queue(start, end, actor_id())
+        except CommandError as error:
+            flash(str(error), "danger")
+            return redirect(url_for(".closes"))
+        flash(_("Period closed; %(n)s statements queued.", n=queued), "success")
+        return redirect(url_for(".show", close_id=close_id))
+
+    @expose("/<int:close_id>")
+    @has_access
+    @permission_name("show")
+    def show(self, close_id: int) -> ResponseReturnValue:
+        close = self._close(close_id)
+        statements = db.session.scalars(
+            sa.select(Statement)
+            .where(
+                Statement.period_start == close.period_start,
+                Statement.period_end == close.period_end,
+            )
+            .order_by(Statement.id)
+        ).all()
+        return self.render_template(
+            "statements/close.html",
+            close=close,
+            progress=commands.progress(close.id),
+            statements=statements,
+            due=payouts_due(close.id),
+            csrf_token=csrf_token,
+        )
+
+    @expose("/<int:close_id>/progress.json")
+    @has_access
+    @permission_name("show")
+    def progress(self, close_id: int) -> ResponseReturnValue:
+        state = commands.progress(self._close(close_id).id)
+        return {
+            "total": state.total,
+            "pending": state.pending,
+            "ready": state.ready,
+            "failed": state.failed,
+        }
+
+    @expose("/<int:close_id>/requeue", methods=["POST"])
+    @has_access
+    @permission_name("close")
+    def requeue(self, close_id: int) -> ResponseReturnValue:
+        require_csrf()
+        try:
+            queued = commands.queue_renders(self._close(close_id).id)
+        except (ConfigurationError, RedisError) as error:
+            flash(str(error), "danger")
+        else:
+            flash(_("%(n)s statements queued.", n=queued), "success")
+        return redirect(url_for(".show", close_id=close_id))
+
+    @expose("/pdf/<int:statement_id>")
+    @has_access
+    @permission_name("download")
+    def pdf(self, statement_id: int) -> ResponseReturnValue:
+        try:
+            path, name = commands.statement_pdf(statement_id)
+        except CommandError:
+            abort(404)
+        return send_file(path, mimetype="application/pdf", download_name=name, as_attachment=True)
+
+    @expose("/<int:close_id>/payouts.csv")
+    @has_access
+    @permission_name("download")
+    def payouts(self, close_id: int) -> ResponseReturnValue:
+        close = self._close(close_id)
+        return Response(
+            payouts_csv(close.id),
+            mimetype="text/csv",
+            headers={
+                "Content-Disposition": (
+                    f'attachment; filename="payouts-{close.period_start}-{close.period_end}.csv"'
+                )
+            },
+        )
+
+    @expose("/<int:close_id>/paid", methods=["POST"])
+    @has_access
+    @permission_name("pay")
+    def paid(self, close_id: int) -> ResponseReturnValue:
+        require_csrf()
+        close = self._close(close_id)
+        selected = [int(v) for v in request.form.getlist("partner") if v.isdigit()]
+        try:
+            rows = mark_paid(close.id, selected or None, actor_id())
+        except CommandError as error:
+            flash(str(error), "danger")
+        else:
+            flash(_("%(n)s payouts recorded in the ledger.", n=len(rows)), "success")
+        return redirect(url_for(".show", close_id=close_id))
+
+
+def register_statement_views(builder: AppBuilder) -> None:
+    """Add Ledger → Statements."""
+    builder.add_view(
+        StatementView,
+        "Statements",
+        label=_l("Statements"),
+        icon="fa-file-pdf-o",
+        category="Ledger",
+    )
