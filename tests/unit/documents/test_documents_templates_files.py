@@ -92,8 +92,12 @@ def test_seed_samples_render_to_pdf_with_text(tmp_path: Path, key: str, language
     text = _text(document.pdf, tmp_path)
     if key == "monthly_statement":
         assert "Выписка начислений партнёра № A-AMB-01-2026-10" in text
-        assert "13 540,00 ₽" in text and "940,00 ₽" in text
-        assert "Страница 1 из 1" in text
+        assert "13 540,00 ₽" in text and "2 140,00 ₽" in text  # accrued, closing balance
+        assert "Остаток на начало периода 1 200,00 ₽" in text
+        assert "7 % с онлайн-продаж в регионе A" in text  # the rule in plain words
+        assert "large-sale" in text and "S-1001" in text  # hold reason, reversed sale
+        assert "Бесплатное обучение" in text
+        assert "Страница 1 из 2" in text
     else:
         assert "Partner agreement No. A-2026-0001" in text
         assert "1,000.00 ₽" in text and "page 1 of 2" in text
