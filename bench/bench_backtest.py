@@ -33,7 +33,7 @@ def run(events_count: int, backend: str) -> dict[str, Any]:
 
     from server.app import create_app
     from server.demo.commands import PROGRAM_FILE
-    from server.demo.data import demo_partners
+    from server.demo.data import demo_partner_directory
     from server.extensions import db
     from server.ledger.intake import ingest_batch
     from server.ledger.models import Accrual
@@ -41,7 +41,6 @@ def run(events_count: int, backend: str) -> dict[str, Any]:
     from server.programs import versioning
     from server.programs.commands import add_program_version, version_document
     from server.queues import get_queue, open_embedded_redis, redis_connection
-    from server.rules.partners import parse_partners
     from server.rules.program import load_program_file
     from server.security.commands import sync_roles
     from server.tasks.backtest import enqueue_backtest
@@ -68,26 +67,7 @@ def run(events_count: int, backend: str) -> dict[str, Any]:
     with app.app_context():
         upgrade()
         sync_roles()
-        import_partners(
-            parse_partners(
-                {
-                    "partners": [
-                        {
-                            "id": p.code,
-                            "type": p.kind.value,
-                            "region": p.region,
-                            "parent": p.parent,
-                            "status": p.status.value,
-                            "customer_ref": p.customer_ref,
-                            "codes": {
-                                k.value: [c for kk, c in p.codes if kk is k] for k, _ in p.codes
-                            },
-                        }
-                        for p in demo_partners()
-                    ]
-                }
-            )
-        )
+        import_partners(demo_partner_directory())
         published = add_program_version(
             load_program_file(PROGRAM_FILE), publish=True, effective_from=date(2026, 1, 1)
         )

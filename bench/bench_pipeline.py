@@ -112,13 +112,12 @@ def run(events_count: int, workers: int, backend: str, batch: int) -> dict[str, 
 
     from server.app import create_app
     from server.demo.commands import PROGRAM_FILE
-    from server.demo.data import demo_partners
+    from server.demo.data import demo_partner_directory
     from server.extensions import db
     from server.ledger.models import Accrual, EventStatus, SalesEvent
     from server.partners.commands import import_partners
     from server.programs.commands import add_program_version
     from server.queues import open_embedded_redis
-    from server.rules.partners import parse_partners
     from server.rules.program import load_program_file
     from server.security.api_keys import create_api_key
     from server.security.commands import sync_roles
@@ -148,26 +147,7 @@ def run(events_count: int, workers: int, backend: str, batch: int) -> dict[str, 
     with app.app_context():
         upgrade()
         sync_roles()
-        import_partners(
-            parse_partners(
-                {
-                    "partners": [
-                        {
-                            "id": p.code,
-                            "type": p.kind.value,
-                            "region": p.region,
-                            "parent": p.parent,
-                            "status": p.status.value,
-                            "customer_ref": p.customer_ref,
-                            "codes": {
-                                k.value: [c for kk, c in p.codes if kk is k] for k, _ in p.codes
-                            },
-                        }
-                        for p in demo_partners()
-                    ]
-                }
-            )
-        )
+        import_partners(demo_partner_directory())
         add_program_version(
             load_program_file(PROGRAM_FILE), publish=True, effective_from=date(2026, 1, 1)
         )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from server.partners.models import CodeKind, PartnerKind, PartnerStatus
+from server.rules.partners import PartnerDirectory, parse_partners
 from server.security.roles import Role
 
 
@@ -228,3 +229,26 @@ def fake_inn(seed: int) -> str:
     weights = [2, 4, 10, 3, 5, 9, 4, 6, 8]
     check = sum(d * w for d, w in zip(digits, weights, strict=True)) % 11 % 10
     return "".join(map(str, digits)) + str(check)
+
+
+def demo_partner_directory() -> PartnerDirectory:
+    """The demo partners as the rules engine reads them (the spec's partners document)."""
+    return parse_partners(
+        {
+            "partners": [
+                {
+                    "id": p.code,
+                    "type": p.kind.value,
+                    "region": p.region,
+                    "parent": p.parent,
+                    "status": p.status.value,
+                    "customer_ref": p.customer_ref,
+                    "codes": {
+                        kind.value: [code for k, code in p.codes if k is kind]
+                        for kind, _ in p.codes
+                    },
+                }
+                for p in demo_partners()
+            ]
+        }
+    )

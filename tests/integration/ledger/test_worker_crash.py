@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from server.demo.commands import PROGRAM_FILE
-from server.demo.data import demo_partners
+from server.demo.data import demo_partner_directory, demo_partners
 from server.demo.events import demo_events
 from server.extensions import db
 from server.ledger.models import Accrual, EventStatus, SalesEvent
@@ -25,30 +25,10 @@ from server.partners.commands import import_partners
 from server.programs.commands import add_program_version
 from server.rules.evaluator import Evaluator
 from server.rules.output import outcome_to_json
-from server.rules.partners import parse_partners
 from server.rules.program import load_program_file
 from server.security.api_keys import create_api_key
 from server.tasks.events import sweep_pending
 from tests.integration.ledger.helpers import exported, post, run_worker
-
-
-def _partners_document() -> dict[str, object]:
-    return {
-        "partners": [
-            {
-                "id": p.code,
-                "type": p.kind.value,
-                "region": p.region,
-                "parent": p.parent,
-                "status": p.status.value,
-                "customer_ref": p.customer_ref,
-                "codes": {
-                    kind.value: [code for k, code in p.codes if k is kind] for kind, _ in p.codes
-                },
-            }
-            for p in demo_partners()
-        ]
-    }
 
 
 def _counts(app: Flask) -> tuple[int, int]:
@@ -67,7 +47,7 @@ def _counts(app: Flask) -> tuple[int, int]:
 
 
 def test_sigkill_mid_run_then_recovery_equals_simulate(app: Flask, tmp_path: Path) -> None:
-    directory = parse_partners(_partners_document())
+    directory = demo_partner_directory()
     events = [
         {k: v for k, v in e.items() if not k.startswith("_")} for e in demo_events(demo_partners())
     ][:2500]
