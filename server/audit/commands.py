@@ -41,8 +41,8 @@ def record(
     action: str,
     entity_type: str,
     entity_id: object,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
     comment: str | None = None,
 ) -> AuditEntry:
     """Add an audit entry to the session (the calling command commits it)."""

@@ -24,8 +24,8 @@ from flask import current_app
 from jinja2 import TemplateError
 from redis import RedisError
 
+from server.audit.commands import record
 from server.db.types import utcnow
-from server.documents.audit import audit
 from server.documents.models import (
     Contract,
     ContractStatus,
@@ -128,7 +128,7 @@ def _new_contract(partner: Partner, actor_id: int | None, on: date) -> Contract:
     )
     db.session.add(contract)
     db.session.flush()
-    audit(actor_id, "contract.create", "contract", contract.id, {"number": number})
+    record(actor_id, "contract.create", "contract", contract.id, after={"number": number})
     return contract
 
 
@@ -274,7 +274,9 @@ def render_contract(contract_id: int) -> RenderStatus:
     except (TemplateError, DocumentRenderError) as error:
         contract.render_status = RenderStatus.failed
         contract.error = str(error)[:2000]
-        audit(None, "contract.render_failed", "contract", contract.id, {"error": contract.error})
+        record(
+            None, "contract.render_failed", "contract", contract.id, after={"error": contract.error}
+        )
         db.session.commit()
         return RenderStatus.failed
     digest = document.sha256
@@ -286,7 +288,9 @@ def render_contract(contract_id: int) -> RenderStatus:
         # A full or read-only disk: visible on the contract, retried from its page.
         contract.render_status = RenderStatus.failed
         contract.error = f"could not store the PDF: {error.strerror or error}"
-        audit(None, "contract.render_failed", "contract", contract.id, {"error": contract.error})
+        record(
+            None, "contract.render_failed", "contract", contract.id, after={"error": contract.error}
+        )
         db.session.commit()
         return RenderStatus.failed
     contract.pdf_path = str(path.relative_to(files_dir()))
@@ -308,7 +312,7 @@ def retry_render(contract_id: int, actor_id: int | None = None) -> None:
     if contract.render_status is not RenderStatus.failed:
         raise CommandError(f"Contract {contract.number} did not fail to render.")
     contract.render_status = RenderStatus.pending
-    audit(actor_id, "contract.render_retry", "contract", contract.id)
+    record(actor_id, "contract.render_retry", "contract", contract.id)
     db.session.commit()
     from server.tasks.documents import enqueue_contract_render
 
@@ -327,12 +331,12 @@ def _move(contract: Contract, target: ContractStatus, actor_id: int | None) -> N
     _check_move(contract, target)
     before = contract.status.value
     contract.status = target
-    audit(
+    record(
         actor_id,
         f"contract.{target.value}",
         "contract",
         contract.id,
-        {"from": before, "to": target.value},
+        after={"from": before, "to": target.value},
     )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
-from server.documents.audit import audit
+from server.audit.commands import record
 from server.documents.manifest import VariableCatalogue, load_seed_templates, load_variables
 from server.documents.models import ContractTemplate, TemplateKind, TemplateStatus
 from server.documents.sandbox import TemplateIssue, TemplateValidationError, validate_source
@@ -47,7 +47,7 @@ def variable_catalogue() -> VariableCatalogue:
 
 def _audit(actor_id: int | None, action: str, template: ContractTemplate) -> None:
     after = {"key": template.key, "version": template.version, "status": template.status.value}
-    audit(actor_id, action, "contract_template", template.id, after)
+    record(actor_id, action, "contract_template", template.id, after=after)
 
 
 def import_seed_templates(directory: Path | str | None = None) -> list[str]:

@@ -32,7 +32,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from server.audit.models import AuditEntry
+from server.audit.commands import record
 from server.db.types import utcnow
 from server.errors import CommandError
 from server.extensions import db
@@ -365,21 +365,18 @@ def _audit(
     added: list[Accrual],
     comment: str | None,
 ) -> None:
-    session.add(
-        AuditEntry(
-            actor_id=actor_id,
-            actor_name=_actor_name(session, actor_id),
-            action=f"hold.{decision.verdict.value}",
-            entity_type="accrual",
-            entity_id=str(held.id),
-            before=_accrual_summary(held),
-            after={
-                "decision_id": decision.id,
-                "verdict": decision.verdict.value,
-                "ledger_rows": [_accrual_summary(row) for row in added],
-            },
-            comment=comment,
-        )
+    record(
+        actor_id,
+        f"hold.{decision.verdict.value}",
+        "accrual",
+        held.id,
+        before=_accrual_summary(held),
+        after={
+            "decision_id": decision.id,
+            "verdict": decision.verdict.value,
+            "ledger_rows": [_accrual_summary(row) for row in added],
+        },
+        comment=comment,
     )
 
 
@@ -393,12 +390,3 @@ def _accrual_summary(row: Accrual) -> dict[str, Any]:
         "rule_key": row.rule_key,
         "reason": row.reason,
     }
-
-
-def _actor_name(session: Session, actor_id: int | None) -> str:
-    if actor_id is None:
-        return "system"
-    from flask_appbuilder.security.sqla.models import User
-
-    user = session.get(User, actor_id)
-    return user.username if user is not None else f"user {actor_id}"

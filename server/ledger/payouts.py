@@ -16,8 +16,8 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from server.audit.commands import record
 from server.db.types import utcnow
-from server.documents.audit import audit
 from server.errors import CommandError
 from server.extensions import db
 from server.ledger.models import Accrual, AccrualKind, AccrualStatus, Statement
@@ -169,12 +169,12 @@ def mark_paid(
     ]
     db.session.add_all(rows)
     db.session.flush()
-    audit(
+    record(
         actor_id,
         "payout.mark_paid",
         "period_close",
         close.id,
-        {"rows": [{"partner": r.partner_id, "amount": f"{r.amount:.2f}"} for r in rows]},
+        after={"rows": [{"partner": r.partner_id, "amount": f"{r.amount:.2f}"} for r in rows]},
     )
     db.session.commit()
     return [row.id for row in rows]

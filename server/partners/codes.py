@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from server.audit.models import AuditEntry
+from server.audit.commands import record
 from server.db.types import utcnow
 from server.errors import CommandError
 from server.extensions import db
@@ -303,23 +303,4 @@ def _audit(
     after: dict[str, Any],
     before: dict[str, Any] | None = None,
 ) -> None:
-    db.session.add(
-        AuditEntry(
-            actor_id=actor_id,
-            actor_name=_actor_name(actor_id),
-            action=action,
-            entity_type="attribution_code",
-            entity_id=str(row.id),
-            before=before,
-            after=after,
-        )
-    )
-
-
-def _actor_name(actor_id: int | None) -> str:
-    if actor_id is None:
-        return "system"
-    from flask_appbuilder.security.sqla.models import User
-
-    user = db.session.get(User, actor_id)
-    return user.username if user is not None else f"user {actor_id}"
+    record(actor_id, action, "attribution_code", row.id, before=before, after=after)

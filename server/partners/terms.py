@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from server.audit.models import AuditEntry
+from server.audit.commands import record
 from server.db.types import to_money
 from server.errors import CommandError
 from server.extensions import db
@@ -96,27 +96,9 @@ def add_terms_version(
     )
     db.session.add(terms)
     db.session.flush()
-    db.session.add(
-        AuditEntry(
-            actor_id=actor_id,
-            actor_name=_actor_name(actor_id),
-            action="terms.add_version",
-            entity_type="regional_terms",
-            entity_id=str(terms.id),
-            after=terms_summary(terms),
-        )
-    )
+    record(actor_id, "terms.add_version", "regional_terms", terms.id, after=terms_summary(terms))
     db.session.commit()
     return terms
-
-
-def _actor_name(actor_id: int | None) -> str:
-    if actor_id is None:
-        return "system"
-    from flask_appbuilder.security.sqla.models import User
-
-    user = db.session.get(User, actor_id)
-    return user.username if user is not None else f"user {actor_id}"
 
 
 def terms_in_force(region_id: int, on: date) -> RegionalTerms | None:

@@ -24,9 +24,9 @@ from flask import current_app
 from jinja2 import TemplateError
 from redis.exceptions import RedisError
 
+from server.audit.commands import record
 from server.campaigns.models import Campaign
 from server.db.types import utcnow
-from server.documents.audit import audit
 from server.documents.contracts import company_details, files_dir, stored_file, template_source
 from server.documents.models import Contract, ContractStatus, TemplateKind
 from server.documents.pdf import DocumentRenderError
@@ -220,12 +220,12 @@ def close_period(
                 },
             )
         )
-    audit(
+    record(
         actor_id,
         "period.close",
         "period_close",
         close.id,
-        {"period": str(close), "statements": len(partners)},
+        after={"period": str(close), "statements": len(partners)},
     )
     db.session.commit()
     return close.id

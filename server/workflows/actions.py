@@ -20,10 +20,10 @@ from flask import current_app
 from flask_appbuilder.security.sqla.models import Role as RoleRow
 from flask_appbuilder.security.sqla.models import User
 
+from server.audit.commands import actor_name
 from server.audit.models import AuditEntry
 from server.campaigns.models import Campaign, CampaignStatus
 from server.db.types import utcnow
-from server.documents.audit import actor_name
 from server.documents.contracts import generate_contract as create_and_render_contract
 from server.documents.contracts import local_today
 from server.documents.models import Contract, ContractStatus

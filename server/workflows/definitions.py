@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from server.audit.commands import actor_name
 from server.audit.models import AuditEntry
 from server.db.types import utcnow
-from server.documents.audit import actor_name
 from server.errors import CommandError
 from server.extensions import db
 from server.workflows.models import (

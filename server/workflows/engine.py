@@ -22,9 +22,9 @@ from flask_appbuilder.security.sqla.models import User
 from flask_babel import lazy_gettext as _l
 from redis import RedisError
 
+from server.audit.commands import actor_name
 from server.audit.models import AuditEntry
 from server.db.types import utcnow
-from server.documents.audit import actor_name
 from server.documents.contracts import MAX_SCAN_BYTES, SCAN_TYPES
 from server.errors import CommandError, ConfigurationError
 from server.extensions import db
