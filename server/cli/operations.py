@@ -96,14 +96,15 @@ def ledger_export(fmt: str, source: str | None) -> None:
 @clear_errors
 def evaluate() -> None:
     """Evaluate every pending event now, in this process (no queue)."""
-    from server.ledger.evaluation import evaluate_pending
+    from server.ledger.evaluation import DEFAULT_BATCH_SIZE, evaluate_pending
 
     with make_app().app_context():
         while True:
-            report = evaluate_pending()
+            report = evaluate_pending(DEFAULT_BATCH_SIZE)
+            pending = f"{report.remaining}{'+' if report.remaining >= DEFAULT_BATCH_SIZE else ''}"
             click.echo(
                 f"{report.events} events, {report.accruals} accruals, "
-                f"{report.rejected} rejected, {report.remaining} pending"
+                f"{report.rejected} rejected, {pending} pending"
             )
             if report.remaining == 0 or report.events == 0:
                 break

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from server.db.bulk import insert_rows, update_rows
 from server.ledger.models import (
     CustomerSale,
     EvaluatedEventId,
@@ -191,10 +192,13 @@ class DatabaseState:
         """
         session = self.session
         if self._new_ids:
-            session.execute(sa.insert(EvaluatedEventId), [{"event_id": i} for i in self._new_ids])
+            insert_rows(
+                session, EvaluatedEventId.__table__, [{"event_id": i} for i in self._new_ids]
+            )
         if self._new_customer_sales:
-            session.execute(
-                sa.insert(CustomerSale),
+            insert_rows(
+                session,
+                CustomerSale.__table__,
                 [{"customer": c, "at_us": t} for c, t in self._new_customer_sales],
             )
         new_figures: list[dict[str, Any]] = []
@@ -212,9 +216,14 @@ class DatabaseState:
             }
             (changed_figures if key in self._figures_known else new_figures).append(values)
         if new_figures:
-            session.execute(sa.insert(PeriodFiguresRow), new_figures)
+            insert_rows(session, PeriodFiguresRow.__table__, new_figures)
         if changed_figures:
-            session.execute(sa.update(PeriodFiguresRow), changed_figures)
+            update_rows(
+                session,
+                PeriodFiguresRow.__table__,
+                changed_figures,
+                keys=("rule", "partner", "period"),
+            )
         new_sales: list[dict[str, Any]] = []
         changed_sales: list[dict[str, Any]] = []
         for sale_id in self._dirty_sales:
@@ -228,9 +237,9 @@ class DatabaseState:
             }
             (changed_sales if sale_id in self._sales_known else new_sales).append(values)
         if new_sales:
-            session.execute(sa.insert(SaleRegistryRow), new_sales)
+            insert_rows(session, SaleRegistryRow.__table__, new_sales)
         if changed_sales:
-            session.execute(sa.update(SaleRegistryRow), changed_sales)
+            update_rows(session, SaleRegistryRow.__table__, changed_sales, keys=("sale_id",))
 
     @staticmethod
     def _require(condition: bool, what: str, key: str) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from server.campaigns.budget import BudgetCaps
+from server.db.bulk import insert_rows, update_rows
 from server.db.types import utcnow
 from server.extensions import db
 from server.ledger.commands import StoredEvent, outcome_rows
@@ -48,6 +49,9 @@ DEFAULT_BATCH_SIZE = 1000
 #: compiled evaluators kept per process (durable_rules rulesets cannot be freed)
 EVALUATOR_CACHE_SIZE = 16
 NO_PROGRAM = "no program in force"
+#: the predicate of the partial index ``ix_events_pending_order``, as a literal: a bound
+#: parameter would let PostgreSQL's generic plans miss the index
+PENDING = sa.text("events.status = 'pending'")
 
 #: keyed by version id *and* content digest: ids repeat across databases (a restore,
 #: a test run) and a cached evaluator must never answer for another program
@@ -59,6 +63,7 @@ class BatchReport:
     events: int
     rejected: int
     accruals: int
+    #: events still pending after the batch, counted up to ``batch_size``
     remaining: int
 
 
@@ -181,7 +186,7 @@ def evaluate_pending(batch_size: int = DEFAULT_BATCH_SIZE) -> BatchReport:
                 SalesEvent.occurred_at,
                 SalesEvent.payload,
             )
-            .where(SalesEvent.status == EventStatus.pending)
+            .where(PENDING)
             .order_by(SalesEvent.occurred_at, SalesEvent.external_id, SalesEvent.id)
             .limit(batch_size)
         ).all()
@@ -231,15 +236,15 @@ def evaluate_pending(batch_size: int = DEFAULT_BATCH_SIZE) -> BatchReport:
         rows = BudgetCaps.load(session).apply(rows)
         with session.no_autoflush:
             state.write()
-            for group in _same_keys(updates):
-                session.execute(sa.update(SalesEvent), group)
-            if rows:
-                session.execute(sa.insert(Accrual.__table__), rows)
+            insert_rows(session, Accrual.__table__, rows)
+            update_rows(session, SalesEvent.__table__, updates)
             _release_reversals_of_released_holds(rows)
+        # Counted up to one more batch: a full count costs a scan of every pending row,
+        # per batch, which a backlog of a million events cannot afford.
         remaining = (
             session.scalar(
-                sa.select(sa.func.count(SalesEvent.id)).where(
-                    SalesEvent.status == EventStatus.pending
+                sa.select(sa.func.count()).select_from(
+                    sa.select(SalesEvent.id).where(PENDING).limit(batch_size).subquery()
                 )
             )
             or 0
@@ -260,11 +265,3 @@ def _release_reversals_of_released_holds(rows: list[dict[str, Any]]) -> None:
     reversals = db.session.scalars(sa.select(Accrual).where(Accrual.dedupe_key.in_(keys))).all()
     db.session.add_all(release_followups(db.session, reversals))
     db.session.flush()
-
-
-def _same_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Group update rows by their set of keys (an executemany needs one shape)."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault(tuple(sorted(row)), []).append(row)
-    return list(groups.values())

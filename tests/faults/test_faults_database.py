@@ -28,12 +28,14 @@ pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f"no spec examples
 BASIC = EXAMPLES / "basic"
 
 
-def _cut_connection_on_accrual_insert(app: Flask) -> Any:
-    """Install a hook that kills the connection when the batch inserts its accruals."""
+def _cut_connection_on_status_update(app: Flask) -> Any:
+    """Install a hook that kills the connection when the batch, its evaluation state
+    and accruals already written, updates the events' statuses (its last write)."""
     engine = db.engine
 
     def kill(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not statement.lstrip().upper().startswith("INSERT INTO ACCRUALS"):
+        words = statement.replace('"', "").split()
+        if [w.upper() for w in words[:2]] != ["UPDATE", "EVENTS"]:
             return
         if engine.dialect.name == "postgresql":
             pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
@@ -50,7 +52,7 @@ def test_connection_lost_mid_batch_then_recovery(app: Flask) -> None:
     key = load_example(app, BASIC)
     post(app.test_client(), key, raw_batch(BASIC))
     with app.app_context():
-        hook = _cut_connection_on_accrual_insert(app)
+        hook = _cut_connection_on_status_update(app)
         with pytest.raises(sa.exc.DBAPIError):
             evaluate_pending()
         sa.event.remove(db.engine, "before_cursor_execute", hook)

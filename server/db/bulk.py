@@ -1,0 +1,235 @@
+"""Writing thousands of rows in the session's transaction, fast on both databases.
+
+The workers write every batch's accruals, event statuses and evaluation state at once,
+and intake stores whole API batches. On PostgreSQL these go through ``COPY`` (a staging
+table and one ``INSERT … SELECT`` or ``UPDATE … FROM`` where conflicts or updates are
+involved); measured on 10,000 events, that is several times faster than an
+``executemany`` of the same rows, which psycopg pipelines one statement per row. On
+SQLite, an ``executemany`` of a Core statement is already the fast path.
+
+Values go through each column's own bind processing (``Money`` to kopecks or NUMERIC,
+``UTCDateTime`` to UTC, enums to their values, JSON to text), so a row written here
+reads back exactly as one written by the ORM.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from server.db.types import UTCDateTime
+
+_Converter = Callable[[Any], Any]
+_staging_names = itertools.count(1)
+
+
+def _converters(
+    session: Session, table: sa.Table, columns: Sequence[str]
+) -> list[_Converter | None]:
+    """Per column: the function turning a Python value into what ``COPY`` receives
+    (None where the value goes as it is)."""
+    dialect = session.get_bind().dialect
+    out: list[_Converter | None] = []
+    for name in columns:
+        column_type = table.c[name].type
+        if isinstance(column_type, sa.JSON):
+            # COPY receives text: the JSON document itself, not a driver wrapper
+            out.append(_json_text)
+        elif isinstance(column_type, sa.Enum):
+            out.append(_enum_value)
+        elif isinstance(column_type, UTCDateTime):
+            out.append(_memoized(column_type.bind_processor(dialect)))
+        else:
+            out.append(column_type.bind_processor(dialect))
+    return out
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _enum_value(value: Any) -> Any:
+    # model enums are ``str, Enum`` with members named as their values (server/db/types)
+    return value._value_ if isinstance(value, enum.Enum) else value
+
+
+def _memoized(processor: _Converter | None) -> _Converter | None:
+    """A processor that remembers its last answer: a batch's rows share timestamps."""
+    if processor is None:
+        return None
+    last: list[Any] = [object(), None]
+
+    def convert(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, processor(value)
+        return last[1]
+
+    return convert
+
+
+def _tuples(
+    rows: Iterable[dict[str, Any]], columns: Sequence[str], convert: list[_Converter | None]
+) -> Iterator[list[Any]]:
+    active = [(index, fn) for index, fn in enumerate(convert) if fn is not None]
+    for row in rows:
+        values = [row[name] for name in columns]
+        for index, fn in active:
+            value = values[index]
+            if value is not None:
+                values[index] = fn(value)
+        yield values
+
+
+def _copy(
+    session: Session, target: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """``COPY target (columns) FROM STDIN`` on the session's psycopg connection."""
+    raw = session.connection().connection.driver_connection
+    assert raw is not None, "a live database connection"
+    quoted = ", ".join(f'"{name}"' for name in columns)
+    with raw.cursor() as cursor, cursor.copy(f"COPY {target} ({quoted}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _staging_table(session: Session, table: sa.Table, columns: Sequence[str]) -> str:
+    """A temporary table with the column types of ``columns`` of ``table`` and an
+    ``_ord`` column keeping the rows' order, dropped at commit."""
+    name = f"_stage_{table.name}_{next(_staging_names)}"
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    session.execute(
+        sa.text(
+            f'CREATE TEMPORARY TABLE "{name}" ON COMMIT DROP AS '
+            f'SELECT 0::integer AS _ord, {quoted} FROM "{table.name}" WITH NO DATA'
+        )
+    )
+    return name
+
+
+def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
+    columns = list(rows[0])
+    if any(len(row) != len(columns) for row in rows):
+        raise ValueError("bulk rows must all have the same keys")
+    return columns
+
+
+def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows (dicts with the same keys) in the session's transaction."""
+    if not rows:
+        return
+    columns = _columns(rows)
+    if session.get_bind().dialect.name != "postgresql":
+        session.connection().execute(sa.insert(table), list(rows))
+        return
+    _copy(
+        session,
+        f'"{table.name}"',
+        columns,
+        _tuples(rows, columns, _converters(session, table, columns)),
+    )
+
+
+def insert_ignoring_conflicts(
+    session: Session,
+    table: sa.Table,
+    rows: Sequence[dict[str, Any]],
+    conflict_columns: Sequence[str],
+    returning: str,
+) -> list[Any]:
+    """Insert rows in their order, skipping those whose ``conflict_columns`` already
+    exist; returns ``returning`` of the rows actually inserted."""
+    if not rows:
+        return []
+    columns = _columns(rows)
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        staging = _staging_table(session, table, columns)
+        converted = _tuples(rows, columns, _converters(session, table, columns))
+        _copy(
+            session,
+            f'"{staging}"',
+            ["_ord", *columns],
+            ([index, *values] for index, values in enumerate(converted)),
+        )
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        keys = ", ".join(f'"{c}"' for c in conflict_columns)
+        return list(
+            session.scalars(
+                sa.text(
+                    f'INSERT INTO "{table.name}" ({quoted}) '
+                    f'SELECT {quoted} FROM "{staging}" ORDER BY _ord '
+                    f'ON CONFLICT ({keys}) DO NOTHING RETURNING "{returning}"'
+                )
+            )
+        )
+    from sqlalchemy.dialects import sqlite
+
+    statement = (
+        sqlite.insert(table)
+        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        .returning(table.c[returning])
+    )
+    inserted: list[Any] = []
+    # SQLite: one row per statement keeps the parameter count far under its limit, and
+    # the statement is compiled once (insertmanyvalues batches the rows).
+    inserted.extend(session.scalars(statement, list(rows)).all())
+    return inserted
+
+
+def update_rows(
+    session: Session,
+    table: sa.Table,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str] = ("id",),
+) -> None:
+    """Update rows found by their ``keys`` columns; each dict holds the keys and the
+    columns to set. Rows may differ in which columns they set (grouped by shape)."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(row)
+    for shape, group in groups.items():
+        if not set(keys) <= set(shape):
+            raise ValueError(f"update rows need their key columns {list(keys)}")
+        changed = [c for c in shape if c not in keys]
+        if not changed:
+            continue
+        if session.get_bind().dialect.name != "postgresql":
+            statement = (
+                sa.update(table)
+                .where(*(table.c[k] == sa.bindparam(f"_key_{k}") for k in keys))
+                .values({c: sa.bindparam(f"_set_{c}") for c in changed})
+            )
+            session.connection().execute(
+                statement,
+                [
+                    {
+                        **{f"_key_{k}": row[k] for k in keys},
+                        **{f"_set_{c}": row[c] for c in changed},
+                    }
+                    for row in group
+                ],
+            )
+            continue
+        columns = [*keys, *changed]
+        staging = _staging_table(session, table, columns)
+        converted = _tuples(group, columns, _converters(session, table, columns))
+        _copy(
+            session,
+            f'"{staging}"',
+            ["_ord", *columns],
+            ([index, *values] for index, values in enumerate(converted)),
+        )
+        assignments = ", ".join(f'"{c}" = s."{c}"' for c in changed)
+        matches = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
+        session.execute(
+            sa.text(
+                f'UPDATE "{table.name}" AS t SET {assignments} '
+                f'FROM "{staging}" AS s WHERE {matches}'
+            )
+        )
