@@ -12,9 +12,11 @@ place and is reported to the caller (codes and the lifecycle can be added again)
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -63,20 +65,43 @@ def rule_key_of(slug: str) -> str:
     return f"campaign-{slug}"
 
 
-def _validate(new: NewCampaign) -> None:
+class CampaignInvalid(CommandError):
+    """The campaign's input has problems; :attr:`issues` maps each form field
+    (``slug``, ``title``, ``ends_on``, ``place``, ``budget``, ``rate``, ``program_id``,
+    ``partners``, …) to what is wrong with it, in words for a person."""
+
+    def __init__(self, issues: Mapping[str, Any]) -> None:
+        super().__init__(" ".join(str(message) for message in issues.values()))
+        self.issues = dict(issues)
+
+
+def campaign_issues(new: NewCampaign) -> dict[str, Any]:
+    """Every problem of ``new``, by form field (empty: it can be composed).
+
+    Reads the database (is the code taken, does the program have a version, do the
+    partners exist) but writes nothing.
+    """
     template = CAMPAIGN_TEMPLATES[new.kind]
+    issues: dict[str, Any] = {}
     if not _SLUG.match(new.slug):
-        raise CommandError(_l("The campaign code: lower-case Latin letters, digits and '-'."))
+        issues["slug"] = _l("The campaign code: lower-case Latin letters, digits and '-'.")
+    elif db.session.scalar(sa.select(Campaign.id).where(Campaign.slug == new.slug)) is not None:
+        issues["slug"] = _l("Campaign %(slug)s already exists.", slug=new.slug)
     if not new.title.strip():
-        raise CommandError(_l("The campaign needs a title."))
+        issues["title"] = _l("The campaign needs a title.")
     if new.starts_on > new.ends_on:
-        raise CommandError(_l("The campaign ends before it starts."))
+        issues["ends_on"] = _l("The campaign ends before it starts.")
     if template.needs_place and not (new.place or "").strip():
-        raise CommandError(_l("An offline event needs a place."))
+        issues["place"] = _l("An offline event needs a place.")
     if new.budget is not None and new.budget <= 0:
-        raise CommandError(_l("The budget is a positive amount."))
-    if db.session.scalar(sa.select(Campaign.id).where(Campaign.slug == new.slug)) is not None:
-        raise CommandError(_l("Campaign %(slug)s already exists.", slug=new.slug))
+        issues["budget"] = _l("The budget is a positive amount.")
+    if new.rate is not None and new.rate < 0:
+        issues["rate"] = _l("The bonus rate is a percentage of 0 or more.")
+    if _base_version_or_none(new.program_id) is None:
+        issues["program_id"] = _l("The program has no version to build on.")
+    if any(db.session.get(Partner, pid) is None for pid in new.partner_ids):
+        issues["partners"] = _l("Unknown partner in the campaign.")
+    return issues
 
 
 def parse_amount(text: str | None) -> Decimal | None:
@@ -92,8 +117,9 @@ def parse_amount(text: str | None) -> Decimal | None:
         raise CommandError(_l("%(text)s is not a number.", text=text)) from None
 
 
-def _base_version(program_id: int) -> ProgramVersion:
-    version = db.session.scalar(
+def _base_version_or_none(program_id: int) -> ProgramVersion | None:
+    """The program's latest draft or published version (what a campaign builds on)."""
+    return db.session.scalar(
         sa.select(ProgramVersion)
         .where(
             ProgramVersion.program_id == program_id,
@@ -102,9 +128,6 @@ def _base_version(program_id: int) -> ProgramVersion:
         .order_by(ProgramVersion.number.desc())
         .limit(1)
     )
-    if version is None:
-        raise CommandError(_l("The program has no version to build on."))
-    return version
 
 
 def compose_campaign(new: NewCampaign, actor_id: int | None) -> ComposedCampaign:
@@ -115,15 +138,47 @@ def compose_campaign(new: NewCampaign, actor_id: int | None) -> ComposedCampaign
     the chosen partners for an offline event). Publish the draft to make it pay.
 
     Raises:
-        CommandError: invalid input; nothing is stored then.
+        CampaignInvalid: invalid input (every problem, by field); nothing is stored.
         ProgramError: the resulting program does not validate; nothing is stored.
     """
-    _validate(new)
+    issues = campaign_issues(new)
+    if issues:
+        raise CampaignInvalid(issues)
+    try:
+        campaign, draft = _store_campaign(new, actor_id)
+    except BaseException:
+        # the campaign row is flushed before the program is checked: never leave it
+        # pending in the session (a re-rendered form would list it)
+        db.session.rollback()
+        raise
+    template = CAMPAIGN_TEMPLATES[new.kind]
+    partners = [p for p in (db.session.get(Partner, pid) for pid in new.partner_ids) if p]
+    composed = ComposedCampaign(campaign, draft)
+    if template.issues_promo_codes:
+        from server.partners.codes import NewCode, generate_code
+
+        for partner in partners:
+            try:
+                code = generate_code(
+                    NewCode(partner.id, CodeKind.promo, campaign_id=campaign.id), actor_id
+                )
+                composed.codes.append(code.code)
+            except CommandError as error:
+                composed.problems.append(str(error))
+    from server.workflows.engine import start_workflow
+
+    try:
+        start_workflow("campaign", campaign.id, actor_id, key="campaign-lifecycle")
+    except CommandError as error:
+        composed.problems.append(str(error))
+    return composed
+
+
+def _store_campaign(new: NewCampaign, actor_id: int | None) -> tuple[Campaign, ProgramVersion]:
+    """The campaign row and the program draft with its rule, committed together."""
     template = CAMPAIGN_TEMPLATES[new.kind]
     channels = template.channels if new.channels is None else new.channels
     partners = [db.session.get(Partner, pid) for pid in new.partner_ids]
-    if any(p is None for p in partners):
-        raise CommandError(_l("Unknown partner in the campaign."))
     campaign = Campaign(
         slug=new.slug,
         title=new.title.strip(),
@@ -150,13 +205,16 @@ def compose_campaign(new: NewCampaign, actor_id: int | None) -> ComposedCampaign
         scope["channels"] = list(channels)
     if template.partners_in_scope and partners:
         scope["partners"] = [p.code for p in partners if p is not None]
+    rate = new.rate if new.rate is not None else template.default_rate
     rule = {
         "id": rule_key_of(new.slug),
         "template": "campaign_bonus",
         "scope": scope,
-        "params": {"campaign": campaign.title, "rate": str(new.rate or template.default_rate)},
+        # a rate of 0 is a rate (a promo push may track codes without a bonus)
+        "params": {"campaign": campaign.title, "rate": f"{rate:f}"},
     }
-    base = _base_version(new.program_id)
+    base = _base_version_or_none(new.program_id)
+    assert base is not None  # campaign_issues checked it
     document = version_document(base)
     document["rules"].append(rule)
     parse_program(document)  # raises ProgramError before anything is committed
@@ -194,26 +252,7 @@ def compose_campaign(new: NewCampaign, actor_id: int | None) -> ComposedCampaign
         comment=f"rule {rule['id']} added for campaign {new.slug}",
     )
     db.session.commit()
-    composed = ComposedCampaign(campaign, draft)
-    if template.issues_promo_codes:
-        from server.partners.codes import NewCode, generate_code
-
-        for partner in partners:
-            assert partner is not None
-            try:
-                code = generate_code(
-                    NewCode(partner.id, CodeKind.promo, campaign_id=campaign.id), actor_id
-                )
-                composed.codes.append(code.code)
-            except CommandError as error:
-                composed.problems.append(str(error))
-    from server.workflows.engine import start_workflow
-
-    try:
-        start_workflow("campaign", campaign.id, actor_id, key="campaign-lifecycle")
-    except CommandError as error:
-        composed.problems.append(str(error))
-    return composed
+    return campaign, draft
 
 
 def campaign_snapshot(campaign: Campaign) -> dict[str, object]:

@@ -29,10 +29,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from werkzeug.datastructures import MultiDict
 
 from server.campaigns.budget import budget_state
-from server.campaigns.commands import NewCampaign, compose_campaign, parse_amount, update_budget
-from server.campaigns.models import Campaign, CampaignKind
+from server.campaigns.commands import (
+    CampaignInvalid,
+    compose_campaign,
+    parse_amount,
+    update_budget,
+)
+from server.campaigns.forms import campaign_from_form
+from server.campaigns.models import Campaign, CampaignKind, CampaignStatus
 from server.campaigns.report import campaign_report
 from server.campaigns.templates import CAMPAIGN_TEMPLATES
 from server.errors import CommandError
@@ -98,11 +105,18 @@ PARTNER_TYPE_LABELS = {
     PartnerType.COFACTOR.value: _l("Co-factors"),
 }
 CHANNEL_LABELS = {"online": _l("online"), "offline": _l("offline")}
-CAMPAIGN_KIND_LABELS = {
-    CampaignKind.seasonal: _l("Seasonal promotion"),
-    CampaignKind.offline_event: _l("Joint offline event or exhibition"),
-    CampaignKind.promo_push: _l("Online promo-code push"),
+CAMPAIGN_STATUS_LABELS = {
+    CampaignStatus.plan: _l("planned"),
+    CampaignStatus.approved: _l("approved"),
+    CampaignStatus.running: _l("running"),
+    CampaignStatus.closed: _l("closed"),
 }
+
+
+def _campaign_kinds() -> dict[CampaignKind, str]:
+    """Each campaign kind's title in the reader's language (from its template file)."""
+    lang = current_language()
+    return {kind: template.title_in(lang) for kind, template in CAMPAIGN_TEMPLATES.items()}
 
 
 def _version(pk: int) -> ProgramVersion:
@@ -488,57 +502,48 @@ class CampaignWorkspaceView(BaseView):
     route_base = "/campaign-workspace"
     default_view = "index"
 
-    @expose("/")
-    @has_access
-    def index(self) -> ResponseReturnValue:
+    def _campaigns_page(
+        self,
+        values: MultiDict[str, str] | None = None,
+        errors: dict[str, Any] | None = None,
+        status: int = 200,
+    ) -> ResponseReturnValue:
+        """The list and the compose form (refilled with ``values``, ``errors`` inline)."""
         campaigns = db.session.scalars(
             sa.select(Campaign).order_by(Campaign.starts_on.desc())
         ).all()
         states = {c.id: budget_state(db.session, c) for c in campaigns}
-        return self.render_template(
+        lang = current_language()
+        body = self.render_template(
             "workspace/campaigns.html",
             title=_("Campaigns workspace"),
             campaigns=campaigns,
             states=states,
-            kinds=CAMPAIGN_KIND_LABELS,
-            templates=CAMPAIGN_TEMPLATES,
+            kinds=_campaign_kinds(),
+            statuses=CAMPAIGN_STATUS_LABELS,
+            descriptions={k: t.describe(lang) for k, t in CAMPAIGN_TEMPLATES.items()},
             programs=db.session.scalars(sa.select(Program).order_by(Program.slug)).all(),
             pickers=_pickers(),
+            values=values if values is not None else MultiDict(),
+            errors=errors or {},
         )
+        return body, status
+
+    @expose("/")
+    @has_access
+    def index(self) -> ResponseReturnValue:
+        return self._campaigns_page()
 
     @expose("/compose", methods=["POST"])
     @has_access
     def compose(self) -> ResponseReturnValue:
         require_csrf()
-        form = request.form
         try:
-            kind = CampaignKind(form.get("kind", ""))
-            starts, ends = _date(form.get("starts_on")), _date(form.get("ends_on"))
-            if starts is None or ends is None:
-                raise CommandError(_("Choose the campaign's dates."))
-            new = NewCampaign(
-                slug=form.get("slug", "").strip(),
-                title=form.get("title", ""),
-                kind=kind,
-                starts_on=starts,
-                ends_on=ends,
-                program_id=int(form.get("program_id") or 0),
-                regions=tuple(form.getlist("regions")),
-                place=form.get("place") or None,
-                budget=parse_amount(form.get("budget")),
-                rate=parse_amount(form.get("rate")),
-                partner_ids=tuple(int(p) for p in form.getlist("partners") if p.isdigit()),
-            )
-            composed = compose_campaign(new, actor_id())
-        except ValueError:
-            flash(_("Choose a campaign template."), "danger")
-            return redirect(url_for(".index"))
-        except ProgramError as error:
-            flash(str(error), "danger")
-            return redirect(url_for(".index"))
-        except CommandError as error:
-            flash(str(error), "danger")
-            return redirect(url_for(".index"))
+            composed = compose_campaign(campaign_from_form(request.form), actor_id())
+        except CampaignInvalid as error:
+            return self._campaigns_page(request.form, error.issues, 400)
+        except (ProgramError, CommandError) as error:
+            return self._campaigns_page(request.form, {"form": str(error)}, 400)
         for problem in composed.problems:
             flash(problem, "warning")
         flash(
@@ -563,7 +568,9 @@ class CampaignWorkspaceView(BaseView):
             campaign=campaign,
             state=state,
             report=campaign_report(db.session, campaign),
-            kinds=CAMPAIGN_KIND_LABELS,
+            kinds=_campaign_kinds(),
+            statuses=CAMPAIGN_STATUS_LABELS,
+            channels=CHANNEL_LABELS,
         )
 
     @expose("/<int:pk>/budget", methods=["POST"])

@@ -1,0 +1,391 @@
+"""The campaign lifecycle (``workflows/campaign-lifecycle.yaml``) end to end.
+
+A promo-code push composed from its template goes plan → approved → running → closed
+through the engine's commands; the actions of each state run on a real rq worker in
+burst mode against the session's real Redis, on SQLite and on PostgreSQL. After each
+transition the side effects are checked: the campaign's status, its rule (in the draft,
+then in force once the draft is published), its budget and spend from the ledger, the
+e-mail to the managers, the history and the audit log. Refused transitions change
+nothing and say why. Composing itself refuses bad input field by field and stores
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import rq
+import sqlalchemy as sa
+from flask import Flask
+from flask_appbuilder.security.sqla.models import User
+from flask_babel import force_locale
+
+from server.audit.models import AuditEntry
+from server.campaigns.budget import BudgetLevel, budget_state
+from server.campaigns.commands import (
+    CampaignInvalid,
+    ComposedCampaign,
+    NewCampaign,
+    compose_campaign,
+    update_budget,
+)
+from server.campaigns.models import Campaign, CampaignKind, CampaignStatus
+from server.campaigns.report import campaign_report
+from server.extensions import db
+from server.ledger.intake import ingest_batch
+from server.ledger.models import Accrual, AccrualKind
+from server.programs import versioning
+from server.programs.commands import version_in_force
+from server.programs.models import ProgramVersion, VersionStatus
+from server.queues import get_queue
+from server.rules.program import ProgramError
+from server.security.roles import Role
+from server.tasks.events import request_evaluation
+from server.tasks.worker import set_worker_app
+from server.workflows.definitions import import_definition_files
+from server.workflows.engine import TransitionRefused, fire_transition, record_evidence
+from server.workflows.models import (
+    EvidenceKind,
+    InstanceStatus,
+    OutboxMessage,
+    WorkflowActionRun,
+    WorkflowInstance,
+)
+from tests.integration.documents.conftest import make_world
+from tests.integration.workflows.conftest import REPO, login, make_user, run_worker
+
+KEY = "campaign-lifecycle"
+SLUG = "spring-push"
+RULE_KEY = f"campaign-{SLUG}"
+STARTS, ENDS = date(2026, 3, 1), date(2026, 3, 31)
+MID_CAMPAIGN = date(2026, 3, 10)
+
+
+@dataclass(frozen=True)
+class CampaignWorld:
+    program_id: int
+    partner_id: int
+    manager_id: int
+    legal_id: int
+
+
+@pytest.fixture
+def campaign_world(wf_app: Flask) -> Iterator[CampaignWorld]:
+    """Regions, terms, the demo program (published), partners, the seed workflow
+    definitions, a manager and a lawyer; command messages in English."""
+    with wf_app.app_context(), force_locale("en"):
+        world = make_world()
+        import_definition_files(REPO / "workflows")
+        version = db.session.get(ProgramVersion, world.program_version_id)
+        assert version is not None
+        yield CampaignWorld(
+            version.program_id,
+            world.partners["A-WEB-01"],
+            make_user(Role.MANAGER),
+            make_user(Role.LEGAL),
+        )
+
+
+def _new(world: CampaignWorld, **changes: object) -> NewCampaign:
+    fields: dict[str, object] = {
+        "slug": SLUG,
+        "title": "Весенние промокоды",
+        "kind": CampaignKind.promo_push,
+        "starts_on": STARTS,
+        "ends_on": ENDS,
+        "program_id": world.program_id,
+        "regions": ("A",),
+        "rate": Decimal("4"),
+        "partner_ids": (world.partner_id,),
+    }
+    return NewCampaign(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def _campaign(campaign_id: int) -> Campaign:
+    db.session.expire_all()
+    campaign = db.session.get(Campaign, campaign_id)
+    assert campaign is not None
+    return campaign
+
+
+def _instance(campaign_id: int) -> WorkflowInstance:
+    db.session.expire_all()
+    instance = db.session.scalar(
+        sa.select(WorkflowInstance).where(
+            WorkflowInstance.subject_type == "campaign", WorkflowInstance.subject_id == campaign_id
+        )
+    )
+    assert instance is not None
+    return instance
+
+
+def _audit(action: str) -> list[AuditEntry]:
+    return list(
+        db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        )
+    )
+
+
+def _rule_keys(version: ProgramVersion | None) -> set[str]:
+    assert version is not None
+    return {rule.rule_key for rule in version.rules}
+
+
+def _evaluate(app: Flask) -> None:
+    """Queue evaluation of the stored events and run the events queue with a real worker."""
+    request_evaluation()
+    set_worker_app(app)
+    queue = get_queue("events", app)
+    rq.SimpleWorker([queue], connection=queue.connection).work(burst=True)
+
+
+def test_campaign_goes_through_every_state_with_its_side_effects(
+    wf_app: Flask, campaign_world: CampaignWorld
+) -> None:
+    world, manager = campaign_world, campaign_world.manager_id
+
+    # -- compose: plan -------------------------------------------------------------
+    composed = compose_campaign(_new(world), manager)
+    assert composed.problems == [] and len(composed.codes) == 1
+    campaign_id, draft_id = composed.campaign.id, composed.draft.id
+    instance = _instance(campaign_id)
+    assert (instance.definition.key, instance.state, instance.status) == (
+        KEY,
+        "plan",
+        InstanceStatus.running,
+    )
+    assert _campaign(campaign_id).status is CampaignStatus.plan
+    draft = db.session.get(ProgramVersion, draft_id)
+    assert draft is not None and draft.status is VersionStatus.draft
+    assert RULE_KEY in _rule_keys(draft)
+    assert RULE_KEY not in _rule_keys(version_in_force(world.program_id, MID_CAMPAIGN))
+    assert budget_state(db.session, _campaign(campaign_id)).level is BudgetLevel.no_cap
+    assert [e.entity_id for e in _audit("campaign.compose")] == [str(campaign_id)]
+    assert len(_audit("program_version.campaign")) == 1
+    assert len(_audit("workflow.start")) == 1
+
+    # -- refused: wrong trigger, wrong role, unmet guards; nothing changes ---------
+    with pytest.raises(TransitionRefused, match="launch cannot fire in state plan"):
+        fire_transition(instance.id, "launch", manager)
+    with pytest.raises(
+        TransitionRefused, match=r"your role may not fire approve \(allowed: Manager"
+    ):
+        fire_transition(instance.id, "approve", campaign_world.legal_id)
+    with pytest.raises(TransitionRefused) as refused:
+        fire_transition(instance.id, "approve", manager)
+    assert [str(reason) for reason in refused.value.reasons] == [
+        "fields not filled: budget",
+        "a manager has not approved budget",
+    ]
+    instance = _instance(campaign_id)
+    assert (instance.state, instance.status) == ("plan", InstanceStatus.running)
+    assert _audit("workflow.transition") == []
+    assert db.session.scalar(sa.select(sa.func.count(WorkflowActionRun.id))) == 0
+
+    # -- approve: the budget is set and approved; the worker sets the status --------
+    update_budget(campaign_id, Decimal("1000"), manager)
+    assert _audit("campaign.budget")[0].after["budget"] == "1000"  # type: ignore[index]
+    record_evidence(instance.id, EvidenceKind.approval, "budget", manager)
+    fire_transition(instance.id, "approve", manager, comment="budget agreed")
+    instance = _instance(campaign_id)
+    assert (instance.state, instance.status) == ("approved", InstanceStatus.acting)
+    assert _campaign(campaign_id).status is CampaignStatus.plan  # not before the worker
+    with pytest.raises(TransitionRefused, match="still running"):
+        fire_transition(instance.id, "launch", manager)
+    run_worker(wf_app)
+    instance = _instance(campaign_id)
+    assert (instance.state, instance.status) == ("approved", InstanceStatus.running)
+    assert _campaign(campaign_id).status is CampaignStatus.approved
+    [approved] = _audit("campaign.approved")
+    assert (approved.entity_type, approved.entity_id, approved.actor_id) == (
+        "campaign",
+        str(campaign_id),
+        manager,
+    )
+    assert (approved.before, approved.after) == ({"status": "plan"}, {"status": "approved"})
+    [mail] = db.session.scalars(sa.select(OutboxMessage)).all()
+    manager_email = db.session.get(User, manager).email  # type: ignore[union-attr]
+    assert mail.subject == "Кампания утверждена"
+    assert mail.body == "Кампания «Весенние промокоды» утверждена."
+    assert manager_email in mail.recipients
+    state = budget_state(db.session, _campaign(campaign_id))
+    assert (state.budget, state.spend, state.level) == (
+        Decimal("1000.00"),
+        Decimal("0"),
+        BudgetLevel.ok,
+    )
+
+    # -- the manager publishes the draft: the campaign's rule is in force ------------
+    versioning.publish(draft_id, STARTS, manager)
+    in_force = version_in_force(world.program_id, MID_CAMPAIGN)
+    assert in_force is not None and in_force.id == draft_id
+    assert RULE_KEY in _rule_keys(in_force)
+
+    # -- launch: running; the campaign's code earns its bonus against the budget ----
+    fire_transition(instance.id, "launch", manager)
+    run_worker(wf_app)
+    instance = _instance(campaign_id)
+    assert (instance.state, instance.status) == ("running", InstanceStatus.running)
+    assert _campaign(campaign_id).status is CampaignStatus.running
+    assert [(e.before, e.after) for e in _audit("campaign.running")] == [
+        ({"status": "approved"}, {"status": "running"})
+    ]
+    sale = {
+        "id": "spring-1",
+        "type": "sale",
+        "occurred_at": "2026-03-10T12:00:00+03:00",
+        "promo_code": composed.codes[0],
+        "channel": "online",
+        "amount": "10000",
+        "currency": "RUB",
+        "customer": "c-spring-1",
+    }
+    ingest_batch("shop", [sale], "RUB")
+    _evaluate(wf_app)
+    bonus = db.session.scalars(sa.select(Accrual).where(Accrual.rule_key == RULE_KEY)).all()
+    assert [(a.kind, a.amount, a.partner_id) for a in bonus] == [
+        (AccrualKind.bonus, Decimal("400.00"), world.partner_id)
+    ]
+    state = budget_state(db.session, _campaign(campaign_id))
+    assert (state.spend, state.remaining, state.level) == (
+        Decimal("400.00"),
+        Decimal("600.00"),
+        BudgetLevel.ok,
+    )
+    report = campaign_report(db.session, _campaign(campaign_id))
+    assert (report.total.sales, report.total.orders, report.total.accruals) == (
+        Decimal("10000.00"),
+        1,
+        Decimal("400.00"),
+    )
+
+    # -- close: closed and finished; nothing fires any more ------------------------
+    fire_transition(instance.id, "close", manager, comment="season over")
+    run_worker(wf_app)
+    instance = _instance(campaign_id)
+    assert (instance.state, instance.status) == ("closed", InstanceStatus.finished)
+    assert _campaign(campaign_id).status is CampaignStatus.closed
+    assert [(e.before, e.after) for e in _audit("campaign.closed")] == [
+        ({"status": "running"}, {"status": "closed"})
+    ]
+    with pytest.raises(TransitionRefused, match="the workflow is finished"):
+        fire_transition(instance.id, "close", manager)
+    history = [(t.trigger, t.from_state, t.to_state, t.comment) for t in instance.history]
+    assert history == [
+        ("(start)", None, "plan", None),
+        ("approve", "plan", "approved", "budget agreed"),
+        ("launch", "approved", "running", None),
+        ("close", "running", "closed", "season over"),
+    ]
+    assert [(e.before, e.after) for e in _audit("workflow.transition")] == [
+        ({"state": "plan"}, {"state": "approved", "trigger": "approve"}),
+        ({"state": "approved"}, {"state": "running", "trigger": "launch"}),
+        ({"state": "running"}, {"state": "closed", "trigger": "close"}),
+    ]
+    assert len(db.session.scalars(sa.select(OutboxMessage)).all()) == 1  # approval only
+
+
+def test_a_planned_campaign_can_be_closed_without_running(
+    wf_app: Flask, campaign_world: CampaignWorld
+) -> None:
+    composed = compose_campaign(_new(campaign_world, budget=Decimal("500")), None)
+    instance = _instance(composed.campaign.id)
+    fire_transition(instance.id, "close", campaign_world.manager_id, comment="cancelled")
+    run_worker(wf_app)
+    instance = _instance(composed.campaign.id)
+    assert (instance.state, instance.status) == ("closed", InstanceStatus.finished)
+    assert _campaign(composed.campaign.id).status is CampaignStatus.closed
+    assert [(e.before, e.after) for e in _audit("campaign.closed")] == [
+        ({"status": "plan"}, {"status": "closed"})
+    ]
+    assert _audit("campaign.approved") == [] and _audit("campaign.running") == []
+    draft = db.session.get(ProgramVersion, composed.draft.id)
+    assert draft is not None and draft.status is VersionStatus.draft  # never published
+
+
+def test_a_refused_approval_over_http_says_why_in_russian(
+    wf_app: Flask, campaign_world: CampaignWorld
+) -> None:
+    composed = compose_campaign(_new(campaign_world), campaign_world.manager_id)
+    instance_id = _instance(composed.campaign.id).id
+    client = login(wf_app, campaign_world.manager_id)
+    # the requests share the test's app context: lift its English for the Russian UI
+    with force_locale("ru"):
+        board = client.get(f"/workflows/board/{KEY}").get_data(as_text=True)
+        response = client.post(
+            f"/workflows/fire/{instance_id}",
+            data={"trigger": "approve", "expected_state": "plan"},
+            follow_redirects=True,
+        )
+    assert "Весенние промокоды" in board and 'data-trigger="approve"' in board
+    page = response.get_data(as_text=True)
+    assert "Не перемещено: не заполнены поля: budget; менеджер не одобрил шаг budget" in page
+    assert _instance(composed.campaign.id).state == "plan"
+
+
+# -- composing: the lifecycle's start refuses bad input and stores nothing ----------
+
+
+def _nothing_stored() -> None:
+    assert db.session.scalar(sa.select(sa.func.count(Campaign.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(WorkflowInstance.id))) == 0
+    drafts = sa.select(sa.func.count(ProgramVersion.id)).where(
+        ProgramVersion.status == VersionStatus.draft
+    )
+    assert db.session.scalar(drafts) == 0
+    assert _audit("campaign.compose") == []
+
+
+def test_composing_lists_every_bad_field_and_stores_nothing(
+    wf_app: Flask, campaign_world: CampaignWorld
+) -> None:
+    bad = _new(
+        campaign_world,
+        slug="Весна!",
+        title=" ",
+        kind=CampaignKind.offline_event,
+        starts_on=ENDS,
+        ends_on=STARTS,
+        budget=Decimal("-5"),
+        rate=Decimal("-1"),
+        partner_ids=(999_999,),
+    )
+    with pytest.raises(CampaignInvalid) as invalid:
+        compose_campaign(bad, campaign_world.manager_id)
+    assert {name: str(message) for name, message in invalid.value.issues.items()} == {
+        "slug": "The campaign code: lower-case Latin letters, digits and '-'.",
+        "title": "The campaign needs a title.",
+        "ends_on": "The campaign ends before it starts.",
+        "place": "An offline event needs a place.",
+        "budget": "The budget is a positive amount.",
+        "rate": "The bonus rate is a percentage of 0 or more.",
+        "partners": "Unknown partner in the campaign.",
+    }
+    _nothing_stored()
+
+
+def test_a_program_error_after_the_campaign_row_leaves_nothing_in_the_session(
+    wf_app: Flask, campaign_world: CampaignWorld
+) -> None:
+    # Regression: the campaign row was flushed, then the program check failed and the
+    # session kept the row; the compose page, shown again in the same request, listed it.
+    with pytest.raises(ProgramError):
+        compose_campaign(_new(campaign_world, rate=Decimal("1e30")), campaign_world.manager_id)
+    _nothing_stored()
+
+
+def test_a_zero_rate_is_kept_not_replaced_by_the_template_default(
+    wf_app: Flask, campaign_world: CampaignWorld
+) -> None:
+    # Regression: ``rate or default`` turned a deliberate 0 % into the template's 2 %.
+    composed: ComposedCampaign = compose_campaign(
+        _new(campaign_world, rate=Decimal("0")), campaign_world.manager_id
+    )
+    assert composed.draft.rules[-1].params == {"campaign": "Весенние промокоды", "rate": "0"}
+    default = compose_campaign(_new(campaign_world, slug="default-rate", rate=None), None)
+    assert default.draft.rules[-1].params["rate"] == "2"
