@@ -38,9 +38,14 @@ def _free_port() -> int:
 
 
 class TemporaryPostgres:
-    """Start with :meth:`start`, get URLs with :meth:`create_database`, end with :meth:`stop`."""
+    """Start with :meth:`start`, get URLs with :meth:`create_database`, end with :meth:`stop`.
 
-    def __init__(self) -> None:
+    Tests run without fsync (nothing there must survive a power cut); benchmarks pass
+    ``durable=True`` to measure with PostgreSQL's default, crash-safe settings.
+    """
+
+    def __init__(self, durable: bool = False) -> None:
+        self.durable = durable
         self.bindir = find_bindir()
         self.root = Path(tempfile.mkdtemp(prefix="partnerflow-pg-"))
         self.datadir = self.root / "data"
@@ -68,11 +73,10 @@ class TemporaryPostgres:
             "UTF8",
             "--no-sync",
         )
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=200"
-        )
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
+        if not self.durable:
+            options += "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        options += "-c max_connections=200"
         self._run(
             str(self.bindir / "pg_ctl"),
             "-D",
