@@ -7,6 +7,7 @@ from server.dashboards.rollup import (
     KpiCampaignDay,
     KpiEventDay,
     KpiFirstSale,
+    KpiPartnerTotal,
     KpiRefresh,
 )
 from server.documents.models import Contract, ContractSequence, ContractTemplate
@@ -33,6 +34,7 @@ __all__ = [
     "KpiCampaignDay",
     "KpiEventDay",
     "KpiFirstSale",
+    "KpiPartnerTotal",
     "KpiRefresh",
     "Partner",
     "PartnerUser",

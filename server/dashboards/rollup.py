@@ -11,6 +11,10 @@ margin for transactions that committed late). Those days are recomputed whole (d
 ``INSERT … SELECT … GROUP BY``), so refreshing twice, or overlapping, changes nothing.
 A customer's first sale is kept per customer and recomputed for customers with new
 sales, so a late sale that predates the known first one moves it.
+
+The first page's all-time figures (sales, approved and held accruals, the partner
+ranking) come from one row per partner (:class:`KpiPartnerTotal`), recomputed whole for
+the partners with events processed or accruals written since the last refresh.
 """
 
 from __future__ import annotations
@@ -41,6 +45,10 @@ SAFETY_MARGIN = timedelta(minutes=10)
 CUSTOMER_CHUNK = 5000
 #: rollups older than this are refreshed in the background (the page says "as of")
 STALE_AFTER = timedelta(seconds=60)
+#: partners recomputed per statement when partner totals are refreshed
+PARTNER_CHUNK = 5000
+#: the partner id of processed sales that name no partner, in :class:`KpiPartnerTotal`
+NO_PARTNER = 0
 
 
 class KpiEventDay(Model):
@@ -92,6 +100,22 @@ class KpiFirstSale(Model):
     region_id: Mapped[int] = mapped_column(sa.Integer)
     partner_kind: Mapped[str] = mapped_column(sa.String(32))
     channel: Mapped[str] = mapped_column(sa.String(16))
+
+
+class KpiPartnerTotal(Model):
+    """All-time figures of one partner (:data:`NO_PARTNER`: processed sales without a
+    partner): processed sales, and the sums of its approved and held ledger rows, every
+    kind included (payouts too), as the first page shows them."""
+
+    __tablename__ = "kpi_partner_totals"
+
+    partner_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    sales_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    sales_amount: Mapped[Any] = mapped_column(Money)
+    approved: Mapped[Any] = mapped_column(Money)
+    #: approved rows counted: a partner is ranked once it has one, even if they sum to 0
+    approved_rows: Mapped[int] = mapped_column(sa.Integer, default=0)
+    held: Mapped[Any] = mapped_column(Money)
 
 
 class KpiRefresh(Model):
@@ -271,6 +295,68 @@ def _first_sales(customers: list[str] | None) -> None:
         )
 
 
+def _rebuild_partner_totals(partner_ids: list[int] | None) -> None:
+    """Recompute the totals of ``partner_ids`` (every partner with None), whole."""
+    chunks: list[list[int] | None] = (
+        [None]
+        if partner_ids is None
+        else [partner_ids[i : i + PARTNER_CHUNK] for i in range(0, len(partner_ids), PARTNER_CHUNK)]
+    )
+    # literals, not bound parameters: PostgreSQL must see the same GROUP BY expression
+    zero: Any = sa.literal_column("0")
+    owner = sa.func.coalesce(SalesEvent.partner_id, sa.literal_column(str(NO_PARTNER)))
+    approved = Accrual.status == AccrualStatus.approved
+    held = Accrual.status == AccrualStatus.held
+    for chunk in chunks:
+        sales = sa.select(
+            owner.label("partner_id"),
+            sa.func.count(SalesEvent.id).label("sales_count"),
+            sa.func.sum(SalesEvent.amount).label("sales_amount"),
+            zero.label("approved"),
+            zero.label("approved_rows"),
+            zero.label("held"),
+        ).where(SalesEvent.type == EventType.sale, SalesEvent.status == EventStatus.processed)
+        ledger = sa.select(
+            Accrual.partner_id.label("partner_id"),
+            zero.label("sales_count"),
+            zero.label("sales_amount"),
+            sa.func.sum(Accrual.amount).filter(approved).label("approved"),
+            sa.func.count(Accrual.id).filter(approved).label("approved_rows"),
+            sa.func.sum(Accrual.amount).filter(held).label("held"),
+        )
+        if chunk is not None:
+            named = [pid for pid in chunk if pid != NO_PARTNER]
+            in_chunk = SalesEvent.partner_id.in_(named)
+            sales = sales.where(
+                sa.or_(in_chunk, SalesEvent.partner_id.is_(None))
+                if NO_PARTNER in chunk
+                else in_chunk
+            )
+            ledger = ledger.where(Accrual.partner_id.in_(named))
+            db.session.execute(
+                sa.delete(KpiPartnerTotal).where(KpiPartnerTotal.partner_id.in_(chunk))
+            )
+        parts = sa.union_all(sales.group_by(owner), ledger.group_by(Accrual.partner_id)).subquery()
+        db.session.execute(
+            sa.insert(KpiPartnerTotal.__table__).from_select(
+                ["partner_id", "sales_count", "sales_amount", "approved", "approved_rows", "held"],
+                sa.select(
+                    parts.c.partner_id,
+                    *(sa.func.coalesce(sa.func.sum(column), zero) for column in list(parts.c)[1:]),
+                ).group_by(parts.c.partner_id),
+            )
+        )
+
+
+def _touched_partners(since: datetime) -> list[int]:
+    """Partners with events processed or ledger rows written after ``since``."""
+    from_events = sa.select(
+        sa.func.coalesce(SalesEvent.partner_id, sa.literal_column(str(NO_PARTNER)))
+    ).where(SalesEvent.processed_at > since)
+    from_ledger = sa.select(Accrual.partner_id).where(Accrual.created_at > since)
+    return sorted(set(db.session.scalars(sa.union(from_events, from_ledger))))
+
+
 def _touched_days(since: datetime) -> tuple[date, date] | None:
     events = db.session.execute(
         sa.select(sa.func.min(SalesEvent.occurred_at), sa.func.max(SalesEvent.occurred_at)).where(
@@ -332,11 +418,12 @@ def refresh_rollups(now: datetime | None = None) -> None:
         db.session.flush()
     tables = (KpiEventDay, KpiAccrualDay, KpiCampaignDay)
     if state.refreshed_at is None:
-        for table in (*tables, KpiFirstSale):
+        for table in (*tables, KpiFirstSale, KpiPartnerTotal):
             db.session.execute(sa.delete(table))
         _rebuild_events(None)
         _rebuild_accruals(None)
         _first_sales(None)
+        _rebuild_partner_totals(None)
     else:
         since = state.refreshed_at - SAFETY_MARGIN
         days = _touched_days(since)
@@ -353,5 +440,8 @@ def refresh_rollups(now: datetime | None = None) -> None:
                 .distinct()
             ).all()
             _first_sales([c for c in customers if c is not None])
+        partners = _touched_partners(since)
+        if partners:
+            _rebuild_partner_totals(partners)
     state.refreshed_at = moment
     db.session.commit()

@@ -5,6 +5,12 @@ statement's closing balance) plus every payout row written after the close (nega
 rows: money already paid since). Marking a payout paid adds a ``payout`` row of
 ``-due`` with ``dedupe_key = payout|<partner code>|<period>``: the ledger stays
 append-only and the same period is never paid twice.
+
+An amount due below the partner's minimum payout (``RegionalTerms.minimum_payout`` of
+the region's terms in force on the period's last day) is not paid: it is *carried over*.
+Nothing is written for it: it stays in the payable balance, so the next close's closing
+balance holds it and that close pays it once the sum reaches the minimum. The payout
+CSV leaves carried partners out, and :func:`mark_paid` refuses them.
 """
 
 from __future__ import annotations
@@ -15,13 +21,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from server.audit.commands import record
-from server.db.types import utcnow
+from server.db.types import to_money, utcnow
 from server.errors import CommandError
 from server.extensions import db
+from server.i18n import format_money
 from server.ledger.models import Accrual, AccrualKind, AccrualStatus, Statement
 from server.partners.models import Partner
+from server.partners.terms import terms_in_force
 from server.statements.models import PeriodClose
 
 ZERO = Decimal("0.00")
@@ -44,9 +53,25 @@ CSV_COLUMNS = (
 
 @dataclass(frozen=True)
 class PayoutDue:
+    """A partner's positive amount due for a close, and the minimum payout of its terms."""
+
     partner_id: int
     partner_code: str
     amount: Decimal
+    minimum_payout: Decimal = ZERO
+
+    @property
+    def carried_over(self) -> bool:
+        """Below the minimum payout: not paid this period, left in the balance."""
+        return self.amount < self.minimum_payout
+
+
+@dataclass(frozen=True)
+class PayoutPlan:
+    """What a close pays (``due``) and what it carries over to the next (``carried``)."""
+
+    due: list[PayoutDue]
+    carried: list[PayoutDue]
 
 
 def payout_key(partner_code: str, close: PeriodClose) -> str:
@@ -60,8 +85,18 @@ def _close(close_id: int) -> PeriodClose:
     return close
 
 
-def payouts_due(close_id: int) -> list[PayoutDue]:
-    """Positive amounts due per partner for a close, by partner code.
+def _minimums(close: PeriodClose, region_ids: set[int]) -> dict[int, Decimal]:
+    """Minimum payout per region: its terms in force on the period's last day (0: none)."""
+    minimums = {}
+    for region_id in region_ids:
+        terms = terms_in_force(region_id, close.period_end)
+        minimums[region_id] = to_money(terms.minimum_payout) if terms is not None else ZERO
+    return minimums
+
+
+def payout_plan(close_id: int) -> PayoutPlan:
+    """Positive amounts due per partner for a close, by partner code: those at or above
+    the partner's minimum payout are due, those below it are carried over.
 
     Raises:
         CommandError: unknown close.
@@ -78,7 +113,9 @@ def payouts_due(close_id: int) -> list[PayoutDue]:
         .scalar_subquery()
     )
     rows = db.session.execute(
-        sa.select(Partner.id, Partner.code, Statement.closing_balance, paid_since)
+        sa.select(
+            Partner.id, Partner.code, Partner.region_id, Statement.closing_balance, paid_since
+        )
         .join(Partner, Partner.id == Statement.partner_id)
         .where(
             Statement.period_start == close.period_start,
@@ -86,12 +123,23 @@ def payouts_due(close_id: int) -> list[PayoutDue]:
         )
         .order_by(Partner.code)
     ).all()
-    due = []
-    for partner_id, code, closing, paid in rows:
-        amount = Decimal(closing) + Decimal(paid or 0)
+    minimums = _minimums(close, {region_id for _id, _code, region_id, *_rest in rows})
+    plan = PayoutPlan(due=[], carried=[])
+    for partner_id, code, region_id, closing, paid in rows:
+        amount = to_money(Decimal(closing) + Decimal(paid or 0))
         if amount > 0:
-            due.append(PayoutDue(partner_id, code, amount.quantize(Decimal("0.01"))))
-    return due
+            item = PayoutDue(partner_id, code, amount, minimums[region_id])
+            (plan.carried if item.carried_over else plan.due).append(item)
+    return plan
+
+
+def payouts_due(close_id: int) -> list[PayoutDue]:
+    """The partners a close pays (amount due at or above their minimum payout), by code.
+
+    Raises:
+        CommandError: unknown close.
+    """
+    return payout_plan(close_id).due
 
 
 def _cell(value: object) -> str:
@@ -136,6 +184,12 @@ def payouts_csv(close_id: int) -> bytes:
     return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
 
 
+def _below_minimum(item: PayoutDue) -> str:
+    return (
+        f"{item.partner_code} ({format_money(item.amount)} < {format_money(item.minimum_payout)})"
+    )
+
+
 def mark_paid(
     close_id: int, partner_ids: list[int] | None = None, actor_id: int | None = None
 ) -> list[int]:
@@ -143,10 +197,21 @@ def mark_paid(
     commit. Returns the new rows' ids; partners already paid for the period are skipped.
 
     Raises:
-        CommandError: unknown close.
+        CommandError: unknown close; a partner in ``partner_ids`` is carried over (its
+            amount due is below its minimum payout). Nothing is written then.
     """
     close = _close(close_id)
-    due = [d for d in payouts_due(close_id) if partner_ids is None or d.partner_id in partner_ids]
+    plan = payout_plan(close_id)
+    refused = [c for c in plan.carried if partner_ids is not None and c.partner_id in partner_ids]
+    if refused:
+        raise CommandError(
+            _l(
+                "Not paid: %(partners)s below the minimum payout; the balance carries over"
+                " to the next period.",
+                partners=", ".join(_below_minimum(item) for item in refused),
+            )
+        )
+    due = [d for d in plan.due if partner_ids is None or d.partner_id in partner_ids]
     keys = {payout_key(d.partner_code, close): d for d in due}
     taken = set(
         db.session.scalars(sa.select(Accrual.dedupe_key).where(Accrual.dedupe_key.in_(keys)))

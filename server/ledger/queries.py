@@ -1,4 +1,9 @@
-"""Read-only queries over the ledger (aggregated in SQL, never committed here)."""
+"""Read-only queries over the ledger (aggregated in SQL, never committed here).
+
+:func:`ledger_overview` and :func:`top_partners` read every row: they define the first
+page's figures, which the page itself reads from the rollups
+(:mod:`server.dashboards.overview`, equal to these once the rollups are fresh).
+"""
 
 from __future__ import annotations
 
@@ -62,14 +67,15 @@ def ledger_overview(since: datetime | None = None) -> LedgerOverview:
 
 
 def top_partners(limit: int = 10) -> list[tuple[Partner, Decimal]]:
-    """Partners ranked by approved accruals."""
+    """Partners ranked by the sum of their approved ledger rows (payouts included),
+    largest first, then by code."""
     total = sa.func.sum(Accrual.amount).label("total")
     rows = db.session.execute(
         sa.select(Partner, total)
         .join(Accrual, Accrual.partner_id == Partner.id)
         .where(Accrual.status == AccrualStatus.approved)
         .group_by(Partner.id)
-        .order_by(total.desc())
+        .order_by(total.desc(), Partner.code)
         .limit(limit)
     ).all()
     return [(partner, amount or Decimal("0")) for partner, amount in rows]

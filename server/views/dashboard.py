@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from server.dashboards.charts import bar_chart, column_chart
+from server.dashboards.overview import overview, top_partners
 from server.dashboards.queries import (
     DashboardFilter,
     Dimension,
@@ -27,7 +28,6 @@ from server.dashboards.queries import (
 from server.dashboards.rollup import ensure_rollups
 from server.db.types import utcnow
 from server.i18n import format_money
-from server.ledger.queries import ledger_overview, top_partners
 from server.programs.queries import published_versions
 
 #: the default range of the dashboards, in days back from today
@@ -48,7 +48,7 @@ CSV_COLUMNS = (
 
 class IndexView(FabIndexView):
     """Anonymous visitors are sent to the login page; partners to their portal; staff
-    see the overview."""
+    see the overview, read from the KPI rollups (the page says "as of")."""
 
     route_base = ""
     index_template = "dashboard.html"
@@ -64,9 +64,11 @@ class IndexView(FabIndexView):
             and not sm.has_access("can_list", "DashboardView")
         ):
             return redirect(url_for("PortalView.home"))
+        as_of = ensure_rollups()
         return self.render_template(
             self.index_template,
-            overview=ledger_overview(),
+            as_of=as_of,
+            overview=overview(),
             ranking=top_partners(),
             versions=published_versions(),
         )

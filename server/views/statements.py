@@ -17,7 +17,7 @@ from server.db.types import utcnow
 from server.errors import CommandError, ConfigurationError
 from server.extensions import db
 from server.ledger.models import Statement
-from server.ledger.payouts import mark_paid, payouts_csv, payouts_due
+from server.ledger.payouts import mark_paid, payout_plan, payouts_csv
 from server.statements import commands
 from server.statements.models import PeriodClose
 from server.views.forms import actor_id, csrf_token, require_csrf
@@ -88,7 +88,7 @@ class StatementView(BaseView):
             close=close,
             progress=commands.progress(close.id),
             statements=statements,
-            due=payouts_due(close.id),
+            payouts=payout_plan(close.id),
             csrf_token=csrf_token,
         )
 
