@@ -73,6 +73,16 @@ class SalesEvent(Model):
         sa.UniqueConstraint("source", "external_id"),
         sa.Index("ix_events_status_received", "status", "received_at"),
         sa.Index("ix_events_processed_at", "processed_at"),
+        # the workers' queue: pending events in processing order (occurred_at, id),
+        # without sorting a backlog of a million rows per batch
+        sa.Index(
+            "ix_events_pending_order",
+            "occurred_at",
+            "external_id",
+            "id",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
