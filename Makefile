@@ -49,13 +49,20 @@ pytest: install
 
 test: lint typecheck pytest
 
-bench: install
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+# Every benchmark at its default size; results in bench/results/, plots in docs/img/.
+bench: install $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
 # The long load run (1M events through the API into PostgreSQL, 2 workers): throughput,
 # queue latency, admin page p95 under load, worker RSS over time. Not part of make test.
-soak: install
-	$(BIN)/python bench/bench_pipeline.py --events 1000000 --workers 2 --db postgresql
+soak: install $(BENCH_STAMP)
+	$(BIN)/python bench/bench_pipeline.py --events 1000000 --workers 2 --db postgresql --name soak
 
 fmt: install
 	$(BIN)/ruff format server tests bench wsgi.py

@@ -161,7 +161,9 @@ def _check_first_page(requests: int) -> None:
         print(f"first page queries {name:20} p50 {p50:6.0f} ms  p95 {p95:6.0f} ms")
 
 
-def _measure(client: Any, name: str, url: str, requests: int) -> None:
+def _measure(
+    client: Any, name: str, url: str, requests: int, into: dict[str, dict[str, float]]
+) -> None:
     assert client.get(url).status_code == 200, url  # warm caches
     times = []
     for _ in range(requests):
@@ -170,6 +172,8 @@ def _measure(client: Any, name: str, url: str, requests: int) -> None:
         times.append(time.perf_counter() - begun)
         assert response.status_code == 200
     p50, p95 = _percentiles(times)
+    into["p50_ms"][name] = round(p50, 1)
+    into["p95_ms"][name] = round(p95, 1)
     print(f"{name:30} p50 {p50:6.0f} ms  p95 {p95:6.0f} ms  ({requests} requests)")
 
 
@@ -189,8 +193,11 @@ def main() -> None:
     from datetime import timedelta
 
     import sqlalchemy as sa
+    from flask import Flask
     from flask_migrate import upgrade
 
+    from bench.machine import describe, write_results
+    from bench.plots import plot_dashboards
     from server.app import create_app
     from server.dashboards.rollup import KpiRefresh, refresh_rollups
     from server.db.types import utcnow
@@ -199,6 +206,20 @@ def main() -> None:
     from server.security.roles import Role
     from tests.support.postgres import TemporaryPostgres
 
+    machine = describe()
+    figures: dict[str, Any] = {
+        "partners": args.partners,
+        "accruals": args.accruals,
+        "requests": args.requests,
+        "target_ms": 300.0,
+        "baseline": "bare Flask endpoint",
+        "p50_ms": {},
+        "p95_ms": {},
+    }
+    # the floor: a one-route Flask app through the same kind of test client, same run
+    bare = Flask("bare")
+    bare.add_url_rule("/", "index", lambda: "ok")
+    _measure(bare.test_client(), "bare Flask endpoint", "/", args.requests, figures)
     server = TemporaryPostgres().start()
     try:
         with tempfile.TemporaryDirectory() as folder:
@@ -252,15 +273,17 @@ def main() -> None:
             for name, url in urls.items():
                 with app.app_context():
                     refresh_rollups()  # fresh: no request waits on a refresh or a queue
-                _measure(client, name, url, args.requests)
+                _measure(client, name, url, args.requests, figures)
             with app.app_context():
                 db.session.execute(
                     sa.update(KpiRefresh).values(refreshed_at=utcnow() - timedelta(minutes=5))
                 )
                 db.session.commit()
-            _measure(client, "first page, stale (job queued)", "/", args.requests)
+            _measure(client, "first page, stale (job queued)", "/", args.requests, figures)
     finally:
         server.stop()
+    print(f"results: {write_results('dashboards', figures, machine)}")
+    print(f"plot: {plot_dashboards(figures)}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ Run: ``.venv/bin/python bench/bench_documents.py [--renders 10] [--contracts 24]
    default fetcher and the same PDF variant, interleaved in the same run. Target ≤ 15 %.
 2. Throughput: N contracts generated in a throwaway SQLite database, rendered by 1 and
    then 2 rq worker processes (``partnerflow worker``'s code path) on an embedded Redis.
+
+Writes ``bench/results/documents.json`` (with the machine, see ``bench/machine.py``) and
+draws ``docs/img/bench-documents.png``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.machine import describe, write_results
 from server.config import REPO_ROOT
 
 TEMPLATES = REPO_ROOT / "contract_templates"
@@ -122,15 +126,29 @@ def main() -> None:
     parser.add_argument("--renders", type=int, default=10)
     parser.add_argument("--contracts", type=int, default=24)
     args = parser.parse_args()
+    machine = describe()
     result = overhead(args.renders)
     print(
         f"contract render {result['contract_ms']:.0f} ms, raw WeasyPrint {result['raw_ms']:.0f} ms"
         f" (medians of {args.renders}): overhead {result['overhead_pct']:+.1f} %"
     )
+    runs = []
     with tempfile.TemporaryDirectory() as folder:
         for workers in (1, 2):
             rate = throughput(args.contracts, workers, Path(folder))
             print(f"{workers} worker(s): {rate:.0f} contracts/min ({args.contracts} contracts)")
+            runs.append({"workers": workers, "contracts_per_min": round(rate, 1)})
+    results = {
+        "renders": args.renders,
+        "contracts": args.contracts,
+        **result,
+        "target_overhead_pct": 15.0,
+        "throughput": runs,
+    }
+    print(f"results: {write_results('documents', results, machine).relative_to(REPO_ROOT)}")
+    from bench.plots import plot_documents
+
+    print(f"plot: {plot_documents(results).relative_to(REPO_ROOT)}")
 
 
 if __name__ == "__main__":

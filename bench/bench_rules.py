@@ -14,6 +14,9 @@ throughput ratios:
 
 Part 2 runs ``partnerflow simulate`` in a child process on a generated events file and
 reports events/s and the child's peak RSS.
+
+Writes ``bench/results/rules.json`` (with the machine, see ``bench/machine.py``) and draws
+``docs/img/bench-rules.png``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.machine import describe, write_results  # noqa: E402
 from server.rules.evaluator import Evaluator  # noqa: E402
 from server.rules.partners import parse_partners  # noqa: E402
 from server.rules.program import parse_program  # noqa: E402
@@ -272,6 +276,7 @@ def main() -> None:
     parser.add_argument("--shuffle", action="store_true", help="part 2 on a shuffled file")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    machine = describe()
 
     rules, partners = make_rules(), make_partners()
     events = make_events(args.events)
@@ -287,10 +292,31 @@ def main() -> None:
     print(f"  zen-engine collect table:              {zen_rate:>9,.0f} evals/s   ({zen_hits} hits)")
     print(f"  ratio vs raw durable_rules: {rate / raw_rate:.2f}x (target >= 1x)")
     print(f"  ratio vs zen-engine:        {rate / zen_rate:.2f}x (target >= 2x)")
+    results: dict[str, Any] = {
+        "rules": len(rules),
+        "events": len(events),
+        "sales": len(facts),
+        "repeat": args.repeat,
+        "evaluator_events_per_s": round(rate, 3),
+        "evaluator_accruals": produced,
+        "raw_durable_facts_per_s": round(raw_rate, 3),
+        "raw_durable_hits": raw_hits,
+        "zen_evals_per_s": round(zen_rate, 3),
+        "zen_hits": zen_hits,
+        "ratio_to_raw_durable": round(rate / raw_rate, 3),
+        "ratio_to_zen": round(rate / zen_rate, 3),
+        "targets": {"ratio_to_raw_durable": 1.0, "ratio_to_zen": 2.0},
+        "simulate": [],
+    }
     if args.cli_events:
         with tempfile.TemporaryDirectory(prefix="pf-bench-") as tmp:
             result = bench_cli(args.cli_events, args.shuffle, Path(tmp))
         print(f"partnerflow simulate: {json.dumps(result)}")
+        results["simulate"].append({k: v for k, v in result.items() if k != "command"})
+    print(f"results: {write_results('rules', results, machine).relative_to(REPO)}")
+    from bench.plots import plot_rules
+
+    print(f"plot: {plot_rules(results).relative_to(REPO)}")
 
 
 if __name__ == "__main__":

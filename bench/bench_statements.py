@@ -10,6 +10,9 @@ Run: ``.venv/bin/python bench/bench_statements.py [--renders 10] [--statements 4
 2. Throughput: a period closed over N synthetic partners (``--rows`` accruals each) in a
    throwaway SQLite database, the statements rendered by 1 and then 2 rq worker
    processes on an embedded Redis.
+
+Writes ``bench/results/statements.json`` (with the machine, see ``bench/machine.py``) and
+draws ``docs/img/bench-statements.png``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.machine import describe, write_results  # noqa: E402
 
 MARCH = datetime(2026, 3, 1, 9, tzinfo=UTC)
 CLOSED_AT = datetime(2026, 4, 2, 9, tzinfo=UTC)
@@ -209,6 +215,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20, help="accruals per statement")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
+    machine = describe()
+    runs = []
     with tempfile.TemporaryDirectory() as folder:
         result = overhead(args.renders, args.rows, Path(folder))
         print(
@@ -220,6 +228,19 @@ def main() -> None:
         for workers in args.workers:
             rate = throughput(args.statements, args.rows, workers, Path(folder))
             print(f"{workers} worker(s): {rate:.0f} statements/min ({args.statements} statements)")
+            runs.append({"workers": workers, "statements_per_min": round(rate, 1)})
+    results = {
+        "renders": args.renders,
+        "statements": args.statements,
+        "rows": args.rows,
+        **result,
+        "target_overhead_pct": 15.0,
+        "throughput": runs,
+    }
+    print(f"results: {write_results('statements', results, machine).relative_to(ROOT)}")
+    from bench.plots import plot_statements
+
+    print(f"plot: {plot_statements(results).relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
