@@ -1,4 +1,4 @@
-"""Campaign budget caps: spend from the ledger, the 80 % warning, and the cut-off.
+"""Campaign budget caps (spend, the 80 % warning, the cut-off) and the running-window gate.
 
 **Spend** of a campaign is the sum of the ``commission``, ``bonus`` and ``override``
 accrual amounts (approved and held; reversals are negative rows and lower it) of the
@@ -16,8 +16,16 @@ batch to the accrual rows it is about to insert, in output order:
   more than was actually booked for that sale, rule and partner (the original row may
   have been cut or dropped), and what it takes back becomes budget again.
 
-The engine stays pure: it never learns about budgets, so its month-to-date figures
-are the same as without a cap.
+**The running window** (:mod:`server.campaigns.window`) is applied in the same pass,
+to the rules of every campaign, capped or not: a positive row of a campaign's rule
+whose event occurred before the campaign's ``running_since``, at or after its
+``closed_at``, or while it was never launched is dropped (with its points) before the
+cap sees it, so it spends nothing. Reversals are not gated by their own date (a refund
+after the close of a sale made while running takes the sale's bonus back); they are
+clamped as above, so the refund of a sale whose row was dropped takes nothing back.
+
+The engine stays pure: it never learns about budgets or campaigns, so its
+month-to-date figures are the same as without a cap or a window.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from server.campaigns.models import Campaign
+from server.campaigns.window import RunningWindow, running_windows
 from server.ledger.models import Accrual, AccrualKind, SalesEvent
 from server.programs.models import RuleInstance
 
@@ -168,20 +177,24 @@ def _sale_of(row: dict[str, Any]) -> str:
 
 @dataclass
 class BudgetCaps:
-    """Remaining budgets for one evaluation batch; :meth:`apply` filters its rows.
+    """Remaining budgets and running windows for one evaluation batch; :meth:`apply`
+    filters its rows.
 
     Build it with :meth:`load` inside the batch's transaction (after its lock), call
-    :meth:`apply` on the rows before inserting them.
+    :meth:`apply` on the rows before inserting them. Built by hand without
+    ``windows``, only the caps apply.
     """
 
     pools: BudgetPools
     session: Session | None = None
+    #: the running window of each campaign rule key (gated rules)
+    windows: dict[str, RunningWindow] = field(default_factory=dict)
     #: what this batch booked per (sale id, rule key, partner id), for in-batch refunds
     booked: dict[tuple[str, str, int], Decimal] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session) -> BudgetCaps:
-        return cls(budget_pools(session), session)
+        return cls(budget_pools(session), session, running_windows(session))
 
     def _booked_in_ledger(self, sale: str, rule_key: str, partner_id: int) -> Decimal:
         if self.session is None:
@@ -208,12 +221,14 @@ class BudgetCaps:
         return Decimal(original or 0) + Decimal(reversed_ or 0)
 
     def apply(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The rows with the cap applied (see the module docstring); the input is not changed."""
+        """The rows with the running windows and the caps applied (see the module
+        docstring); the input is not changed."""
         out: list[dict[str, Any]] = []
         for row in rows:
             key = str(row.get("rule_key"))
             pool = self.pools.pool_of.get(key)
-            if pool is None or row["kind"] not in SPENDING_KINDS:
+            window = self.windows.get(key)
+            if (pool is None and window is None) or row["kind"] not in SPENDING_KINDS:
                 out.append(row)
                 continue
             amount = Decimal(row["amount"])
@@ -221,19 +236,25 @@ class BudgetCaps:
                 slot = (str(row["reverses"]), key, int(row["partner_id"]))
                 if slot not in self.booked:
                     self.booked[slot] = self._booked_in_ledger(*slot)
+                if self.booked[slot] <= 0:
+                    continue  # nothing booked for the sale (dropped or taken back already)
                 amount = max(amount, -self.booked[slot])
                 if amount == 0 and not row.get("points"):
                     continue
                 self.booked[slot] += amount
-                self.pools.remaining[pool] -= amount
+                if pool is not None:
+                    self.pools.remaining[pool] -= amount
                 out.append({**row, "amount": amount})
                 continue
-            left = self.pools.remaining[pool]
-            if amount > left:
-                amount = max(left, ZERO)
-            if amount <= 0 and Decimal(row["amount"]) > 0:
-                continue
-            self.pools.remaining[pool] = left - amount
+            if window is not None and not window.covers(row.get("occurred_at")):
+                continue  # the event did not occur while the campaign was running
+            if pool is not None:
+                left = self.pools.remaining[pool]
+                if amount > left:
+                    amount = max(left, ZERO)
+                if amount <= 0 and Decimal(row["amount"]) > 0:
+                    continue
+                self.pools.remaining[pool] = left - amount
             slot = (_sale_of(row), key, int(row["partner_id"]))
             self.booked[slot] = self.booked.get(slot, ZERO) + amount
             out.append({**row, "amount": amount})

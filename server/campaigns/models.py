@@ -28,7 +28,15 @@ class CampaignStatus(str, enum.Enum):
 
 
 class Campaign(Model):
-    """A campaign: its period, regions, channels, place and budget cap."""
+    """A campaign: its period, regions, channels, place and budget cap.
+
+    ``running_since`` and ``closed_at`` record when the lifecycle's
+    ``set_campaign_status`` action first set the status to ``running`` and to
+    ``closed`` (each set once, never moved: the ledger is never recomputed, so a
+    window that moved later would make earlier and later evaluations disagree). The
+    campaign's rules pay only for events that occurred in between
+    (:mod:`server.campaigns.window`).
+    """
 
     __tablename__ = "campaigns"
 
@@ -48,6 +56,10 @@ class Campaign(Model):
     details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     program_id: Mapped[int | None] = mapped_column(sa.ForeignKey("programs.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: when the status first became ``running`` (None: never launched)
+    running_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when the status first became ``closed`` (None: not closed)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def __str__(self) -> str:
         return self.title

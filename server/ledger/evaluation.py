@@ -231,8 +231,9 @@ def evaluate_pending(batch_size: int = DEFAULT_BATCH_SIZE) -> BatchReport:
             )
             rejected += result.status is EventStatus.rejected
             rows.extend(result.rows)
-        # Campaign budget caps: the accrual that crosses a cap is cut to what is left,
-        # later ones are dropped (server/campaigns/budget.py, docs/workspace.md).
+        # Campaigns: rows of a campaign's rules for events that did not occur while it
+        # was running are dropped; the accrual that crosses a budget cap is cut to what
+        # is left, later ones are dropped (server/campaigns/budget.py, docs/workspace.md).
         rows = BudgetCaps.load(session).apply(rows)
         with session.no_autoflush:
             state.write()

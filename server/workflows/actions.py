@@ -200,6 +200,10 @@ def suspend_partner(context: ActionContext) -> dict[str, Any]:
 
 
 def set_campaign_status(context: ActionContext) -> dict[str, Any]:
+    """Set the campaign's status; the first ``running`` and the first ``closed`` also
+    record their instant (``running_since``, ``closed_at``), in the same transaction:
+    the ledger pays the campaign's rules only for events between the two
+    (:mod:`server.campaigns.window`). Both are set once and never moved."""
     campaign = context.subject
     if not isinstance(campaign, Campaign):
         raise ActionFailed("set_campaign_status needs a campaign")
@@ -207,6 +211,10 @@ def set_campaign_status(context: ActionContext) -> dict[str, Any]:
     before = campaign.status
     if before is not status:
         campaign.status = status
+        if status is CampaignStatus.running and campaign.running_since is None:
+            campaign.running_since = utcnow()
+        if status is CampaignStatus.closed and campaign.closed_at is None:
+            campaign.closed_at = utcnow()
         _audit(
             context,
             f"campaign.{status.value}",

@@ -8,6 +8,7 @@ promo code brought. Screenshots of each step go to ``test-artifacts/``."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 import rq
@@ -31,6 +32,7 @@ from tests.integration.documents.conftest import make_world
 from tests.integration.workflows.conftest import (  # noqa: F401  (wf_app: a fixture)
     PASSWORD,
     REPO,
+    at,
     make_user,
     run_worker,
     wf_app,
@@ -93,6 +95,7 @@ def test_manager_composes_publishes_launches_and_reads_a_campaign(
     live_server: str,
     page,  # type: ignore[no-untyped-def]
     manager_name: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     app = wf_app
     page.goto(f"{live_server}/login/")
@@ -205,6 +208,8 @@ def test_manager_composes_publishes_launches_and_reads_a_campaign(
     page.reload()
     with page.expect_navigation():
         page.locator(".pf-option button", has_text="Запустить").click()
+    # launched before the sale below occurred (a campaign pays only while running)
+    at(monkeypatch, datetime(2026, 3, 2, 6, tzinfo=UTC))
     run_worker(app)
     page.reload()
     assert _text(page.locator("#pf-status")) == "в работе"

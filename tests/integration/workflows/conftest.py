@@ -1,12 +1,14 @@
 """Fixtures for workflows: the documents world (regions, terms, a published program,
 contract templates), the seed definitions imported, a partner in onboarding, users of
-each role, and a real rq worker run in this process."""
+each role, a campaign world, a real rq worker run in this process and the clock its
+actions read."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,12 +19,14 @@ from flask_babel import force_locale
 
 from server.extensions import db
 from server.partners.models import Partner, PartnerKind, PartnerStatus, Region
+from server.programs.models import ProgramVersion
 from server.queues import get_queue
 from server.security.commands import NewUser, create_user
 from server.security.roles import Role
 from server.tasks.documents import DOCUMENTS_QUEUE
 from server.tasks.worker import set_worker_app
 from server.tasks.workflows import WORKFLOWS_QUEUE
+from server.workflows import actions
 from server.workflows.definitions import import_definition_files
 from tests.integration.documents.conftest import make_world
 
@@ -79,6 +83,37 @@ def onboarding(wf_app: Flask) -> Iterator[Onboarding]:
         import_definition_files(REPO / "workflows")
         partner_id = add_partner("WEB-NEW", PartnerKind.online_affiliate)
         yield Onboarding(partner_id, make_user(Role.MANAGER), make_user(Role.LEGAL))
+
+
+@dataclass(frozen=True)
+class CampaignWorld:
+    program_id: int
+    partner_id: int
+    manager_id: int
+    legal_id: int
+
+
+@pytest.fixture
+def campaign_world(wf_app: Flask) -> Iterator[CampaignWorld]:
+    """Regions, terms, the demo program (published), partners, the seed workflow
+    definitions, a manager and a lawyer; command messages in English."""
+    with wf_app.app_context(), force_locale("en"):
+        world = make_world()
+        import_definition_files(REPO / "workflows")
+        version = db.session.get(ProgramVersion, world.program_version_id)
+        assert version is not None
+        yield CampaignWorld(
+            version.program_id,
+            world.partners["A-WEB-01"],
+            make_user(Role.MANAGER),
+            make_user(Role.LEGAL),
+        )
+
+
+def at(monkeypatch: pytest.MonkeyPatch, instant: datetime) -> None:
+    """Run the workflow actions from now on as if at ``instant``: what they record
+    (a campaign's ``running_since`` / ``closed_at``). The worker runs in this process."""
+    monkeypatch.setattr(actions, "utcnow", lambda: instant)
 
 
 def run_worker(app: Flask) -> None:

@@ -3,18 +3,20 @@
 A promo-code push composed from its template goes plan → approved → running → closed
 through the engine's commands; the actions of each state run on a real rq worker in
 burst mode against the session's real Redis, on SQLite and on PostgreSQL. After each
-transition the side effects are checked: the campaign's status, its rule (in the draft,
-then in force once the draft is published), its budget and spend from the ledger, the
-e-mail to the managers, the history and the audit log. Refused transitions change
-nothing and say why. Composing itself refuses bad input field by field and stores
-nothing.
+transition the side effects are checked: the campaign's status and the instants it
+started running and closed, its rule (in the draft, then in force once the draft is
+published), its budget and spend from the ledger, the e-mail to the managers, the
+history and the audit log. Refused transitions change nothing and say why. Composing
+itself refuses bad input field by field and stores nothing.
+
+The workers record ``running_since`` and ``closed_at`` from their clock; the tests set
+that clock (:func:`at`) so the campaign runs in March 2026 like its sales. What the
+ledger pays inside and outside that window: ``test_campaign_payment_window.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -43,10 +45,8 @@ from server.programs.commands import version_in_force
 from server.programs.models import ProgramVersion, VersionStatus
 from server.queues import get_queue
 from server.rules.program import ProgramError
-from server.security.roles import Role
 from server.tasks.events import request_evaluation
 from server.tasks.worker import set_worker_app
-from server.workflows.definitions import import_definition_files
 from server.workflows.engine import TransitionRefused, fire_transition, record_evidence
 from server.workflows.models import (
     EvidenceKind,
@@ -55,39 +55,16 @@ from server.workflows.models import (
     WorkflowActionRun,
     WorkflowInstance,
 )
-from tests.integration.documents.conftest import make_world
-from tests.integration.workflows.conftest import REPO, login, make_user, run_worker
+from tests.integration.workflows.conftest import CampaignWorld, at, login, run_worker
 
 KEY = "campaign-lifecycle"
 SLUG = "spring-push"
 RULE_KEY = f"campaign-{SLUG}"
 STARTS, ENDS = date(2026, 3, 1), date(2026, 3, 31)
 MID_CAMPAIGN = date(2026, 3, 10)
-
-
-@dataclass(frozen=True)
-class CampaignWorld:
-    program_id: int
-    partner_id: int
-    manager_id: int
-    legal_id: int
-
-
-@pytest.fixture
-def campaign_world(wf_app: Flask) -> Iterator[CampaignWorld]:
-    """Regions, terms, the demo program (published), partners, the seed workflow
-    definitions, a manager and a lawyer; command messages in English."""
-    with wf_app.app_context(), force_locale("en"):
-        world = make_world()
-        import_definition_files(REPO / "workflows")
-        version = db.session.get(ProgramVersion, world.program_version_id)
-        assert version is not None
-        yield CampaignWorld(
-            version.program_id,
-            world.partners["A-WEB-01"],
-            make_user(Role.MANAGER),
-            make_user(Role.LEGAL),
-        )
+#: when the workers run the launch and the close (their clock, see :func:`at`)
+LAUNCHED = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+CLOSED = datetime(2026, 3, 20, 18, 0, tzinfo=UTC)
 
 
 def _new(world: CampaignWorld, **changes: object) -> NewCampaign:
@@ -145,7 +122,7 @@ def _evaluate(app: Flask) -> None:
 
 
 def test_campaign_goes_through_every_state_with_its_side_effects(
-    wf_app: Flask, campaign_world: CampaignWorld
+    wf_app: Flask, campaign_world: CampaignWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world, manager = campaign_world, campaign_world.manager_id
 
@@ -160,6 +137,7 @@ def test_campaign_goes_through_every_state_with_its_side_effects(
         InstanceStatus.running,
     )
     assert _campaign(campaign_id).status is CampaignStatus.plan
+    assert (_campaign(campaign_id).running_since, _campaign(campaign_id).closed_at) == (None, None)
     draft = db.session.get(ProgramVersion, draft_id)
     assert draft is not None and draft.status is VersionStatus.draft
     assert RULE_KEY in _rule_keys(draft)
@@ -201,6 +179,7 @@ def test_campaign_goes_through_every_state_with_its_side_effects(
     instance = _instance(campaign_id)
     assert (instance.state, instance.status) == ("approved", InstanceStatus.running)
     assert _campaign(campaign_id).status is CampaignStatus.approved
+    assert _campaign(campaign_id).running_since is None  # approved is not running
     [approved] = _audit("campaign.approved")
     assert (approved.entity_type, approved.entity_id, approved.actor_id) == (
         "campaign",
@@ -228,10 +207,15 @@ def test_campaign_goes_through_every_state_with_its_side_effects(
 
     # -- launch: running; the campaign's code earns its bonus against the budget ----
     fire_transition(instance.id, "launch", manager)
+    at(monkeypatch, LAUNCHED)
     run_worker(wf_app)
     instance = _instance(campaign_id)
     assert (instance.state, instance.status) == ("running", InstanceStatus.running)
     assert _campaign(campaign_id).status is CampaignStatus.running
+    assert (_campaign(campaign_id).running_since, _campaign(campaign_id).closed_at) == (
+        LAUNCHED,
+        None,
+    )
     assert [(e.before, e.after) for e in _audit("campaign.running")] == [
         ({"status": "approved"}, {"status": "running"})
     ]
@@ -266,10 +250,15 @@ def test_campaign_goes_through_every_state_with_its_side_effects(
 
     # -- close: closed and finished; nothing fires any more ------------------------
     fire_transition(instance.id, "close", manager, comment="season over")
+    at(monkeypatch, CLOSED)
     run_worker(wf_app)
     instance = _instance(campaign_id)
     assert (instance.state, instance.status) == ("closed", InstanceStatus.finished)
     assert _campaign(campaign_id).status is CampaignStatus.closed
+    assert (_campaign(campaign_id).running_since, _campaign(campaign_id).closed_at) == (
+        LAUNCHED,
+        CLOSED,
+    )
     assert [(e.before, e.after) for e in _audit("campaign.closed")] == [
         ({"status": "running"}, {"status": "closed"})
     ]
@@ -299,7 +288,9 @@ def test_a_planned_campaign_can_be_closed_without_running(
     run_worker(wf_app)
     instance = _instance(composed.campaign.id)
     assert (instance.state, instance.status) == ("closed", InstanceStatus.finished)
-    assert _campaign(composed.campaign.id).status is CampaignStatus.closed
+    closed = _campaign(composed.campaign.id)
+    assert closed.status is CampaignStatus.closed
+    assert closed.running_since is None and closed.closed_at is not None  # never ran
     assert [(e.before, e.after) for e in _audit("campaign.closed")] == [
         ({"status": "plan"}, {"status": "closed"})
     ]

@@ -1,4 +1,5 @@
-"""Campaigns: composing creates rule, draft, codes and lifecycle; budget caps from the ledger."""
+"""Campaigns: composing creates rule, draft, codes and lifecycle; budget caps from the
+ledger; the running window on a batch's rows; the campaign page."""
 
 from __future__ import annotations
 
@@ -17,14 +18,16 @@ from server.campaigns.budget import (
     capped_rule_keys,
 )
 from server.campaigns.commands import NewCampaign, compose_campaign, update_budget
-from server.campaigns.models import CampaignKind, CampaignStatus
+from server.campaigns.models import Campaign, CampaignKind, CampaignStatus
 from server.campaigns.report import campaign_report
 from server.errors import CommandError
 from server.extensions import db
 from server.ledger.models import Accrual, AccrualKind, AccrualStatus, EventType, SalesEvent
 from server.partners.models import AttributionCode, Partner
+from server.security.roles import Role
 from server.workflows.definitions import import_definition_files
 from server.workflows.models import WorkflowInstance
+from tests.integration.workspace.conftest import login_as
 from tests.integration.workspace.helpers import BASIC, load_basic, manager
 
 pytestmark = pytest.mark.skipif(not BASIC.is_dir(), reason=f"no spec examples at {BASIC}")
@@ -117,6 +120,7 @@ def _accrual(key: str, amount: str, partner: Partner, **extra: object) -> Accrua
 def test_spend_warning_cap_and_batch_filter(app_ctx: Flask) -> None:
     composed = _compose(CampaignKind.seasonal, budget="1000")
     campaign = composed.campaign  # type: ignore[attr-defined]
+    campaign.running_since = LAUNCHED  # the cap is about a running campaign
     shop = _partner("SHOP-1")
     _accrual("a", "500", shop)
     held = _accrual("b", "300", shop, status=AccrualStatus.held)
@@ -138,6 +142,7 @@ def test_spend_warning_cap_and_batch_filter(app_ctx: Flask) -> None:
             "amount": Decimal("300.00"),
             "points": 0,
             "reverses": None,
+            "occurred_at": datetime(2026, 3, 10, tzinfo=UTC),
         }
         for i in range(3)
     ]
@@ -187,7 +192,77 @@ def test_reversal_against_the_ledger_is_clamped_to_what_was_booked(app_ctx: Flas
     assert [r.key for r in report.by_partner] == ["SHOP-1"]
 
 
-def composed_campaign() -> object:
-    from server.campaigns.models import Campaign
+LAUNCHED = datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
+CLOSED = datetime(2026, 3, 20, 18, 0, tzinfo=UTC)
 
+
+def _row(
+    sale: str, amount: str, occurred_at: datetime, partner: Partner, **extra: object
+) -> dict[str, object]:
+    return {
+        "dedupe_key": f"shop|{sale}|campaign-spring|SHOP-1|0",
+        "rule_key": extra.pop("rule_key", "campaign-spring"),
+        "partner_id": partner.id,
+        "kind": AccrualKind.bonus,
+        "amount": Decimal(amount),
+        "points": 0,
+        "reverses": None,
+        "occurred_at": occurred_at,
+        **extra,
+    }
+
+
+@pytest.mark.parametrize("budget", [None, "1000"])
+def test_rows_outside_the_running_window_are_dropped_and_spend_nothing(
+    app_ctx: Flask, budget: str | None
+) -> None:
+    campaign = _compose(CampaignKind.seasonal, budget=budget).campaign  # type: ignore[attr-defined]
+    shop = _partner("SHOP-1")
+    march = [datetime(2026, 3, day, 12, tzinfo=UTC) for day in (4, 10, 25)]
+    not_launched = BudgetCaps.load(db.session).apply(
+        [_row("s0", "100", march[1], shop), _row("s0", "7", march[1], shop, rule_key="other")]
+    )
+    assert [r["rule_key"] for r in not_launched] == ["other"]  # other rules pass
+    campaign.running_since, campaign.closed_at = LAUNCHED, CLOSED
+    db.session.commit()
+    caps = BudgetCaps.load(db.session)
+    kept = caps.apply(
+        [
+            _row("s1", "100", march[0], shop),  # before the launch
+            _row("s2", "100", LAUNCHED, shop),  # at the launch: pays
+            _row("s3", "100", march[1], shop),
+            _row("s4", "100", CLOSED, shop),  # at the close: no longer
+            _row("s5", "100", march[2], shop),
+            # refunds in the same batch: of a dropped sale nothing, of a paid one all
+            _row("r1", "-100", march[2], shop, reverses="s1"),
+            _row("r3", "-100", march[2], shop, reverses="s3"),
+        ]
+    )
+    assert [(r["dedupe_key"].split("|")[1], r["amount"]) for r in kept] == [
+        ("s2", Decimal("100")),
+        ("s3", Decimal("100")),
+        ("r3", Decimal("-100")),
+    ]
+    if budget is not None:
+        assert caps.pools.remaining[campaign.id] == Decimal("900")
+
+
+def test_the_campaign_page_shows_when_it_ran(ws_app: Flask) -> None:
+    client = login_as(ws_app, "boss", Role.ADMIN)
+    with ws_app.app_context():
+        campaign_id = _compose(CampaignKind.seasonal).campaign.id  # type: ignore[attr-defined]
+    page = client.get(f"/campaign-workspace/{campaign_id}").text
+    assert "Не запускалась" in page and "В работе с" not in page
+    with ws_app.app_context():
+        campaign = db.session.get(Campaign, campaign_id)
+        assert campaign is not None
+        campaign.running_since, campaign.closed_at = LAUNCHED, CLOSED
+        db.session.commit()
+    page = client.get(f"/campaign-workspace/{campaign_id}").text
+    assert "В работе с 2026-03-05 09:00 UTC" in page
+    assert "завершена 2026-03-20 18:00 UTC" in page
+    assert "Не запускалась" not in page
+
+
+def composed_campaign() -> object:
     return db.session.scalar(sa.select(Campaign).where(Campaign.slug == "spring"))
