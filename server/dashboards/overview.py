@@ -44,14 +44,14 @@ def _count(column: Any, *conditions: sa.ColumnElement[bool]) -> int:
 
 
 def overview() -> LedgerOverview:
-    """Partners, processed sales, approved and held ledger sums, pending and rejected
-    events: sums from the rollup, counts live."""
-    sales_count, sales_amount, approved, held = db.session.execute(
+    """Partners, processed sales, approved ledger rows, holds awaiting review, pending
+    and rejected events: sums from the rollup, counts live."""
+    sales_count, sales_amount, approved, awaiting = db.session.execute(
         sa.select(
             sa.func.sum(KpiPartnerTotal.sales_count),
             sa.func.sum(KpiPartnerTotal.sales_amount),
             sa.func.sum(KpiPartnerTotal.approved),
-            sa.func.sum(KpiPartnerTotal.held),
+            sa.func.sum(KpiPartnerTotal.awaiting_review),
         )
     ).one()
     return LedgerOverview(
@@ -60,7 +60,7 @@ def overview() -> LedgerOverview:
         sales_count=int(sales_count or 0),
         sales_amount=sales_amount or ZERO,
         accrued_approved=approved or ZERO,
-        accrued_held=held or ZERO,
+        awaiting_review=awaiting or ZERO,
         # one indexed count per status (ix_events_status_received), not a scan of all
         events_pending=_count(SalesEvent.id, SalesEvent.status == EventStatus.pending),
         events_rejected=_count(SalesEvent.id, SalesEvent.status == EventStatus.rejected),

@@ -12,9 +12,11 @@ margin for transactions that committed late). Those days are recomputed whole (d
 A customer's first sale is kept per customer and recomputed for customers with new
 sales, so a late sale that predates the known first one moves it.
 
-The first page's all-time figures (sales, approved and held accruals, the partner
-ranking) come from one row per partner (:class:`KpiPartnerTotal`), recomputed whole for
-the partners with events processed or accruals written since the last refresh.
+The first page's all-time figures (sales, approved accruals, holds awaiting review, the
+partner ranking) come from one row per partner (:class:`KpiPartnerTotal`), recomputed
+whole for the partners with events processed or accruals written since the last
+refresh. A hold decision always writes a ledger row (a release or a forfeit) for the
+held row's partner, so the partner it takes a hold from is recomputed too.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.types import Money, UTCDateTime, utcnow
 from server.extensions import db
+from server.ledger.holds import awaiting_review_filter
 from server.ledger.models import (
     Accrual,
     AccrualKind,
@@ -104,8 +107,8 @@ class KpiFirstSale(Model):
 
 class KpiPartnerTotal(Model):
     """All-time figures of one partner (:data:`NO_PARTNER`: processed sales without a
-    partner): processed sales, and the sums of its approved and held ledger rows, every
-    kind included (payouts too), as the first page shows them."""
+    partner): processed sales, the sum of its approved ledger rows, every kind included
+    (payouts too), and of its held rows awaiting review, as the first page shows them."""
 
     __tablename__ = "kpi_partner_totals"
 
@@ -115,7 +118,8 @@ class KpiPartnerTotal(Model):
     approved: Mapped[Any] = mapped_column(Money)
     #: approved rows counted: a partner is ranked once it has one, even if they sum to 0
     approved_rows: Mapped[int] = mapped_column(sa.Integer, default=0)
-    held: Mapped[Any] = mapped_column(Money)
+    #: held rows no decision has taken out yet (:func:`awaiting_review_filter`)
+    awaiting_review: Mapped[Any] = mapped_column(Money)
 
 
 class KpiRefresh(Model):
@@ -305,8 +309,6 @@ def _rebuild_partner_totals(partner_ids: list[int] | None) -> None:
     # literals, not bound parameters: PostgreSQL must see the same GROUP BY expression
     zero: Any = sa.literal_column("0")
     owner = sa.func.coalesce(SalesEvent.partner_id, sa.literal_column(str(NO_PARTNER)))
-    approved = Accrual.status == AccrualStatus.approved
-    held = Accrual.status == AccrualStatus.held
     for chunk in chunks:
         sales = sa.select(
             owner.label("partner_id"),
@@ -314,16 +316,25 @@ def _rebuild_partner_totals(partner_ids: list[int] | None) -> None:
             sa.func.sum(SalesEvent.amount).label("sales_amount"),
             zero.label("approved"),
             zero.label("approved_rows"),
-            zero.label("held"),
+            zero.label("awaiting_review"),
         ).where(SalesEvent.type == EventType.sale, SalesEvent.status == EventStatus.processed)
-        ledger = sa.select(
+        approved = sa.select(
             Accrual.partner_id.label("partner_id"),
             zero.label("sales_count"),
             zero.label("sales_amount"),
-            sa.func.sum(Accrual.amount).filter(approved).label("approved"),
-            sa.func.count(Accrual.id).filter(approved).label("approved_rows"),
-            sa.func.sum(Accrual.amount).filter(held).label("held"),
-        )
+            sa.func.sum(Accrual.amount).label("approved"),
+            sa.func.count(Accrual.id).label("approved_rows"),
+            zero.label("awaiting_review"),
+        ).where(Accrual.status == AccrualStatus.approved)
+        # a hold's reversals belong to the hold's partner: a partner is recomputed whole
+        awaiting = sa.select(
+            Accrual.partner_id.label("partner_id"),
+            zero.label("sales_count"),
+            zero.label("sales_amount"),
+            zero.label("approved"),
+            zero.label("approved_rows"),
+            sa.func.sum(Accrual.amount).label("awaiting_review"),
+        ).where(awaiting_review_filter())
         if chunk is not None:
             named = [pid for pid in chunk if pid != NO_PARTNER]
             in_chunk = SalesEvent.partner_id.in_(named)
@@ -332,14 +343,26 @@ def _rebuild_partner_totals(partner_ids: list[int] | None) -> None:
                 if NO_PARTNER in chunk
                 else in_chunk
             )
-            ledger = ledger.where(Accrual.partner_id.in_(named))
+            approved = approved.where(Accrual.partner_id.in_(named))
+            awaiting = awaiting.where(Accrual.partner_id.in_(named))
             db.session.execute(
                 sa.delete(KpiPartnerTotal).where(KpiPartnerTotal.partner_id.in_(chunk))
             )
-        parts = sa.union_all(sales.group_by(owner), ledger.group_by(Accrual.partner_id)).subquery()
+        parts = sa.union_all(
+            sales.group_by(owner),
+            approved.group_by(Accrual.partner_id),
+            awaiting.group_by(Accrual.partner_id),
+        ).subquery()
         db.session.execute(
             sa.insert(KpiPartnerTotal.__table__).from_select(
-                ["partner_id", "sales_count", "sales_amount", "approved", "approved_rows", "held"],
+                [
+                    "partner_id",
+                    "sales_count",
+                    "sales_amount",
+                    "approved",
+                    "approved_rows",
+                    "awaiting_review",
+                ],
                 sa.select(
                     parts.c.partner_id,
                     *(sa.func.coalesce(sa.func.sum(column), zero) for column in list(parts.c)[1:]),

@@ -30,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from server.audit.commands import record
 from server.db.types import utcnow
@@ -254,10 +254,46 @@ def release_followups(session: Session, accruals: Iterable[Accrual]) -> list[Acc
 
 def pending_filter() -> sa.ColumnElement[bool]:
     """Held accruals a manager can still decide: not reversals, no decision yet."""
+    return _undecided_hold(Accrual)
+
+
+def awaiting_review_filter() -> sa.ColumnElement[bool]:
+    """Held ledger rows whose amount still awaits a manager's decision.
+
+    These are the accruals of :func:`pending_filter` (the hold review's list) and the
+    held reversals of them: a refund that came before the decision, matched as
+    :func:`decide_holds` matches them (``reverses`` = the external id of the held row's
+    sale; same partner, rule_key, level and kind). Their sum is what approving every
+    open hold would add to the payable balance. A decision takes the held row and its
+    reversals out: approval releases them, rejection forfeits them.
+    """
+    original = aliased(Accrual)
+    sale = aliased(SalesEvent)
+    reverses_an_open_hold = sa.exists().where(
+        sale.id == original.event_id,
+        sale.external_id == Accrual.reverses,
+        original.partner_id == Accrual.partner_id,
+        original.rule_key.is_not_distinct_from(Accrual.rule_key),
+        original.level.is_not_distinct_from(Accrual.level),
+        original.kind == Accrual.kind,
+        _undecided_hold(original),
+    )
+    return sa.or_(
+        pending_filter(),
+        sa.and_(
+            Accrual.status == AccrualStatus.held,
+            Accrual.reverses.is_not(None),
+            Accrual.kind.not_in(DECISION_KINDS),
+            reverses_an_open_hold,
+        ),
+    )
+
+
+def _undecided_hold(row: type[Accrual]) -> sa.ColumnElement[bool]:
     return sa.and_(
-        Accrual.status == AccrualStatus.held,
-        Accrual.reverses.is_(None),
-        ~sa.exists().where(HoldDecision.accrual_id == Accrual.id),
+        row.status == AccrualStatus.held,
+        row.reverses.is_(None),
+        ~sa.exists().where(HoldDecision.accrual_id == row.id),
     )
 
 

@@ -3,6 +3,10 @@
 :func:`ledger_overview` and :func:`top_partners` read every row: they define the first
 page's figures, which the page itself reads from the rollups
 (:mod:`server.dashboards.overview`, equal to these once the rollups are fresh).
+
+"Awaiting review" is the sum of the held rows still awaiting a manager's decision
+(:func:`server.ledger.holds.awaiting_review_filter`), not of every held row ever
+written: a decided hold counts through its release (approved) or not at all (forfeit).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from server.extensions import db
+from server.ledger.holds import awaiting_review_filter
 from server.ledger.models import Accrual, AccrualStatus, EventStatus, EventType, SalesEvent
 from server.partners.models import Partner, PartnerStatus
 
@@ -24,14 +29,17 @@ class LedgerOverview:
     partners_total: int
     sales_count: int
     sales_amount: Decimal
+    #: approved rows of every kind (releases and payouts included)
     accrued_approved: Decimal
-    accrued_held: Decimal
+    #: held rows awaiting a decision, with the held reversals of them
+    awaiting_review: Decimal
     events_pending: int
     events_rejected: int
 
 
 def ledger_overview(since: datetime | None = None) -> LedgerOverview:
-    """Counts and sums for the dashboard, optionally from ``since`` on."""
+    """Counts and sums for the dashboard, optionally from ``since`` on (sales and
+    ledger rows by their ``occurred_at``)."""
     session = db.session
     partners_total = session.scalar(sa.select(sa.func.count(Partner.id))) or 0
     partners_active = (
@@ -43,12 +51,15 @@ def ledger_overview(since: datetime | None = None) -> LedgerOverview:
     sales = sa.select(sa.func.count(SalesEvent.id), sa.func.sum(SalesEvent.amount)).where(
         SalesEvent.type == EventType.sale, SalesEvent.status == EventStatus.processed
     )
-    accruals = sa.select(Accrual.status, sa.func.sum(Accrual.amount)).group_by(Accrual.status)
+    approved = sa.select(sa.func.sum(Accrual.amount)).where(
+        Accrual.status == AccrualStatus.approved
+    )
+    awaiting = sa.select(sa.func.sum(Accrual.amount)).where(awaiting_review_filter())
     if since is not None:
         sales = sales.where(SalesEvent.occurred_at >= since)
-        accruals = accruals.where(Accrual.occurred_at >= since)
+        approved = approved.where(Accrual.occurred_at >= since)
+        awaiting = awaiting.where(Accrual.occurred_at >= since)
     sales_count, sales_amount = session.execute(sales).one()
-    sums = {status: amount for status, amount in session.execute(accruals)}
     events_by_status = dict(
         session.execute(
             sa.select(SalesEvent.status, sa.func.count(SalesEvent.id)).group_by(SalesEvent.status)
@@ -59,8 +70,8 @@ def ledger_overview(since: datetime | None = None) -> LedgerOverview:
         partners_total=partners_total,
         sales_count=sales_count or 0,
         sales_amount=sales_amount or Decimal("0"),
-        accrued_approved=sums.get(AccrualStatus.approved) or Decimal("0"),
-        accrued_held=sums.get(AccrualStatus.held) or Decimal("0"),
+        accrued_approved=session.scalar(approved) or Decimal("0"),
+        awaiting_review=session.scalar(awaiting) or Decimal("0"),
         events_pending=events_by_status.get(EventStatus.pending, 0),
         events_rejected=events_by_status.get(EventStatus.rejected, 0),
     )

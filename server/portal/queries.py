@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from server.documents.models import Contract, RenderStatus
 from server.documents.snapshot import CURRENCY_SIGN, scope_may_apply
 from server.extensions import db
-from server.ledger.holds import pending_filter
+from server.ledger.holds import awaiting_review_filter
 from server.ledger.models import (
     Accrual,
     AccrualKind,
@@ -91,7 +91,7 @@ def balance(partner_id: int) -> Balance:
     ).one()
     held = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(Accrual.amount), ZERO)).where(
-            Accrual.partner_id == partner_id, pending_filter()
+            Accrual.partner_id == partner_id, awaiting_review_filter()
         )
     )
     return Balance(Decimal(payable), Decimal(held or 0), int(points))
