@@ -42,6 +42,60 @@ def _rate_limited(key_id: int) -> int | None:
     return 60 - int(connection.time()[0]) % 60 if int(used) > limit else None
 
 
+#: Events are flat objects. JSON nested deeper than this is refused before anything walks
+#: it: the parser and the intake's payload walks recurse, and would end in a 500.
+MAX_JSON_DEPTH = 64
+
+
+def _parse_body(raw: bytes) -> tuple[Any, str | None]:
+    """The body as JSON (numbers with a fraction as ``Decimal``), or ``(None, reason)``.
+
+    Refused as a whole, with the reason: bytes that are not JSON text, integers longer
+    than Python's conversion limit (4,300 digits), JSON nested deeper than
+    :data:`MAX_JSON_DEPTH`, and strings holding an unpaired UTF-16 surrogate, escaped
+    (``"\\ud800"``) or as raw bytes: not Unicode text, so no payload digest and no
+    database can take it.
+    """
+    try:
+        body = json.loads(raw, parse_float=Decimal)
+    except RecursionError:
+        return None, f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, too many digits
+        return None, f"malformed JSON: {error}"
+    problem = _unreadable(body)
+    return (None, problem) if problem else (body, None)
+
+
+def _unreadable(body: Any) -> str | None:
+    """Why a parsed body cannot be read as events (nesting, surrogates), or None.
+
+    Iterative, so a body at the parser's own depth limit cannot exhaust the stack here.
+    """
+    stack: list[tuple[Any, int]] = [(body, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii() and not _is_unicode(value):
+                return "malformed JSON: a string holds an unpaired UTF-16 surrogate"
+        elif isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                return f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+            if isinstance(value, dict):
+                stack.extend((key, depth) for key in value)
+                stack.extend((item, depth + 1) for item in value.values())
+            else:
+                stack.extend((item, depth + 1) for item in value)
+    return None
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class EventsApi(BaseApi):
     """Batches of sales, refunds, leads, actions and impressions from integrations."""
 
@@ -57,13 +111,16 @@ class EventsApi(BaseApi):
         post:
           summary: Report a batch of events (sales, refunds, leads, actions, impressions)
           description: >-
-            Each event uses the fields of the rules contract (id, type, occurred_at,
-            partner / qr_token / promo_code / referral, channel, amount, currency,
-            customer, category, refers_to, action, count). Events are stored before they
-            are queued for evaluation; the answer lists every event as accepted,
-            duplicate (sent before with the same payload: nothing changes), conflict
-            (the id was used before with a different payload: refused) or rejected (with
-            the reason). Idempotency key: (the key's source, event id).
+            Each event uses the fields of the rules contract. Events are stored before
+            they are queued for evaluation; the answer lists every event, in order, as
+            accepted, duplicate (sent before with the same payload: nothing changes),
+            conflict (the id was used before with a different payload: refused, with the
+            reason), merged (a sale whose order_id another channel reported first:
+            stored, never paid, the reason names the first report) or rejected (with the
+            reason). One bad event never fails the batch, so there is no per-request 409
+            or 422: those outcomes are per event, inside the 200. Idempotency key: (the
+            key's source, event id). Every refusal of the whole request is JSON whose
+            error field says why.
           parameters:
           - in: header
             name: X-API-Key
@@ -72,17 +129,76 @@ class EventsApi(BaseApi):
             description: the integration's API key (created by an admin, scoped to a source)
           requestBody:
             required: true
+            description: >-
+              A JSON array of events, or an object with an events array. At most
+              EVENTS_MAX_BATCH events (default 5,000) and 20 MB; JSON nested deeper than
+              64 levels is refused. Amounts keep their decimal text.
             content:
               application/json:
                 schema:
                   oneOf:
                   - type: array
-                    items: {type: object}
+                    items: &event
+                      type: object
+                      description: >-
+                        One event, fields as in the rules contract. Required by type:
+                        sale channel and amount; refund refers_to and amount; lead channel;
+                        action channel and action; impressions count. Fields not listed
+                        are kept in the stored payload. An event that breaks this schema
+                        is answered rejected, with the reason; the batch goes on.
+                      required: [id, type, occurred_at]
+                      properties:
+                        id:
+                          type: string
+                          minLength: 1
+                          maxLength: 200
+                          description: unique per source; prefix it (pos-msk-1001)
+                        type:
+                          type: string
+                          enum: [sale, refund, lead, action, impressions]
+                        occurred_at:
+                          type: string
+                          format: date-time
+                          description: ISO 8601 with a UTC offset
+                        partner: {type: string, description: partner code (attribution)}
+                        qr_token: {type: string, description: QR token (attribution)}
+                        promo_code: {type: string, description: promo code (attribution)}
+                        referral: {type: string, description: referral code (attribution)}
+                        channel: {type: string, enum: [online, offline]}
+                        region:
+                          type: string
+                          description: defaults to the credited partner's region
+                        amount:
+                          description: sale and refund; decimal text or JSON number, > 0
+                          oneOf:
+                          - type: string
+                            pattern: '^[0-9]{1,15}([.][0-9]{1,6})?$'
+                          - type: number
+                            minimum: 0
+                            exclusiveMinimum: true
+                            maximum: 1000000000000000000000000
+                        currency:
+                          type: string
+                          description: the program's currency (missing means the program's)
+                        customer: {type: string, description: customer reference (sale)}
+                        category: {type: string, description: product category}
+                        refers_to: {type: string, description: id of the refunded sale}
+                        action: {type: string, description: action name (action)}
+                        count:
+                          type: integer
+                          minimum: 1
+                          maximum: 1000000000000000
+                          description: impressions
+                        order_id:
+                          type: string
+                          description: the shop's order number; merges reports of one sale
                   - type: object
+                    required: [events]
                     properties:
                       source: {type: string, description: must equal the key's source}
-                      events: {type: array, items: {type: object}}
-                    required: [events]
+                      events:
+                        type: array
+                        items: *event
           responses:
             200:
               description: one result per event, in order
@@ -90,26 +206,73 @@ class EventsApi(BaseApi):
                 application/json:
                   schema:
                     type: object
+                    required: [source, accepted, duplicate, conflict, merged, rejected, results]
                     properties:
                       source: {type: string}
-                      accepted: {type: integer}
-                      duplicate: {type: integer}
-                      conflict: {type: integer}
-                      rejected: {type: integer}
+                      accepted: {type: integer, minimum: 0}
+                      duplicate: {type: integer, minimum: 0}
+                      conflict: {type: integer, minimum: 0}
+                      merged: {type: integer, minimum: 0}
+                      rejected: {type: integer, minimum: 0}
                       results:
                         type: array
                         items:
                           type: object
+                          required: [index, id, status]
                           properties:
-                            index: {type: integer}
-                            id: {type: string, nullable: true}
-                            status: {type: string, enum: [accepted, duplicate, conflict, rejected]}
-                            reason: {type: string}
-            400: {description: the body is not JSON, or not a batch}
-            401: {description: missing, unknown or revoked API key}
-            403: {description: the key belongs to another source}
-            413: {description: too many events in one batch, or the body is too large}
-            429: {description: too many batches this minute; see Retry-After}
+                            index: {type: integer, minimum: 0}
+                            id:
+                              type: string
+                              nullable: true
+                              description: null when the event has no usable id
+                            status:
+                              type: string
+                              enum: [accepted, duplicate, conflict, merged, rejected]
+                            reason:
+                              type: string
+                              minLength: 1
+                              description: >-
+                                why (rejected, conflict), or the first report (merged)
+                          # rejected, conflict and merged always say why
+                          anyOf:
+                          - properties:
+                              status: {enum: [accepted, duplicate]}
+                          - required: [reason]
+            400:
+              description: >-
+                the body is not JSON (the parser's message), holds a string that is not
+                Unicode (an unpaired surrogate), is nested too deeply, or is not a batch
+              content: &refusal
+                application/json:
+                  schema:
+                    type: object
+                    required: [error]
+                    properties:
+                      error: {type: string, minLength: 1, description: why}
+            401:
+              description: missing, unknown or revoked API key
+              content: *refusal
+            403:
+              description: the key belongs to another source
+              content: *refusal
+            413:
+              description: too many events in one batch, or the body is too large
+              content: *refusal
+            429:
+              description: too many batches this minute
+              headers:
+                Retry-After:
+                  required: true
+                  description: seconds until the next minute
+                  schema: {type: integer, minimum: 1, maximum: 60}
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    required: [error, retry_after]
+                    properties:
+                      error: {type: string, minLength: 1}
+                      retry_after: {type: integer, minimum: 1, maximum: 60}
         """
         key = find_active_key(request.headers.get(API_KEY_HEADER, ""))
         if key is None:
@@ -125,10 +288,9 @@ class EventsApi(BaseApi):
         raw = request.get_data(cache=False)
         if len(raw) > max_bytes:
             return _error(413, f"body larger than {max_bytes} bytes")
-        try:
-            body = json.loads(raw, parse_float=Decimal)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            return _error(400, f"malformed JSON: {error}")
+        body, problem = _parse_body(raw)
+        if problem is not None:
+            return _error(400, problem)
         if isinstance(body, dict):
             if "source" in body and body["source"] != key.source:
                 return _error(403, f"this key may only report events of source {key.source!r}")
