@@ -127,6 +127,8 @@ class Accrual(Model):
         sa.Index("ix_accruals_partner_created", "partner_id", "created_at"),
         sa.Index("ix_accruals_status_kind", "status", "kind"),
         sa.Index("ix_accruals_created_at", "created_at"),
+        # campaign spend (server/campaigns/budget.py), read by every evaluation batch
+        sa.Index("ix_accruals_rule_key_kind", "rule_key", "kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
