@@ -20,8 +20,7 @@ from flask import current_app
 from flask_appbuilder.security.sqla.models import Role as RoleRow
 from flask_appbuilder.security.sqla.models import User
 
-from server.audit.commands import actor_name
-from server.audit.models import AuditEntry
+from server.audit.commands import record
 from server.campaigns.models import Campaign, CampaignStatus
 from server.db.types import utcnow
 from server.documents.contracts import generate_contract as create_and_render_contract
@@ -76,17 +75,14 @@ def _audit(
     before: dict[str, Any] | None,
     after: dict[str, Any],
 ) -> None:
-    db.session.add(
-        AuditEntry(
-            actor_id=context.actor_id,
-            actor_name=actor_name(context.actor_id),
-            action=action,
-            entity_type=entity_type,
-            entity_id=str(entity_id),
-            before=before,
-            after=after,
-            comment=f"workflow instance {context.instance.id}",
-        )
+    record(
+        context.actor_id,
+        action,
+        entity_type,
+        entity_id,
+        before=before,
+        after=after,
+        comment=f"workflow instance {context.instance.id}",
     )
 
 

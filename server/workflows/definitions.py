@@ -16,8 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from server.audit.commands import actor_name
-from server.audit.models import AuditEntry
+from server.audit.commands import record
 from server.db.types import utcnow
 from server.errors import CommandError
 from server.extensions import db
@@ -37,16 +36,7 @@ from server.workflows.validation import parse_definition
 def _audit(
     actor_id: int | None, action: str, definition: WorkflowDefinition, after: dict[str, object]
 ) -> None:
-    db.session.add(
-        AuditEntry(
-            actor_id=actor_id,
-            actor_name=actor_name(actor_id),
-            action=action,
-            entity_type="workflow_definition",
-            entity_id=str(definition.id),
-            after=after,
-        )
-    )
+    record(actor_id, action, "workflow_definition", definition.id, after=after)
 
 
 def workflows_dir() -> Path:
@@ -269,16 +259,13 @@ def migrate_instances(
             instance.state_entered_at = now
         instance.state = landing.to_state
         instance.definition_id = target.id
-        db.session.add(
-            AuditEntry(
-                actor_id=actor_id,
-                actor_name=actor_name(actor_id),
-                action="workflow.migrate",
-                entity_type="workflow_instance",
-                entity_id=str(instance.id),
-                before={"version": landing.from_version, "state": landing.from_state},
-                after={"version": target.version, "state": landing.to_state},
-            )
+        record(
+            actor_id,
+            "workflow.migrate",
+            "workflow_instance",
+            instance.id,
+            before={"version": landing.from_version, "state": landing.from_state},
+            after={"version": target.version, "state": landing.to_state},
         )
     db.session.commit()
     return landings

@@ -22,8 +22,7 @@ from flask_appbuilder.security.sqla.models import User
 from flask_babel import lazy_gettext as _l
 from redis import RedisError
 
-from server.audit.commands import actor_name
-from server.audit.models import AuditEntry
+from server.audit.commands import record
 from server.db.types import utcnow
 from server.documents.contracts import MAX_SCAN_BYTES, SCAN_TYPES
 from server.errors import CommandError, ConfigurationError
@@ -86,17 +85,14 @@ def _audit(
     after: dict[str, Any],
     comment: str | None,
 ) -> None:
-    db.session.add(
-        AuditEntry(
-            actor_id=actor_id,
-            actor_name=actor_name(actor_id),
-            action=action,
-            entity_type="workflow_instance",
-            entity_id=str(instance.id),
-            before=before,
-            after=after,
-            comment=comment,
-        )
+    record(
+        actor_id,
+        action,
+        "workflow_instance",
+        instance.id,
+        before=before,
+        after=after,
+        comment=comment,
     )
 
 

@@ -13,7 +13,7 @@ import logging
 
 import sqlalchemy as sa
 
-from server.audit.models import AuditEntry
+from server.audit.commands import record
 from server.db.types import utcnow
 from server.extensions import db
 from server.workflows.actions import ACTION_FUNCTIONS, ActionContext, ActionFailed
@@ -108,15 +108,12 @@ def _record_failure(instance_id: int, run_id: int, reason: str, last_attempt: bo
     run.finished_at = utcnow()
     instance.status = InstanceStatus.error
     instance.error = f"{run.action}: {reason}"
-    db.session.add(
-        AuditEntry(
-            actor_id=None,
-            actor_name="system",
-            action="workflow.action_failed",
-            entity_type="workflow_instance",
-            entity_id=str(instance.id),
-            after={"action": run.action, "attempts": run.attempts, "error": reason},
-        )
+    record(
+        None,
+        "workflow.action_failed",
+        "workflow_instance",
+        instance.id,
+        after={"action": run.action, "attempts": run.attempts, "error": reason},
     )
     db.session.commit()
 
