@@ -183,7 +183,12 @@ def run(events_count: int, workers: int, backend: str, batch: int) -> dict[str, 
     bare = _bare_flask_client()
     rss: list[float] = []
     rss_series: list[tuple[float, float]] = []
+    servers = {"workers": [p.pid for p in procs], "redis": [redis.pid]}
+    if postgres is not None:
+        servers["postgresql"] = [_postmaster_pid(postgres.datadir)]
+    cpu_before = {name: sum(_tree_cpu(pid) for pid in pids) for name, pids in servers.items()}
     started = time.perf_counter()
+    api_cpu = time.process_time()
     for index in range(0, len(events), 5000):
         response = client.post(
             "/api/v1/events",
@@ -193,6 +198,7 @@ def run(events_count: int, workers: int, backend: str, batch: int) -> dict[str, 
         )
         assert response.status_code == 200, response.get_data(as_text=True)[:300]
     posted = time.perf_counter() - started
+    api_cpu = time.process_time() - api_cpu
     with app.app_context():
         while True:
             pending = db.session.scalar(
@@ -224,6 +230,12 @@ def run(events_count: int, workers: int, backend: str, batch: int) -> dict[str, 
             )
             if processed is not None
         )
+    cpu = {
+        name: sum(_tree_cpu(pid) for pid in pids) - cpu_before[name]
+        for name, pids in servers.items()
+    }
+    cpu["api (intake, in this process)"] = api_cpu
+    cpu_ms = {name: round(seconds * 1000 / events_count, 4) for name, seconds in cpu.items()}
     for proc in procs:
         proc.terminate()
         proc.wait(timeout=30)
@@ -246,9 +258,34 @@ def run(events_count: int, workers: int, backend: str, batch: int) -> dict[str, 
         "queue_latency_s_p95": _percentile(latencies, 95),
         "admin_page_ms_p95": _percentile(sorted(page_ms), 95) if page_ms else None,
         "admin_page_samples": len(page_ms),
+        # CPU spent per event by each part, and what that allows on this machine's cores
+        "cpu_ms_per_event": cpu_ms,
+        "cpu_ms_per_event_total": round(sum(cpu_ms.values()), 4),
+        "cpu_bound_events_per_second": round(
+            (psutil.cpu_count() or 1) * 1000 / max(sum(cpu_ms.values()), 1e-9), 1
+        ),
         "bare_flask_ms_p95": _percentile(sorted(bare_ms), 95) if bare_ms else None,
         "worker_rss_series": rss_series,
     }
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process, its live descendants and the children
+    it has already reaped (rq's work horses, PostgreSQL's closed backends)."""
+    try:
+        root = psutil.Process(pid)
+        total = 0.0
+        for process in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system + times.children_user + times.children_system
+        return total
+    except psutil.NoSuchProcess:
+        return 0.0
+
+
+def _postmaster_pid(datadir: Path) -> int:
+    return int((datadir / "postmaster.pid").read_text().splitlines()[0])
 
 
 def _bare_flask_client() -> Any:
