@@ -33,7 +33,13 @@ from jsonschema.exceptions import ValidationError
 from server.campaigns.models import CampaignKind
 from server.rules.events import Channel
 from server.rules.money import parse_decimal
-from server.rules.templates import DECIMAL_FORMATS, DEFAULT_TEMPLATES_DIR, LANGS, TemplateError
+from server.rules.templates import (
+    DECIMAL_FORMATS,
+    DEFAULT_TEMPLATES_DIR,
+    LANGS,
+    LOCALISED_TEXT_SCHEMA,
+    TemplateError,
+)
 from server.workflows.yaml_source import LocatedDict, LocatedList, YamlSyntaxError, load_located
 
 #: The repository's campaign templates: a folder of the rule template catalogue (each
@@ -44,13 +50,6 @@ SCHEMA_VERSION = 1
 #: the only placeholder a description may use: the template's default rate
 DESCRIPTION_PLACEHOLDERS = frozenset({"rate"})
 
-_TEXT = {"type": "string", "minLength": 1}
-_LOCALISED = {
-    "type": "object",
-    "required": list(LANGS),
-    "additionalProperties": False,
-    "properties": {lang: _TEXT for lang in LANGS},
-}
 #: What a campaign template file must look like.
 CAMPAIGN_FILE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -69,8 +68,8 @@ CAMPAIGN_FILE_SCHEMA: dict[str, Any] = {
     "properties": {
         "schema_version": {"const": SCHEMA_VERSION},
         "kind": {"enum": [kind.value for kind in CampaignKind]},
-        "title": _LOCALISED,
-        "description": _LOCALISED,
+        "title": LOCALISED_TEXT_SCHEMA,
+        "description": LOCALISED_TEXT_SCHEMA,
         "default_rate": {"type": ["string", "integer"], "format": "non-negative-decimal"},
         "channels": {
             "type": "array",

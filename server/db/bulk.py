@@ -113,6 +113,21 @@ def _staging_table(session: Session, table: sa.Table, columns: Sequence[str]) ->
     return name
 
 
+def _staged(
+    session: Session, table: sa.Table, rows: Sequence[dict[str, Any]], columns: Sequence[str]
+) -> str:
+    """A staging table holding ``rows`` (their ``columns``, in order); its name."""
+    staging = _staging_table(session, table, columns)
+    converted = _tuples(rows, columns, _converters(session, table, columns))
+    _copy(
+        session,
+        f'"{staging}"',
+        ["_ord", *columns],
+        ([index, *values] for index, values in enumerate(converted)),
+    )
+    return staging
+
+
 def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
     columns = list(rows[0])
     if any(len(row) != len(columns) for row in rows):
@@ -152,14 +167,7 @@ def insert_ignoring_conflicts(
     columns = _columns(rows)
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        staging = _staging_table(session, table, columns)
-        converted = _tuples(rows, columns, _converters(session, table, columns))
-        _copy(
-            session,
-            f'"{staging}"',
-            ["_ord", *columns],
-            ([index, *values] for index, values in enumerate(converted)),
-        )
+        staging = _staged(session, table, rows, columns)
         quoted = ", ".join(f'"{c}"' for c in columns)
         keys = ", ".join(f'"{c}"' for c in conflict_columns)
         return list(
@@ -220,14 +228,7 @@ def update_rows(
             )
             continue
         columns = [*keys, *changed]
-        staging = _staging_table(session, table, columns)
-        converted = _tuples(group, columns, _converters(session, table, columns))
-        _copy(
-            session,
-            f'"{staging}"',
-            ["_ord", *columns],
-            ([index, *values] for index, values in enumerate(converted)),
-        )
+        staging = _staged(session, table, group, columns)
         assignments = ", ".join(f'"{c}" = s."{c}"' for c in changed)
         matches = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
         session.execute(

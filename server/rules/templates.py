@@ -44,7 +44,8 @@ def _positive_decimal(instance: object) -> bool:
 
 
 _TEXT = {"type": "string", "minLength": 1}
-_LOCALISED = {
+#: a text in every UI language (``{"ru": …, "en": …}``): template titles and descriptions
+LOCALISED_TEXT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": list(LANGS),
     "additionalProperties": False,
@@ -68,10 +69,10 @@ TEMPLATE_FILE_SCHEMA: dict[str, Any] = {
         "schema_version": {"const": SCHEMA_VERSION},
         "key": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
         "group": {"enum": ["commission", "bonus", "loyalty", "fraud"]},
-        "title": _LOCALISED,
-        "description": _LOCALISED,
+        "title": LOCALISED_TEXT_SCHEMA,
+        "description": LOCALISED_TEXT_SCHEMA,
         "params_schema": {"type": "object"},
-        "errors": {"type": "object", "additionalProperties": _LOCALISED},
+        "errors": {"type": "object", "additionalProperties": LOCALISED_TEXT_SCHEMA},
         "reads": {
             "type": "array",
             "minItems": 1,
@@ -81,10 +82,13 @@ TEMPLATE_FILE_SCHEMA: dict[str, Any] = {
         "produces": {"enum": ["commission", "bonus", "override", "points", "reward", "hold"]},
         "value_labels": {
             "type": "object",
-            "additionalProperties": {"type": "object", "additionalProperties": _LOCALISED},
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": LOCALISED_TEXT_SCHEMA,
+            },
         },
-        "item_format": {"type": "object", "additionalProperties": _LOCALISED},
-        "optional_format": {"type": "object", "additionalProperties": _LOCALISED},
+        "item_format": {"type": "object", "additionalProperties": LOCALISED_TEXT_SCHEMA},
+        "optional_format": {"type": "object", "additionalProperties": LOCALISED_TEXT_SCHEMA},
         "money_params": {"type": "array", "items": {"type": "string"}},
     },
 }
