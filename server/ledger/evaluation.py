@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from server.campaigns.budget import BudgetCaps
-from server.db.bulk import insert_rows, update_rows
+from server.db.bulk import InsertStream, update_rows
 from server.db.types import utcnow
 from server.extensions import db
 from server.ledger.commands import StoredEvent, outcome_rows
@@ -200,46 +200,56 @@ def evaluate_pending(batch_size: int = DEFAULT_BATCH_SIZE) -> BatchReport:
         state = DatabaseState(session)
         _prefetch(state, [payload for *_, payload in events], partners)
         versions = VersionsInForce()
-        now = utcnow()
-        updates: list[dict[str, Any]] = []
-        rows: list[dict[str, Any]] = []
-        rejected = 0
-        for row_id, source, external_id, occurred_at, payload in events:
-            moment = parse_instant(payload.get("occurred_at"))
-            version = versions.on(moment.date()) if moment else None
-            if version is None:
-                outcomes: list[Any] = [Rejection(external_id, NO_PROGRAM)]
-            else:
-                evaluator = _evaluator(version, versions.digest(version), partners, state)
-                outcomes = evaluator.process(payload)
-            result = outcome_rows(
-                StoredEvent(row_id, source, external_id, occurred_at),
-                outcomes,
-                partner_ids=partner_ids,
-                rule_ids=versions.rule_ids(version),
-                program_version_id=version.id if version else None,
-                created_at=now,
-            )
-            updates.append(
-                {
-                    "id": row_id,
-                    "status": result.status,
-                    "rejection_reason": result.reason,
-                    "processed_at": now,
-                    **({"partner_id": result.partner_id} if result.partner_id else {}),
-                }
-            )
-            rejected += result.status is EventStatus.rejected
-            rows.extend(result.rows)
+        in_force = [_version_of(payload, versions) for *_, payload in events]
+        for used in {v.id: v for v in in_force if v is not None}.values():
+            # everything that reads the database before the accruals start streaming
+            versions.rule_ids(used)
+            _evaluator(used, versions.digest(used), partners, state)
         # Campaigns: rows of a campaign's rules for events that did not occur while it
         # was running are dropped; the accrual that crosses a budget cap is cut to what
         # is left, later ones are dropped (server/campaigns/budget.py, docs/workspace.md).
-        rows = BudgetCaps.load(session).apply(rows)
+        caps = BudgetCaps.load(session)
+        now = utcnow()
+        updates: list[dict[str, Any]] = []
+        reversals: list[dict[str, Any]] = []
+        rejected = 0
+        with session.no_autoflush, InsertStream(session, Accrual.__table__) as accruals:
+            # No statement may run while the stream is open but the caps' rare lookups,
+            # which end the open COPY first.
+            caps.before_query = accruals.suspend
+            for (row_id, source, external_id, occurred_at, payload), version in zip(
+                events, in_force, strict=True
+            ):
+                if version is None:
+                    outcomes: list[Any] = [Rejection(external_id, NO_PROGRAM)]
+                else:
+                    evaluator = _evaluator(version, versions.digest(version), partners, state)
+                    outcomes = evaluator.process(payload)
+                result = outcome_rows(
+                    StoredEvent(row_id, source, external_id, occurred_at),
+                    outcomes,
+                    partner_ids=partner_ids,
+                    rule_ids=versions.rule_ids(version),
+                    program_version_id=version.id if version else None,
+                    created_at=now,
+                )
+                updates.append(
+                    {
+                        "id": row_id,
+                        "status": result.status,
+                        "rejection_reason": result.reason,
+                        "processed_at": now,
+                        **({"partner_id": result.partner_id} if result.partner_id else {}),
+                    }
+                )
+                rejected += result.status is EventStatus.rejected
+                rows = caps.apply(result.rows)
+                accruals.write(rows)
+                reversals.extend(r for r in rows if r["reverses"])
         with session.no_autoflush:
             state.write()
-            insert_rows(session, Accrual.__table__, rows)
             update_rows(session, SalesEvent.__table__, updates)
-            _release_reversals_of_released_holds(rows)
+            _release_reversals_of_released_holds(reversals)
         # Counted up to one more batch: a full count costs a scan of every pending row,
         # per batch, which a backlog of a million events cannot afford.
         remaining = (
@@ -251,10 +261,16 @@ def evaluate_pending(batch_size: int = DEFAULT_BATCH_SIZE) -> BatchReport:
             or 0
         )
         session.commit()
-        return BatchReport(len(events), rejected, len(rows), remaining)
+        return BatchReport(len(events), rejected, accruals.written, remaining)
     except BaseException:
         session.rollback()
         raise
+
+
+def _version_of(payload: dict[str, Any], versions: VersionsInForce) -> ProgramVersion | None:
+    """The program version in force on the event's local date (None: none, or no date)."""
+    moment = parse_instant(payload.get("occurred_at"))
+    return versions.on(moment.date()) if moment else None
 
 
 def _release_reversals_of_released_holds(rows: list[dict[str, Any]]) -> None:

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from server.db.bulk import insert_ignoring_conflicts, insert_rows, update_rows
+from server.db.bulk import InsertStream, insert_ignoring_conflicts, insert_rows, update_rows
 from server.extensions import db
 from server.ledger.models import (
     Accrual,
@@ -187,4 +187,52 @@ def test_rows_of_different_shapes_are_refused(app_ctx: Flask) -> None:
         )
     with pytest.raises(ValueError, match="key columns"):
         update_rows(db.session, SalesEvent.__table__, [{"status": EventStatus.processed}])
+    db.session.rollback()
+
+
+def _accrual(n: int, partner_id: int) -> dict[str, object]:
+    return {
+        "dedupe_key": f"s{n}",
+        "partner_id": partner_id,
+        "kind": AccrualKind.commission,
+        "amount": Decimal(n),
+        "points": 0,
+        "status": AccrualStatus.approved,
+        "created_at": datetime(2026, 3, 1, tzinfo=UTC),
+    }
+
+
+def test_insert_stream_survives_a_query_between_writes(app_ctx: Flask) -> None:
+    partner_id = _partner()
+    with InsertStream(db.session, Accrual.__table__) as stream:
+        stream.write([_accrual(1, partner_id), _accrual(2, partner_id)])
+        stream.suspend()  # a query may run now (on PostgreSQL the COPY is ended)
+        assert db.session.scalar(sa.select(sa.func.count(Partner.id))) == 1
+        stream.write([_accrual(3, partner_id)])
+        stream.write([])
+    db.session.commit()
+    assert stream.written == 3
+    assert db.session.scalars(sa.select(Accrual.amount).order_by(Accrual.id)).all() == [
+        Decimal("1.00"),
+        Decimal("2.00"),
+        Decimal("3.00"),
+    ]
+
+
+def test_an_error_inside_the_stream_writes_nothing(app_ctx: Flask) -> None:
+    partner_id = _partner()
+    with (
+        pytest.raises(RuntimeError, match="engine failed"),
+        InsertStream(db.session, Accrual.__table__) as stream,
+    ):
+        stream.write([_accrual(1, partner_id)])
+        raise RuntimeError("engine failed")
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(Accrual.id))) == 0
+    with (
+        pytest.raises(ValueError, match="same keys"),
+        InsertStream(db.session, Accrual.__table__) as stream,
+    ):
+        stream.write([_accrual(1, partner_id)])
+        stream.write([{"dedupe_key": "short"}])
     db.session.rollback()
