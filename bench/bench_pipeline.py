@@ -106,15 +106,14 @@ def raw_durable_rate(events: list[dict[str, Any]]) -> float:
     return len(events) / (time.perf_counter() - started)
 
 
-def run(events_count: int, workers: int, backend: str, batch: int) -> dict[str, Any]:
-    import sqlalchemy as sa
+def _setup(backend: str) -> tuple[Any, str, str, Path, Any, Any]:
+    """A fresh database (migrated, demo partners, the demo program published), an
+    embedded Redis and an API key: (app, key, url, folder, redis, postgres or None)."""
     from flask_migrate import upgrade
 
     from server.app import create_app
     from server.demo.commands import PROGRAM_FILE
     from server.demo.data import demo_partner_directory
-    from server.extensions import db
-    from server.ledger.models import Accrual, EventStatus, SalesEvent
     from server.partners.commands import import_partners
     from server.programs.commands import add_program_version
     from server.queues import open_embedded_redis
@@ -133,10 +132,9 @@ def run(events_count: int, workers: int, backend: str, batch: int) -> dict[str, 
     else:
         url = f"sqlite:///{folder / 'bench.db'}"
     redis = open_embedded_redis(str(folder / "redis.db"))
-    redis_url = f"unix://{redis.socket_file}"
     config = {
         "SQLALCHEMY_DATABASE_URI": url,
-        "REDIS_URL": redis_url,
+        "REDIS_URL": f"unix://{redis.socket_file}",
         "INSTANCE_PATH": str(folder),
         "EVENTS_RATE_LIMIT_PER_MINUTE": 0,
         # the bench logs an admin in programmatically to time a page under load
@@ -144,7 +142,6 @@ def run(events_count: int, workers: int, backend: str, batch: int) -> dict[str, 
         "AUTH_RATE_LIMITED": False,
     }
     app = create_app(config)
-    events = synthetic_events(events_count)
     with app.app_context():
         upgrade()
         sync_roles()
@@ -153,6 +150,60 @@ def run(events_count: int, workers: int, backend: str, batch: int) -> dict[str, 
             load_program_file(PROGRAM_FILE), publish=True, effective_from=date(2026, 1, 1)
         )
         key = create_api_key("bench", "bench").key
+    return app, key, url, folder, redis, postgres
+
+
+def _post_all(client: Any, key: str, events: list[dict[str, Any]]) -> None:
+    for index in range(0, len(events), 5000):
+        response = client.post(
+            "/api/v1/events",
+            data=json.dumps(events[index : index + 5000]),
+            headers={"X-API-Key": key},
+            content_type="application/json",
+        )
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+
+
+def stages(events_count: int, backend: str, batch: int) -> dict[str, float]:
+    """Each stage alone, in this process, one after the other on a fresh database: API
+    intake of every event with no worker running, then ``evaluate_pending`` until none
+    is pending. Where the time of the end-to-end run goes."""
+    from server.extensions import db
+    from server.ledger.evaluation import evaluate_pending
+
+    app, key, _url, _folder, redis, postgres = _setup(backend)
+    events = synthetic_events(events_count)
+    try:
+        client = app.test_client()
+        started = time.perf_counter()
+        _post_all(client, key, events)
+        intake = time.perf_counter() - started
+        with app.app_context():
+            started = time.perf_counter()
+            while evaluate_pending(batch).remaining:
+                pass
+            evaluation = time.perf_counter() - started
+            db.session.remove()
+    finally:
+        with contextlib.suppress(Exception):
+            redis.shutdown(nosave=True)
+        if postgres is not None:
+            postgres.stop()
+    return {
+        "intake_events_per_second": round(events_count / intake, 1),
+        "evaluation_events_per_second": round(events_count / evaluation, 1),
+    }
+
+
+def run(events_count: int, workers: int, backend: str, batch: int) -> dict[str, Any]:
+    import sqlalchemy as sa
+
+    from server.extensions import db
+    from server.ledger.models import Accrual, EventStatus, SalesEvent
+
+    app, key, url, folder, redis, postgres = _setup(backend)
+    redis_url = f"unix://{redis.socket_file}"
+    events = synthetic_events(events_count)
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -189,14 +240,7 @@ def run(events_count: int, workers: int, backend: str, batch: int) -> dict[str, 
     cpu_before = {name: sum(_tree_cpu(pid) for pid in pids) for name, pids in servers.items()}
     started = time.perf_counter()
     api_cpu = time.process_time()
-    for index in range(0, len(events), 5000):
-        response = client.post(
-            "/api/v1/events",
-            data=json.dumps(events[index : index + 5000]),
-            headers={"X-API-Key": key},
-            content_type="application/json",
-        )
-        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    _post_all(client, key, events)
     posted = time.perf_counter() - started
     api_cpu = time.process_time() - api_cpu
     with app.app_context():
@@ -324,6 +368,11 @@ def main() -> None:
     parser.add_argument(
         "--name", default="pipeline", help="bench/results/NAME.json, docs/img/bench-NAME.png"
     )
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="also time intake alone and evaluation alone, each against the raw rate",
+    )
     args = parser.parse_args()
     from bench.machine import command_line, describe
     from bench.plots import image_path, plot_pipeline
@@ -337,6 +386,12 @@ def main() -> None:
         result = run(args.events, args.workers, backend, args.batch)
         result["raw_durable_events_per_second"] = round(raw, 1)
         result["ratio_to_raw"] = round(result["events_per_second"] / raw, 3)
+        if args.stages:
+            for stage, rate in stages(args.events, backend, args.batch).items():
+                result[f"stage_{stage}"] = rate
+                result[f"stage_{stage.replace('events_per_second', 'ratio_to_raw')}"] = round(
+                    rate / raw, 3
+                )
         result["machine"] = machine
         result["command"] = command_line()
         results.append(result)
