@@ -28,6 +28,7 @@ from server.errors import CommandError
 from server.extensions import db
 from server.ledger.intake import IntakeStatus, ingest_batch
 from server.ledger.models import ImportMapping, SalesImport
+from server.spreadsheet import UTF8_BOM, cell
 
 #: event fields a CSV column can fill, with the headers that name them
 FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -112,7 +113,7 @@ def read_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text), dialect)
     try:
-        header = [cell.strip() for cell in next(reader)]
+        header = [name.strip() for name in next(reader)]
     except StopIteration:
         raise CommandError("The file is empty: expected a header line and rows.") from None
     except csv.Error as error:
@@ -125,7 +126,7 @@ def read_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     rows: list[tuple[int, list[str]]] = []
     try:
         for row in reader:
-            if any(cell.strip() for cell in row):
+            if any(text.strip() for text in row):
                 rows.append((reader.line_num, row))
     except csv.Error as error:
         raise CommandError(f"Line {reader.line_num}: not valid CSV ({error}).") from None
@@ -350,11 +351,12 @@ def import_sales(
 def error_report_csv(errors: list[dict[str, Any]]) -> str:
     """The row errors as CSV (UTF-8 with BOM for spreadsheet programs)."""
     out = io.StringIO()
-    out.write("\ufeff")
+    out.write(UTF8_BOM)
     writer = csv.writer(out, delimiter=";")
     writer.writerow(["line", "column", "value", "reason"])
     for error in errors:
-        writer.writerow([error["line"], error["column"], error["value"], error["reason"]])
+        # the value is the uploaded file's own text: never let it run as a formula
+        writer.writerow([error["line"], error["column"], cell(error["value"]), error["reason"]])
     return out.getvalue()
 
 

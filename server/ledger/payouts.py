@@ -31,6 +31,7 @@ from server.i18n import format_money
 from server.ledger.models import Accrual, AccrualKind, AccrualStatus, Statement
 from server.partners.models import Partner
 from server.partners.terms import terms_in_force
+from server.spreadsheet import UTF8_BOM, cell
 from server.statements.models import PeriodClose
 
 ZERO = Decimal("0.00")
@@ -142,11 +143,6 @@ def payouts_due(close_id: int) -> list[PayoutDue]:
     return payout_plan(close_id).due
 
 
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 def payouts_csv(close_id: int) -> bytes:
     """The accounting CSV (UTF-8 with BOM): partner requisites and the amount due.
 
@@ -168,20 +164,20 @@ def payouts_csv(close_id: int) -> bytes:
         partner = partners[item.partner_id]
         writer.writerow(
             [
-                _cell(partner.code),
-                _cell(partner.name),
-                _cell(partner.legal_name),
-                _cell(partner.inn),
-                _cell(partner.bank_name),
-                _cell(partner.bik),
-                _cell(partner.settlement_account),
-                _cell(partner.correspondent_account),
+                cell(partner.code),
+                cell(partner.name),
+                cell(partner.legal_name),
+                cell(partner.inn),
+                cell(partner.bank_name),
+                cell(partner.bik),
+                cell(partner.settlement_account),
+                cell(partner.correspondent_account),
                 close.period_start.isoformat(),
                 close.period_end.isoformat(),
                 f"{item.amount:.2f}",
             ]
         )
-    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+    return (UTF8_BOM + out.getvalue()).encode("utf-8")
 
 
 def _below_minimum(item: PayoutDue) -> str:

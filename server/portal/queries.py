@@ -31,6 +31,7 @@ from server.programs.commands import version_in_force, version_spec
 from server.programs.models import Program, ProgramVersion, VersionStatus
 from server.rules.plain_words import describe_rule
 from server.rules.templates import default_catalogue
+from server.spreadsheet import UTF8_BOM, cell
 
 ZERO = Decimal("0.00")
 #: accruals per page of the portal's list
@@ -161,14 +162,9 @@ def rule_keys(partner_id: int) -> list[str]:
     )
 
 
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 def accruals_csv(partner: Partner, filters: AccrualFilter) -> Iterator[bytes]:
     """The filtered accruals as CSV (UTF-8 with BOM, plain decimals, ISO 8601 UTC)."""
-    yield b"\xef\xbb\xbf"
+    yield UTF8_BOM.encode("utf-8")
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
@@ -178,18 +174,18 @@ def accruals_csv(partner: Partner, filters: AccrualFilter) -> Iterator[bytes]:
             [
                 accrual.id,
                 accrual.occurred_at.isoformat() if accrual.occurred_at else "",
-                _cell(event.external_id if event else ""),
-                _cell(event.order_id if event else ""),
-                _cell(event.channel if event else ""),
-                _cell(accrual.rule_key),
+                cell(event.external_id if event else ""),
+                cell(event.order_id if event else ""),
+                cell(event.channel if event else ""),
+                cell(accrual.rule_key),
                 accrual.kind.value,
                 accrual.status.value,
                 f"{accrual.amount:.2f}",
                 accrual.points,
                 accrual.level if accrual.level is not None else "",
-                _cell(accrual.reason),
-                _cell(accrual.reverses),
-                _cell(accrual.reward),
+                cell(accrual.reason),
+                cell(accrual.reverses),
+                cell(accrual.reward),
             ]
         )
         if buffer.tell() > 65536:

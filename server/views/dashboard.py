@@ -29,6 +29,7 @@ from server.dashboards.rollup import ensure_rollups
 from server.db.types import utcnow
 from server.i18n import format_money
 from server.programs.queries import published_versions
+from server.spreadsheet import UTF8_BOM, cell
 
 #: the default range of the dashboards, in days back from today
 DEFAULT_RANGE_DAYS = 180
@@ -146,7 +147,7 @@ class DashboardView(BaseView):
             label = row.label
             writer.writerow(
                 [
-                    "'" + label if label[:1] in ("=", "+", "-", "@") else label,
+                    cell(label),
                     row.sales_count,
                     f"{row.sales_amount:.2f}",
                     _plain(row.average_check),
@@ -159,7 +160,7 @@ class DashboardView(BaseView):
             )
         name = f"kpis-{flt.dimension.value}-{flt.date_from}-{flt.date_to}.csv"
         return Response(
-            b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"),
+            (UTF8_BOM + out.getvalue()).encode("utf-8"),
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )

@@ -27,13 +27,10 @@ from sqlalchemy.orm import joinedload
 from server.extensions import db
 from server.i18n import format_money
 from server.ledger.models import Accrual, HoldDecision, IntakeRejection, SalesEvent
+from server.spreadsheet import UTF8_BOM, cell
 
 #: rows fetched from the database at a time while a CSV export streams
 CSV_CHUNK_ROWS = 1000
-#: Excel reads a UTF-8 file as UTF-8 (Cyrillic intact) only when it starts with a BOM
-UTF8_BOM = "\ufeff"
-#: a text cell starting with one of these is a formula to a spreadsheet
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def pretty_json(value: Any) -> str:
@@ -178,27 +175,20 @@ def _csv_row(row: Accrual) -> list[str]:
     return [
         str(row.id),
         row.occurred_at.isoformat() if row.occurred_at else "",
-        _cell(row.partner.code if row.partner else ""),
-        _cell(f"{event.source}/{event.external_id}" if event else ""),
-        _cell(row.rule_key),
+        cell(row.partner.code if row.partner else ""),
+        cell(f"{event.source}/{event.external_id}" if event else ""),
+        cell(row.rule_key),
         "" if version is None else str(version),
         row.kind.value,
         f"{row.amount:.2f}",
         str(row.points),
         row.status.value,
-        _cell(row.reason),
+        cell(row.reason),
         "" if row.level is None else str(row.level),
-        _cell(row.reward),
-        _cell(row.reverses),
+        cell(row.reward),
+        cell(row.reverses),
         "" if row.reverses_accrual_id is None else str(row.reverses_accrual_id),
     ]
-
-
-def _cell(text: str | None) -> str:
-    """Text as a spreadsheet shows it, never as a formula (event ids come from outside)."""
-    if not text:
-        return ""
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 class SalesEventView(ModelView):

@@ -201,3 +201,13 @@ def test_manager_imports_through_the_browser(app: Flask) -> None:
     assert report.status_code == 200 and "invalid amount" in report.get_data(as_text=True)
     anonymous = app.test_client()
     assert anonymous.get("/imports/").status_code in (302, 401, 403)
+
+
+def test_the_error_report_never_hands_a_formula_to_a_spreadsheet() -> None:
+    from server.ledger.imports import error_report_csv
+
+    text = error_report_csv(
+        [{"line": 3, "column": "Сумма", "value": '=HYPERLINK("x")', "reason": "invalid amount"}]
+    )
+    assert text.startswith("\ufeff")
+    assert text.splitlines()[1] == '3;Сумма;"\'=HYPERLINK(""x"")";invalid amount'
