@@ -193,9 +193,9 @@ def main() -> None:
     from datetime import timedelta
 
     import sqlalchemy as sa
-    from flask import Flask
     from flask_migrate import upgrade
 
+    from bench.baselines import bare_flask_client
     from bench.machine import describe, write_results
     from bench.plots import plot_dashboards
     from server.app import create_app
@@ -217,9 +217,7 @@ def main() -> None:
         "p95_ms": {},
     }
     # the floor: a one-route Flask app through the same kind of test client, same run
-    bare = Flask("bare")
-    bare.add_url_rule("/", "index", lambda: "ok")
-    _measure(bare.test_client(), "bare Flask endpoint", "/", args.requests, figures)
+    _measure(bare_flask_client(), "bare Flask endpoint", "/", args.requests, figures)
     server = TemporaryPostgres().start()
     try:
         with tempfile.TemporaryDirectory() as folder:

@@ -28,6 +28,8 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.baselines import bare_flask_client, raw_durable_seconds  # noqa: E402
+
 MOSCOW = timezone(timedelta(hours=3))
 
 
@@ -88,9 +90,8 @@ def raw_durable_rate(events: list[dict[str, Any]]) -> float:
         if rule.can_match
     }
     host.set_rulesets({"raw": rules})
-    started = time.perf_counter()
-    for number, event in enumerate(events):
-        fact = {
+    facts = [
+        {
             "id": str(number),
             "sid": "0",
             "type": event["type"],
@@ -100,10 +101,9 @@ def raw_durable_rate(events: list[dict[str, Any]]) -> float:
             "partner": "A-AMB-01",
             "day": 20260601,
         }
-        for call in (host.assert_fact, host.retract_fact):
-            with contextlib.suppress(engine.MessageNotHandledException):
-                call("raw", fact)
-    return len(events) / (time.perf_counter() - started)
+        for number, event in enumerate(events)
+    ]
+    return len(events) / raw_durable_seconds(host, "raw", facts)
 
 
 def _setup(backend: str) -> tuple[Any, str, str, Path, Any, Any]:
@@ -231,7 +231,7 @@ def run(events_count: int, workers: int, backend: str, batch: int) -> dict[str, 
     admin.post("/login/", data={"username": "bench", "password": "bench-pass-1"})
     page_ms: list[float] = []
     bare_ms: list[float] = []
-    bare = _bare_flask_client()
+    bare = bare_flask_client()
     rss: list[float] = []
     rss_series: list[tuple[float, float]] = []
     servers = {"workers": [p.pid for p in procs], "redis": [redis.pid]}
@@ -330,15 +330,6 @@ def _tree_cpu(pid: int) -> float:
 
 def _postmaster_pid(datadir: Path) -> int:
     return int((datadir / "postmaster.pid").read_text().splitlines()[0])
-
-
-def _bare_flask_client() -> Any:
-    """A one-route Flask app in this process: the baseline for the admin page."""
-    from flask import Flask
-
-    bare = Flask("bare")
-    bare.add_url_rule("/", "index", lambda: "ok")
-    return bare.test_client()
 
 
 def _percentile(values: list[float], percent: int) -> float:

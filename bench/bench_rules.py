@@ -36,6 +36,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.baselines import raw_durable_seconds  # noqa: E402
 from bench.machine import describe, write_results  # noqa: E402
 from server.rules.evaluator import Evaluator  # noqa: E402
 from server.rules.partners import parse_partners  # noqa: E402
@@ -156,19 +157,8 @@ def bench_raw_durable(rules, facts) -> tuple[float, int]:
     host.set_rulesets(
         {"raw": {r["id"]: {"all": [{"m": durable_condition(r)}], "run": action} for r in rules}}
     )
-    started = time.perf_counter()
-    for k, fact in enumerate(facts):
-        fact = {**fact, "id": str(k), "sid": "w1"}
-        # written exactly like the probe's naive loop (try/except is also the cheapest)
-        try:  # noqa: SIM105
-            host.assert_fact("raw", fact)
-        except engine.MessageNotHandledException:
-            pass
-        try:  # noqa: SIM105
-            host.retract_fact("raw", fact)
-        except engine.MessageNotHandledException:
-            pass
-    return time.perf_counter() - started, hits[0]
+    numbered = [{**fact, "id": str(k), "sid": "w1"} for k, fact in enumerate(facts)]
+    return raw_durable_seconds(host, "raw", numbered), hits[0]
 
 
 def bench_zen(rules, facts) -> tuple[float, int]:
