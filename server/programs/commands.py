@@ -19,6 +19,26 @@ from server.rules.program import Program as ProgramSpec
 from server.rules.program import parse_program
 
 
+def rule_instances(
+    spec: ProgramSpec, campaigns: dict[str, int | None] | None = None
+) -> list[RuleInstance]:
+    """A program's rules as rule instances, in order; ``campaigns`` links rule keys to
+    the campaigns that own them."""
+    links = campaigns or {}
+    return [
+        RuleInstance(
+            position=position,
+            rule_key=rule["id"],
+            template_key=rule["template"],
+            template_version=1,
+            params=_json_ready(rule.get("params", {})),
+            scope=_json_ready(rule.get("scope", {})),
+            campaign_id=links.get(rule["id"]),
+        )
+        for position, rule in enumerate(spec.to_dict()["rules"])
+    ]
+
+
 def _json_ready(value: Any) -> Any:
     """Scope/params for a JSON column: dates as ISO text, decimals as their text."""
     if isinstance(value, dict):
@@ -68,18 +88,7 @@ def add_program_version(
         created_by_id=actor_id,
         note=note,
     )
-    document = spec.to_dict()
-    for position, rule in enumerate(document["rules"]):
-        version.rules.append(
-            RuleInstance(
-                position=position,
-                rule_key=rule["id"],
-                template_key=rule["template"],
-                template_version=1,
-                params=_json_ready(rule.get("params", {})),
-                scope=_json_ready(rule.get("scope", {})),
-            )
-        )
+    version.rules.extend(rule_instances(spec))
     db.session.add(version)
     if publish:
         version.status = VersionStatus.published

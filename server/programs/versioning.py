@@ -27,7 +27,7 @@ from server.audit.commands import record
 from server.db.types import utcnow
 from server.errors import CommandError
 from server.extensions import db
-from server.programs.commands import _json_ready, version_document
+from server.programs.commands import rule_instances, version_document
 from server.programs.diff import diff_programs
 from server.programs.forms import RuleDraft
 from server.programs.models import Program, ProgramVersion, RuleInstance, VersionStatus
@@ -97,18 +97,7 @@ def _replace_rules(version: ProgramVersion, spec: ProgramSpec) -> None:
     campaigns = {rule.rule_key: rule.campaign_id for rule in version.rules}
     version.rules.clear()
     db.session.flush()  # the unique (version, rule_key) must be free before re-adding
-    for position, rule in enumerate(spec.to_dict()["rules"]):
-        version.rules.append(
-            RuleInstance(
-                position=position,
-                rule_key=rule["id"],
-                template_key=rule["template"],
-                template_version=1,
-                params=_json_ready(rule.get("params", {})),
-                scope=_json_ready(rule.get("scope", {})),
-                campaign_id=campaigns.get(rule["id"]),
-            )
-        )
+    version.rules.extend(rule_instances(spec, campaigns))
 
 
 def new_draft(

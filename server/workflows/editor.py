@@ -18,6 +18,7 @@ import yaml
 
 from server.workflows.catalogue import COMPACT_PARAM
 from server.workflows.upgrades import CURRENT_SCHEMA_VERSION, upgrade
+from server.workflows.validation import STATE_KEY_ORDER, TOP_KEY_ORDER
 from server.workflows.yaml_source import LocatedDict, load_located
 
 COMPACT_GUARD = re.compile(r"\s*([a-z_]+)\s*(?:\(([^()]*)\))?\s*(?:,|$)")
@@ -218,26 +219,12 @@ def yaml_from_rows(original_text: str, rows: EditorRows) -> str:
     return yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, width=100)
 
 
-_TOP_ORDER = [
-    "schema_version",
-    "key",
-    "subject_type",
-    "title",
-    "description",
-    "applies_to",
-    "initial",
-    "states",
-    "transitions",
-]
-_STATE_ORDER = ["title", "description", "sla_days", "final", "actions"]
-
-
 def _top_key_order(key: str) -> int:
-    return _TOP_ORDER.index(key) if key in _TOP_ORDER else len(_TOP_ORDER)
+    return TOP_KEY_ORDER.index(key) if key in TOP_KEY_ORDER else len(TOP_KEY_ORDER)
 
 
 def _state_key_order(key: str) -> int:
-    return _STATE_ORDER.index(key) if key in _STATE_ORDER else len(_STATE_ORDER)
+    return STATE_KEY_ORDER.index(key) if key in STATE_KEY_ORDER else len(STATE_KEY_ORDER)
 
 
 def rows_from_form(form: Mapping[str, str]) -> EditorRows:

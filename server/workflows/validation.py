@@ -34,20 +34,21 @@ from server.workflows.yaml_source import LocatedDict, LocatedList, YamlSyntaxErr
 
 #: keys, state names and triggers: lower-case letters, digits, ``_`` and ``-``
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
-TOP_KEYS = frozenset(
-    {
-        "schema_version",
-        "key",
-        "subject_type",
-        "title",
-        "description",
-        "applies_to",
-        "initial",
-        "states",
-        "transitions",
-    }
+#: a definition's keys, in the order the editor writes them
+TOP_KEY_ORDER = (
+    "schema_version",
+    "key",
+    "subject_type",
+    "title",
+    "description",
+    "applies_to",
+    "initial",
+    "states",
+    "transitions",
 )
-STATE_KEYS = frozenset({"title", "description", "sla_days", "final", "actions"})
+TOP_KEYS = frozenset(TOP_KEY_ORDER)
+STATE_KEY_ORDER = ("title", "description", "sla_days", "final", "actions")
+STATE_KEYS = frozenset(STATE_KEY_ORDER)
 TRANSITION_KEYS = frozenset({"trigger", "from", "to", "roles", "guards", "title"})
 ROLE_NAMES = frozenset(role.value for role in Role)
 
