@@ -17,7 +17,9 @@ campaign accrued on it.
 
 from __future__ import annotations
 
+import csv
 import enum
+import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -34,6 +36,7 @@ from server.ledger.models import (
     SalesEvent,
 )
 from server.partners.models import Partner, Region
+from server.spreadsheet import UTF8_BOM, cell
 
 ZERO = Decimal("0.00")
 #: partners in the ranking
@@ -243,3 +246,43 @@ def ranking(flt: DashboardFilter, limit: int = RANKING_SIZE) -> list[tuple[str, 
         .limit(limit)
     ).all()
     return [(code, name, Decimal(total or 0), int(count)) for code, name, total, count in rows]
+
+
+#: columns of the dashboard's CSV export (names for machines: kept in English)
+CSV_COLUMNS = (
+    "group",
+    "sales_count",
+    "sales_amount",
+    "average_check",
+    "leads",
+    "conversion",
+    "accrued",
+    "roi",
+    "new_customers",
+)
+
+
+def breakdown_csv(flt: DashboardFilter) -> bytes:
+    """The breakdown table as CSV for spreadsheet programs (UTF-8 with BOM)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in breakdown(flt):
+        writer.writerow(
+            [
+                cell(row.label),
+                row.sales_count,
+                f"{row.sales_amount:.2f}",
+                _plain(row.average_check),
+                row.leads,
+                _plain(row.conversion),
+                f"{row.accrued:.2f}",
+                _plain(row.roi),
+                row.new_customers,
+            ]
+        )
+    return (UTF8_BOM + out.getvalue()).encode("utf-8")
+
+
+def _plain(value: object) -> str:
+    return "" if value is None else str(value)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, timedelta
 
 from flask import Response, current_app, redirect, request, url_for
@@ -21,6 +19,7 @@ from server.dashboards.queries import (
     DashboardFilter,
     Dimension,
     breakdown,
+    breakdown_csv,
     growth,
     ranking,
     totals,
@@ -29,22 +28,10 @@ from server.dashboards.rollup import ensure_rollups
 from server.db.types import utcnow
 from server.i18n import format_money
 from server.programs.queries import published_versions
-from server.spreadsheet import UTF8_BOM, cell
 
 #: the default range of the dashboards, in days back from today
 DEFAULT_RANGE_DAYS = 180
 #: CSV columns of the breakdown export
-CSV_COLUMNS = (
-    "group",
-    "sales_count",
-    "sales_amount",
-    "average_check",
-    "leads",
-    "conversion",
-    "accrued",
-    "roi",
-    "new_customers",
-)
 
 
 class IndexView(FabIndexView):
@@ -95,10 +82,6 @@ def _filter() -> DashboardFilter:
     return DashboardFilter(date_from, date_to, dimension)
 
 
-def _plain(value: object) -> str:
-    return "" if value is None else str(value)
-
-
 class DashboardView(BaseView):
     """Sales growth, conversion, average check, ROI, ranking and new customers."""
 
@@ -140,27 +123,9 @@ class DashboardView(BaseView):
     def export(self) -> ResponseReturnValue:
         flt = _filter()
         ensure_rollups()
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(CSV_COLUMNS)
-        for row in breakdown(flt):
-            label = row.label
-            writer.writerow(
-                [
-                    cell(label),
-                    row.sales_count,
-                    f"{row.sales_amount:.2f}",
-                    _plain(row.average_check),
-                    row.leads,
-                    _plain(row.conversion),
-                    f"{row.accrued:.2f}",
-                    _plain(row.roi),
-                    row.new_customers,
-                ]
-            )
         name = f"kpis-{flt.dimension.value}-{flt.date_from}-{flt.date_to}.csv"
         return Response(
-            (UTF8_BOM + out.getvalue()).encode("utf-8"),
+            breakdown_csv(flt),
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
