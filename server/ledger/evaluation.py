@@ -124,18 +124,7 @@ class VersionsInForce:
 
 
 def _lock() -> None:
-    """Serialize batches: the first write of the transaction takes the lock row.
-
-    On PostgreSQL the batch also commits asynchronously (``synchronous_commit = off``
-    for this transaction only): a crash can then lose the last batches' commits, but
-    only as a whole and only a suffix of them (the WAL is replayed in order), and their
-    events, stored synchronously at intake, are pending again and evaluate to the same
-    rows. Any synchronous commit after it (a hold decision, a statement, the next
-    intake) flushes it. Measured: a commit's flush cost ~50 ms on the build machine's
-    disk, a fifth of a 1,000-event batch.
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("SET LOCAL synchronous_commit = off"))
+    """Serialize batches: the first write of the transaction takes the lock row."""
     updated = db.session.execute(
         sa.update(EvaluationLock)
         .where(EvaluationLock.id == 1)
