@@ -96,9 +96,13 @@ def ledger_export(fmt: str, source: str | None) -> None:
 @clear_errors
 def evaluate() -> None:
     """Evaluate every pending event now, in this process (no queue)."""
-    from server.ledger.evaluation import DEFAULT_BATCH_SIZE, evaluate_pending
+    from server.ledger.evaluation import (
+        DEFAULT_BATCH_SIZE,
+        batch_garbage_collection,
+        evaluate_pending,
+    )
 
-    with make_app().app_context():
+    with make_app().app_context(), batch_garbage_collection():
         while True:
             report = evaluate_pending(DEFAULT_BATCH_SIZE)
             pending = f"{report.remaining}{'+' if report.remaining >= DEFAULT_BATCH_SIZE else ''}"

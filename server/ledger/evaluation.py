@@ -10,10 +10,13 @@ the next run, and unique accrual keys make a re-run harmless.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -46,6 +49,8 @@ log = logging.getLogger(__name__)
 
 #: events per batch (one transaction); large enough to amortise queries
 DEFAULT_BATCH_SIZE = 1000
+#: young objects allocated between two collections while batches run (CPython: 700)
+BATCH_GC_THRESHOLD = 50_000
 #: compiled evaluators kept per process (durable_rules rulesets cannot be freed)
 EVALUATOR_CACHE_SIZE = 16
 NO_PROGRAM = "no program in force"
@@ -265,6 +270,28 @@ def evaluate_pending(batch_size: int = DEFAULT_BATCH_SIZE) -> BatchReport:
     except BaseException:
         session.rollback()
         raise
+
+
+@contextmanager
+def batch_garbage_collection() -> Iterator[None]:
+    """The garbage collector set for a run of batches; previous settings come back after.
+
+    A batch allocates some 10^5 short-lived objects (rows, outcomes, state records). With
+    CPython's defaults the collector runs every 700 allocations, and its older passes
+    walk every long-lived object of the process (the app, SQLAlchemy's registry, the
+    compiled rulesets): 10-20 % of evaluation time, measured (docs/benchmarks.md).
+    Objects alive when the run starts are moved out of its reach (``gc.freeze``) and
+    young ones are collected every ``BATCH_GC_THRESHOLD`` allocations. Reference cycles
+    are still collected, only less often.
+    """
+    previous = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(BATCH_GC_THRESHOLD, *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+        gc.unfreeze()
 
 
 def _version_of(payload: dict[str, Any], versions: VersionsInForce) -> ProgramVersion | None:
