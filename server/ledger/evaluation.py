@@ -282,16 +282,19 @@ def batch_garbage_collection() -> Iterator[None]:
     compiled rulesets): 10-20 % of evaluation time, measured (docs/benchmarks.md).
     Objects alive when the run starts are moved out of its reach (``gc.freeze``) and
     young ones are collected every ``BATCH_GC_THRESHOLD`` allocations. Reference cycles
-    are still collected, only less often.
+    are still collected, only less often. If the process had frozen objects itself
+    (a pre-fork server does), they stay frozen, with the run's, after it.
     """
     previous = gc.get_threshold()
+    frozen_before = gc.get_freeze_count()
     gc.freeze()
     gc.set_threshold(BATCH_GC_THRESHOLD, *previous[1:])
     try:
         yield
     finally:
         gc.set_threshold(*previous)
-        gc.unfreeze()
+        if not frozen_before:
+            gc.unfreeze()
 
 
 def _version_of(payload: dict[str, Any], versions: VersionsInForce) -> ProgramVersion | None:

@@ -33,6 +33,17 @@ def test_settings_come_back_after_an_error() -> None:
     assert gc.get_freeze_count() == before_frozen
 
 
+def test_objects_the_process_froze_itself_stay_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with batch_garbage_collection():
+            pass
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()
+
+
 def test_reference_cycles_made_inside_are_still_collected() -> None:
     with batch_garbage_collection():
         first, second = _Node(), _Node()
