@@ -88,6 +88,15 @@ def _tuples(
         yield values
 
 
+def _executemany(session: Session, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+    """SQLite: one driver-level statement for every row, values already converted.
+
+    Through SQLAlchemy's ``exec_driver_sql``, so its events fire and the driver's errors
+    arrive wrapped as for any other statement, without its per-row bind processing.
+    """
+    session.connection().exec_driver_sql(statement, [tuple(row) for row in rows])
+
+
 def _copy(
     session: Session, target: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:
@@ -145,11 +154,9 @@ def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
     if session.get_bind().dialect.name != "postgresql":
         # the driver's executemany on converted values: SQLAlchemy's per-row parameter
         # processing cost as much as SQLite's own work
-        raw = session.connection().connection.driver_connection
-        assert raw is not None, "a live database connection"
         quoted = ", ".join(f'"{name}"' for name in columns)
         marks = ", ".join("?" for _ in columns)
-        raw.executemany(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})', converted)
+        _executemany(session, f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})', converted)
         return
     _copy(session, f'"{table.name}"', columns, converted)
 
@@ -216,9 +223,8 @@ def update_rows(
             order = [*changed, *keys]
             assignments = ", ".join(f'"{c}" = ?' for c in changed)
             matches = " AND ".join(f'"{k}" = ?' for k in keys)
-            raw = session.connection().connection.driver_connection
-            assert raw is not None, "a live database connection"
-            raw.executemany(
+            _executemany(
+                session,
                 f'UPDATE "{table.name}" SET {assignments} WHERE {matches}',
                 _tuples(group, order, _converters(session, table, order)),
             )
