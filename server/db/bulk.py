@@ -5,9 +5,10 @@ and intake stores whole API batches. On PostgreSQL these go through ``COPY`` (a 
 table and one ``INSERT … SELECT`` or ``UPDATE … FROM`` where conflicts or updates are
 involved); measured on 10,000 events, that is several times faster than an
 ``executemany`` of the same rows, which psycopg pipelines one statement per row. On
-SQLite, inserts and updates use the driver's own ``executemany`` (SQLite is in-process:
-the cost there is Python's, and SQLAlchemy's per-row parameter processing was half of
-it).
+SQLite, inserts and updates are one driver-level ``executemany`` of converted values
+(SQLite is in-process: the cost there is Python's, and SQLAlchemy's per-row parameter
+processing was half of it), sent through ``exec_driver_sql`` so that SQLAlchemy's
+events and error wrapping still apply.
 
 Values go through each column's own bind processing (``Money`` to kopecks or NUMERIC,
 ``UTCDateTime`` to UTC, enums to their values, JSON to text), so a row written here
