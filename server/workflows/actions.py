@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from string import Template
 from typing import Any
 
@@ -56,6 +56,9 @@ class ActionContext:
     subject: Subject
     #: who fired the transition that queued the action (None: the system)
     actor_id: int | None
+    #: when that transition was fired: the worker may run the action much later
+    #: (a queue outage, rq's retries), and what the action records must not move
+    fired_at: datetime
 
 
 Action = Callable[[ActionContext], dict[str, Any]]
@@ -197,9 +200,10 @@ def suspend_partner(context: ActionContext) -> dict[str, Any]:
 
 def set_campaign_status(context: ActionContext) -> dict[str, Any]:
     """Set the campaign's status; the first ``running`` and the first ``closed`` also
-    record their instant (``running_since``, ``closed_at``), in the same transaction:
-    the ledger pays the campaign's rules only for events between the two
-    (:mod:`server.campaigns.window`). Both are set once and never moved."""
+    record the instant the manager fired the transition (``running_since``,
+    ``closed_at``), not the later one the worker runs at: the ledger pays the campaign's
+    rules only for events between the two (:mod:`server.campaigns.window`). Both are
+    set once and never moved."""
     campaign = context.subject
     if not isinstance(campaign, Campaign):
         raise ActionFailed("set_campaign_status needs a campaign")
@@ -208,9 +212,9 @@ def set_campaign_status(context: ActionContext) -> dict[str, Any]:
     if before is not status:
         campaign.status = status
         if status is CampaignStatus.running and campaign.running_since is None:
-            campaign.running_since = utcnow()
+            campaign.running_since = context.fired_at
         if status is CampaignStatus.closed and campaign.closed_at is None:
-            campaign.closed_at = utcnow()
+            campaign.closed_at = context.fired_at
         _audit(
             context,
             f"campaign.{status.value}",

@@ -10,6 +10,7 @@ shows the reason in the ``error`` status until someone presses retry.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -52,11 +53,17 @@ def _claim(run_id: int) -> bool:
     return bool(claimed.rowcount)
 
 
-def _actor_of(run: WorkflowActionRun) -> int | None:
-    if run.transition_id is None:
-        return None
-    transition = db.session.get(WorkflowTransition, run.transition_id)
-    return transition.actor_id if transition is not None else None
+def _fired_by(run: WorkflowActionRun) -> tuple[int | None, datetime]:
+    """Who fired the transition that queued the run, and when (the system, at the
+    run's creation, for runs no transition queued)."""
+    transition = (
+        db.session.get(WorkflowTransition, run.transition_id)
+        if run.transition_id is not None
+        else None
+    )
+    if transition is None:
+        return None, run.created_at
+    return transition.actor_id, transition.at
 
 
 def run_pending_actions(instance_id: int, last_attempt: bool = True) -> InstanceStatus:
@@ -74,11 +81,13 @@ def run_pending_actions(instance_id: int, last_attempt: bool = True) -> Instance
             continue  # another worker took it
         db.session.refresh(run)
         try:
+            actor_id, fired_at = _fired_by(run)
             context = ActionContext(
                 instance=instance,
                 run=run,
                 subject=load_subject(instance.subject_type, instance.subject_id),
-                actor_id=_actor_of(run),
+                actor_id=actor_id,
+                fired_at=fired_at,
             )
             result = ACTION_FUNCTIONS[run.action](context)
         except Exception as error:  # any failure is recorded on the run, then re-raised

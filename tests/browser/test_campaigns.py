@@ -206,10 +206,10 @@ def test_manager_composes_publishes_launches_and_reads_a_campaign(
     assert "Перемещено." in _text(page.locator(".alert-success"))
     run_worker(app)  # set_campaign_status + the e-mail to the managers
     page.reload()
-    with page.expect_navigation():
-        page.locator(".pf-option button", has_text="Запустить").click()
     # launched before the sale below occurred (a campaign pays only while running)
     at(monkeypatch, datetime(2026, 3, 2, 6, tzinfo=UTC))
+    with page.expect_navigation():
+        page.locator(".pf-option button", has_text="Запустить").click()
     run_worker(app)
     page.reload()
     assert _text(page.locator("#pf-status")) == "в работе"

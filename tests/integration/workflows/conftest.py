@@ -26,7 +26,7 @@ from server.security.roles import Role
 from server.tasks.documents import DOCUMENTS_QUEUE
 from server.tasks.worker import set_worker_app
 from server.tasks.workflows import WORKFLOWS_QUEUE
-from server.workflows import actions
+from server.workflows import engine
 from server.workflows.definitions import import_definition_files
 from tests.integration.documents.conftest import make_world
 
@@ -111,9 +111,10 @@ def campaign_world(wf_app: Flask) -> Iterator[CampaignWorld]:
 
 
 def at(monkeypatch: pytest.MonkeyPatch, instant: datetime) -> None:
-    """Run the workflow actions from now on as if at ``instant``: what they record
-    (a campaign's ``running_since`` / ``closed_at``). The worker runs in this process."""
-    monkeypatch.setattr(actions, "utcnow", lambda: instant)
+    """Fire transitions from now on as if at ``instant``: what their actions record (a
+    campaign's ``running_since`` / ``closed_at``) is that instant, whenever the worker
+    runs them. The web server of the browser tests runs in this process too."""
+    monkeypatch.setattr(engine, "utcnow", lambda: instant)
 
 
 def run_worker(app: Flask) -> None:

@@ -62,7 +62,8 @@ SLUG = "spring-push"
 RULE_KEY = f"campaign-{SLUG}"
 STARTS, ENDS = date(2026, 3, 1), date(2026, 3, 31)
 MID_CAMPAIGN = date(2026, 3, 10)
-#: when the workers run the launch and the close (their clock, see :func:`at`)
+#: the transitions' clock: composed and approved, launched, closed
+PLANNED = datetime(2026, 2, 20, 9, 0, tzinfo=UTC)
 LAUNCHED = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 CLOSED = datetime(2026, 3, 20, 18, 0, tzinfo=UTC)
 
@@ -125,6 +126,7 @@ def test_campaign_goes_through_every_state_with_its_side_effects(
     wf_app: Flask, campaign_world: CampaignWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world, manager = campaign_world, campaign_world.manager_id
+    at(monkeypatch, PLANNED)
 
     # -- compose: plan -------------------------------------------------------------
     composed = compose_campaign(_new(world), manager)
@@ -206,8 +208,8 @@ def test_campaign_goes_through_every_state_with_its_side_effects(
     assert RULE_KEY in _rule_keys(in_force)
 
     # -- launch: running; the campaign's code earns its bonus against the budget ----
+    at(monkeypatch, LAUNCHED)  # the worker runs later, at the real clock's time
     fire_transition(instance.id, "launch", manager)
-    at(monkeypatch, LAUNCHED)
     run_worker(wf_app)
     instance = _instance(campaign_id)
     assert (instance.state, instance.status) == ("running", InstanceStatus.running)
@@ -249,8 +251,8 @@ def test_campaign_goes_through_every_state_with_its_side_effects(
     )
 
     # -- close: closed and finished; nothing fires any more ------------------------
-    fire_transition(instance.id, "close", manager, comment="season over")
     at(monkeypatch, CLOSED)
+    fire_transition(instance.id, "close", manager, comment="season over")
     run_worker(wf_app)
     instance = _instance(campaign_id)
     assert (instance.state, instance.status) == ("closed", InstanceStatus.finished)
@@ -280,17 +282,18 @@ def test_campaign_goes_through_every_state_with_its_side_effects(
 
 
 def test_a_planned_campaign_can_be_closed_without_running(
-    wf_app: Flask, campaign_world: CampaignWorld
+    wf_app: Flask, campaign_world: CampaignWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     composed = compose_campaign(_new(campaign_world, budget=Decimal("500")), None)
     instance = _instance(composed.campaign.id)
+    at(monkeypatch, CLOSED)
     fire_transition(instance.id, "close", campaign_world.manager_id, comment="cancelled")
     run_worker(wf_app)
     instance = _instance(composed.campaign.id)
     assert (instance.state, instance.status) == ("closed", InstanceStatus.finished)
     closed = _campaign(composed.campaign.id)
     assert closed.status is CampaignStatus.closed
-    assert closed.running_since is None and closed.closed_at is not None  # never ran
+    assert (closed.running_since, closed.closed_at) == (None, CLOSED)  # never ran
     assert [(e.before, e.after) for e in _audit("campaign.closed")] == [
         ({"status": "plan"}, {"status": "closed"})
     ]

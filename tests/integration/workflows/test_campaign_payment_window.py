@@ -148,8 +148,8 @@ def test_the_campaign_rule_pays_only_for_sales_made_while_running(
     record_evidence(instance_id, EvidenceKind.approval, "budget", manager)
     fire_transition(instance_id, "approve", manager)
     run_worker(wf_app)
+    at(monkeypatch, LAUNCHED)  # the worker runs later, at the real clock's time
     fire_transition(instance_id, "launch", manager)
-    at(monkeypatch, LAUNCHED)
     run_worker(wf_app)
     campaign = _campaign(campaign_id)
     assert (campaign.status, campaign.running_since, campaign.closed_at) == (
@@ -169,8 +169,8 @@ def test_the_campaign_rule_pays_only_for_sales_made_while_running(
     assert _booked("s-running") == BONUS
 
     # -- close at CLOSED ------------------------------------------------------------
-    fire_transition(instance_id, "close", manager)
     at(monkeypatch, CLOSED)
+    fire_transition(instance_id, "close", manager)
     run_worker(wf_app)
     campaign = _campaign(campaign_id)
     assert (campaign.status, campaign.running_since, campaign.closed_at) == (
