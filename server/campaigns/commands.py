@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ from server.extensions import db
 from server.partners.models import CodeKind, Partner
 from server.programs.commands import version_document
 from server.programs.models import ProgramVersion, RuleInstance, VersionStatus
+from server.rules.money import parse_decimal
 from server.rules.program import parse_program
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,60}$")
@@ -107,14 +108,15 @@ def campaign_issues(new: NewCampaign) -> dict[str, Any]:
 def parse_amount(text: str | None) -> Decimal | None:
     """A money or rate field as ``Decimal`` (decimal comma accepted); ``None`` if empty.
 
-    Raises ``CommandError`` for text that is not a number.
+    Raises ``CommandError`` for text that is not a finite number of money's size
+    (``NaN`` and ``Infinity`` included: the rules engine's own reading decides).
     """
     if text is None or not text.strip():
         return None
-    try:
-        return Decimal(text.strip().replace(",", ".").replace(" ", ""))
-    except InvalidOperation:
-        raise CommandError(_l("%(text)s is not a number.", text=text)) from None
+    number = parse_decimal(text.strip().replace(",", ".").replace(" ", ""))
+    if number is None:
+        raise CommandError(_l("%(text)s is not a number.", text=text))
+    return number
 
 
 def _base_version_or_none(program_id: int) -> ProgramVersion | None:

@@ -1,0 +1,27 @@
+"""Reading the money and rate fields of the campaign forms."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from server.campaigns.commands import parse_amount
+from server.errors import CommandError
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("12,5", Decimal("12.5")), ("1 000", Decimal("1000")), (" 7 ", Decimal("7")), ("", None)],
+)
+def test_amounts_are_read_with_a_decimal_comma_and_spaces(
+    text: str, expected: Decimal | None
+) -> None:
+    assert parse_amount(text) == expected
+
+
+@pytest.mark.parametrize("text", ["NaN", "nan", "Infinity", "-inf", "1e999", "abc", "1,2,3"])
+def test_what_is_not_a_finite_amount_is_a_field_error(text: str) -> None:
+    # NaN used to pass as a Decimal and fail in a comparison: a 500, not a message
+    with pytest.raises(CommandError):
+        parse_amount(text)
