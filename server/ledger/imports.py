@@ -355,8 +355,11 @@ def error_report_csv(errors: list[dict[str, Any]]) -> str:
     writer = csv.writer(out, delimiter=";")
     writer.writerow(["line", "column", "value", "reason"])
     for error in errors:
-        # the value is the uploaded file's own text: never let it run as a formula
-        writer.writerow([error["line"], error["column"], cell(error["value"]), error["reason"]])
+        # the column (a header) and the value are the uploaded file's own text: never
+        # let them run as formulas
+        writer.writerow(
+            [error["line"], cell(error["column"]), cell(error["value"]), cell(error["reason"])]
+        )
     return out.getvalue()
 
 

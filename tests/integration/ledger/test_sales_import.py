@@ -207,7 +207,12 @@ def test_the_error_report_never_hands_a_formula_to_a_spreadsheet() -> None:
     from server.ledger.imports import error_report_csv
 
     text = error_report_csv(
-        [{"line": 3, "column": "Сумма", "value": '=HYPERLINK("x")', "reason": "invalid amount"}]
+        [
+            {"line": 3, "column": "Сумма", "value": '=HYPERLINK("x")', "reason": "invalid amount"},
+            # the column is the uploaded file's header text
+            {"line": 4, "column": "=cmd|'/C calc'!A0", "value": "1", "reason": "+bad"},
+        ]
     )
     assert text.startswith("\ufeff")
     assert text.splitlines()[1] == '3;Сумма;"\'=HYPERLINK(""x"")";invalid amount'
+    assert text.splitlines()[2] == "4;'=cmd|'/C calc'!A0;1;'+bad"
