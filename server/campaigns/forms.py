@@ -21,13 +21,7 @@ from server.campaigns.commands import (
 )
 from server.campaigns.models import CampaignKind
 from server.errors import CommandError
-
-
-def _date(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat((text or "").strip())
-    except ValueError:
-        return None
+from server.form_values import form_date
 
 
 def campaign_from_form(form: MultiDict[str, str]) -> NewCampaign:
@@ -42,7 +36,7 @@ def campaign_from_form(form: MultiDict[str, str]) -> NewCampaign:
     except ValueError:
         kind = None
         issues["kind"] = _l("Choose a campaign template.")
-    starts, ends = _date(form.get("starts_on")), _date(form.get("ends_on"))
+    starts, ends = form_date(form.get("starts_on")), form_date(form.get("ends_on"))
     for name, value in (("starts_on", starts), ("ends_on", ends)):
         if value is None:
             issues[name] = _l("Choose the campaign's dates.")

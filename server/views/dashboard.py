@@ -31,7 +31,6 @@ from server.programs.queries import published_versions
 
 #: the default range of the dashboards, in days back from today
 DEFAULT_RANGE_DAYS = 180
-#: CSV columns of the breakdown export
 
 
 class IndexView(FabIndexView):

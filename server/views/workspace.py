@@ -44,6 +44,7 @@ from server.campaigns.report import campaign_report
 from server.campaigns.templates import CAMPAIGN_TEMPLATES
 from server.errors import CommandError
 from server.extensions import db
+from server.form_values import form_date
 from server.i18n import current_language
 from server.partners.models import Partner, Region
 from server.programs import versioning
@@ -124,13 +125,6 @@ def _version(pk: int) -> ProgramVersion:
     if version is None:
         abort(404)
     return version
-
-
-def _date(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat((text or "").strip())
-    except ValueError:
-        return None
 
 
 def _form() -> dict[str, Any]:
@@ -346,7 +340,7 @@ class ProgramWorkspaceView(BaseView):
     @expose("/version/<int:pk>/publish", methods=["POST"])
     @has_access
     def publish(self, pk: int) -> ResponseReturnValue:
-        day = _date(request.form.get("effective_from"))
+        day = form_date(request.form.get("effective_from"))
         if day is None:
             require_csrf()
             flash(_("Choose the date the version takes effect."), "danger")
@@ -446,7 +440,7 @@ class ProgramWorkspaceView(BaseView):
     def backtest(self, pk: int) -> ResponseReturnValue:
         require_csrf()
         _version(pk)
-        start, end = _date(request.form.get("start")), _date(request.form.get("end"))
+        start, end = form_date(request.form.get("start")), form_date(request.form.get("end"))
         if start is None or end is None or start > end:
             return jsonify(error=_("Choose a period: a start date on or before the end date.")), 400
         job = enqueue_backtest(pk, start, end)
