@@ -96,16 +96,14 @@ def ledger_export(fmt: str, source: str | None) -> None:
 @clear_errors
 def evaluate() -> None:
     """Evaluate every pending event now, in this process (no queue)."""
-    from server.ledger.evaluation import (
-        DEFAULT_BATCH_SIZE,
-        batch_garbage_collection,
-        evaluate_pending,
-    )
+    from server.ledger.evaluation import batch_garbage_collection, evaluate_pending
 
-    with make_app().app_context(), batch_garbage_collection():
+    app = make_app()
+    size = int(app.config["EVALUATION_BATCH_SIZE"])
+    with app.app_context(), batch_garbage_collection():
         while True:
-            report = evaluate_pending(DEFAULT_BATCH_SIZE)
-            pending = f"{report.remaining}{'+' if report.remaining >= DEFAULT_BATCH_SIZE else ''}"
+            report = evaluate_pending(size)
+            pending = f"{report.remaining}{'+' if report.remaining >= size else ''}"
             click.echo(
                 f"{report.events} events, {report.accruals} accruals, "
                 f"{report.rejected} rejected, {pending} pending"

@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from server.campaigns.budget import BudgetCaps
+from server.config import DEFAULT_EVALUATION_BATCH_SIZE
 from server.db.bulk import InsertStream, update_rows
 from server.db.types import utcnow
 from server.extensions import db
@@ -47,10 +48,6 @@ from server.rules.partners import PartnerDirectory
 
 log = logging.getLogger(__name__)
 
-#: events per batch (one transaction), large enough to amortise its queries and commit:
-#: against 1,000, evaluation alone ran 10 % faster on PostgreSQL and 5 % on SQLite, and
-#: 5,000 gained nothing more (docs/benchmarks.md); a batch is then ~0.3-0.5 s of work
-DEFAULT_BATCH_SIZE = 2500
 #: young objects allocated between two collections while batches run (CPython: 700).
 #: Freezing gives most of the gain; 50,000 was a few per cent faster still but let a
 #: worker's RSS creep by ~0.1 kB per event, 10,000 keeps it flat (docs/benchmarks.md)
@@ -178,7 +175,7 @@ def _prefetch(
     )
 
 
-def evaluate_pending(batch_size: int = DEFAULT_BATCH_SIZE) -> BatchReport:
+def evaluate_pending(batch_size: int = DEFAULT_EVALUATION_BATCH_SIZE) -> BatchReport:
     """Evaluate one batch of pending events and commit it; returns what was done.
 
     The caller loops while ``remaining`` > 0. Raises whatever the database or the

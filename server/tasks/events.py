@@ -17,11 +17,7 @@ from rq import Retry
 
 from server.db.types import utcnow
 from server.extensions import db
-from server.ledger.evaluation import (
-    DEFAULT_BATCH_SIZE,
-    batch_garbage_collection,
-    evaluate_pending,
-)
+from server.ledger.evaluation import batch_garbage_collection, evaluate_pending
 from server.ledger.models import EventStatus, SalesEvent
 from server.queues import get_queue, redis_connection
 from server.tasks.worker import app_job
@@ -50,7 +46,7 @@ def request_evaluation() -> bool:
 def evaluate_pending_events(batch_size: int | None = None) -> dict[str, int]:
     """Evaluate pending events batch by batch; queue a successor if time runs out."""
     redis_connection().delete(REQUESTED_FLAG)
-    size = batch_size or int(current_app.config.get("EVALUATION_BATCH_SIZE", DEFAULT_BATCH_SIZE))
+    size = batch_size or int(current_app.config["EVALUATION_BATCH_SIZE"])
     started = time.monotonic()
     totals = {"events": 0, "rejected": 0, "accruals": 0, "batches": 0}
     with batch_garbage_collection():
