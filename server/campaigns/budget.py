@@ -31,7 +31,7 @@ month-to-date figures are the same as without a cap or a window.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -191,8 +191,6 @@ class BudgetCaps:
     windows: dict[str, RunningWindow] = field(default_factory=dict)
     #: what this batch booked per (sale id, rule key, partner id), for in-batch refunds
     booked: dict[tuple[str, str, int], Decimal] = field(default_factory=dict)
-    #: called before any query (an evaluation batch streaming its rows ends its COPY)
-    before_query: Callable[[], None] | None = None
 
     @classmethod
     def load(cls, session: Session) -> BudgetCaps:
@@ -201,8 +199,6 @@ class BudgetCaps:
     def _booked_in_ledger(self, sale: str, rule_key: str, partner_id: int) -> Decimal:
         if self.session is None:
             return ZERO
-        if self.before_query is not None:
-            self.before_query()
         original = self.session.scalar(
             sa.select(sa.func.coalesce(sa.func.sum(Accrual.amount), 0))
             .join(SalesEvent, Accrual.event_id == SalesEvent.id)

@@ -98,14 +98,22 @@ def _executemany(session: Session, statement: str, rows: Iterable[Sequence[Any]]
     session.connection().exec_driver_sql(statement, [tuple(row) for row in rows])
 
 
-def _copy(
-    session: Session, target: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> None:
-    """``COPY target (columns) FROM STDIN`` on the session's psycopg connection."""
+def _open_copy(session: Session, target: str, columns: Sequence[str]) -> tuple[Any, Any]:
+    """``COPY target (columns) FROM STDIN`` on the session's psycopg connection, not yet
+    entered: (the cursor, the copy's context manager)."""
     raw = session.connection().connection.driver_connection
     assert raw is not None, "a live database connection"
     quoted = ", ".join(f'"{name}"' for name in columns)
-    with raw.cursor() as cursor, cursor.copy(f"COPY {target} ({quoted}) FROM STDIN") as copy:
+    cursor = raw.cursor()
+    return cursor, cursor.copy(f"COPY {target} ({quoted}) FROM STDIN")
+
+
+def _copy(
+    session: Session, target: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Every row through one ``COPY`` (see :func:`_open_copy`)."""
+    cursor, opened = _open_copy(session, target, columns)
+    with cursor, opened as copy:
         for row in rows:
             copy.write_row(row)
 
@@ -247,8 +255,10 @@ class InsertStream:
 
     On PostgreSQL a ``COPY`` stays open between writes, so the server inserts (index
     entries, foreign-key checks) while Python computes the next rows, instead of after
-    them. The caller must run no other statement while it is open: :meth:`suspend`
-    ends the ``COPY`` first (the next write opens another). On SQLite the rows are
+    them. Any other statement on the session's connection ends the open ``COPY`` first
+    (a ``before_cursor_execute`` listener; :meth:`suspend` does it by hand), and the next
+    write opens another: a query in the middle costs a round trip, never an error
+    ("another command is already in progress"). On SQLite the rows are
     collected and inserted when the stream closes. Use as a context manager; an error
     inside aborts the open ``COPY``, and the caller rolls back.
     """
@@ -264,18 +274,24 @@ class InsertStream:
         self._cursor: Any = None
         self._copy: Any = None  # the open COPY's context manager
         self._rows: Any = None  # the open COPY
+        self._connection: sa.Connection | None = None  # whose statements end it
 
     def __enter__(self) -> InsertStream:
         return self
 
     def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
-        if error is not None:
-            self._end(kind, error, trace)
-            return
-        self.suspend()
-        if self._pending:
-            insert_rows(self.session, self.table, self._pending)
-            self._pending = []
+        try:
+            if error is not None:
+                self._end(kind, error, trace)
+                return
+            self.suspend()
+            if self._pending:
+                insert_rows(self.session, self.table, self._pending)
+                self._pending = []
+        finally:
+            if self._connection is not None:
+                sa.event.remove(self._connection, "before_cursor_execute", self._before_statement)
+                self._connection = None
 
     def write(self, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
@@ -290,18 +306,22 @@ class InsertStream:
             self._pending.extend(rows)
             return
         if self._rows is None:
-            raw = self.session.connection().connection.driver_connection
-            assert raw is not None, "a live database connection"
-            quoted = ", ".join(f'"{name}"' for name in self._columns)
-            self._cursor = raw.cursor()
-            self._copy = self._cursor.copy(f'COPY "{self.table.name}" ({quoted}) FROM STDIN')
+            self._cursor, self._copy = _open_copy(
+                self.session, f'"{self.table.name}"', self._columns
+            )
             self._rows = self._copy.__enter__()
+            if self._connection is None:  # any other statement ends the COPY first
+                self._connection = self.session.connection()
+                sa.event.listen(self._connection, "before_cursor_execute", self._before_statement)
         for values in _tuples(rows, self._columns, self._convert):
             self._rows.write_row(values)
 
     def suspend(self) -> None:
         """End the open ``COPY`` (waits for the server to take every row written)."""
         self._end(None, None, None)
+
+    def _before_statement(self, *_args: Any) -> None:
+        self.suspend()
 
     def _end(self, kind: Any, error: Any, trace: Any) -> None:
         if self._copy is not None:

@@ -208,7 +208,7 @@ def evaluate_pending(batch_size: int = DEFAULT_EVALUATION_BATCH_SIZE) -> BatchRe
         versions = VersionsInForce()
         in_force = [_version_of(payload, versions) for *_, payload in events]
         for used in {v.id: v for v in in_force if v is not None}.values():
-            # everything that reads the database before the accruals start streaming
+            # read before the accruals stream: a query in the loop would end the COPY
             versions.rule_ids(used)
             _evaluator(used, versions.digest(used), partners, state)
         # Campaigns: rows of a campaign's rules for events that did not occur while it
@@ -220,9 +220,6 @@ def evaluate_pending(batch_size: int = DEFAULT_EVALUATION_BATCH_SIZE) -> BatchRe
         reversals: list[dict[str, Any]] = []
         rejected = 0
         with session.no_autoflush, InsertStream(session, Accrual.__table__) as accruals:
-            # No statement may run while the stream is open but the caps' rare lookups,
-            # which end the open COPY first.
-            caps.before_query = accruals.suspend
             for (row_id, source, external_id, occurred_at, payload), version in zip(
                 events, in_force, strict=True
             ):

@@ -219,6 +219,23 @@ def test_insert_stream_survives_a_query_between_writes(app_ctx: Flask) -> None:
     ]
 
 
+def test_a_query_between_writes_ends_the_copy_by_itself(app_ctx: Flask) -> None:
+    # on PostgreSQL a statement during an open COPY fails ("another command is already
+    # in progress") unless the stream ends it first: callers need not know
+    partner_id = _partner()
+    streamed = db.session.get_bind().dialect.name == "postgresql"  # SQLite: at the end
+    with InsertStream(db.session, Accrual.__table__) as stream:
+        stream.write([_accrual(1, partner_id)])
+        assert db.session.scalar(sa.select(sa.func.count(Partner.id))) == 1
+        stream.write([_accrual(2, partner_id)])
+        assert db.session.scalar(sa.select(sa.func.count(Accrual.id))) == (2 if streamed else 0)
+    db.session.commit()
+    assert db.session.scalars(sa.select(Accrual.amount).order_by(Accrual.id)).all() == [
+        Decimal("1.00"),
+        Decimal("2.00"),
+    ]
+
+
 def test_an_error_inside_the_stream_writes_nothing(app_ctx: Flask) -> None:
     partner_id = _partner()
     with (
