@@ -30,7 +30,8 @@ BASIC = EXAMPLES / "basic"
 
 def _cut_connection_on_status_update(app: Flask) -> Any:
     """Install a hook that kills the connection when the batch, its evaluation state
-    and accruals already written, updates the events' statuses (its last write)."""
+    and accruals already written, updates the events' statuses (its last write but the
+    rare release rows of refunded, already released holds)."""
     engine = db.engine
 
     def kill(conn: Any, cursor: Any, statement: str, *args: Any) -> None:

@@ -40,8 +40,10 @@ def _free_port() -> int:
 class TemporaryPostgres:
     """Start with :meth:`start`, get URLs with :meth:`create_database`, end with :meth:`stop`.
 
-    Tests run without fsync (nothing there must survive a power cut); benchmarks pass
-    ``durable=True`` to measure with PostgreSQL's default, crash-safe settings.
+    Tests run without fsync (nothing there must survive a power cut). The pipeline
+    benchmark (``bench/bench_pipeline.py``) passes ``durable=True`` to measure with
+    PostgreSQL's default, crash-safe settings; the backtest and dashboards benchmarks
+    do not (they measure reads and in-memory evaluation).
     """
 
     def __init__(self, durable: bool = False) -> None:

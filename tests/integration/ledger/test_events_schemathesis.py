@@ -115,7 +115,10 @@ def test_conforming_batches_with_a_valid_key(
     run = fuzz_run("schemathesis.valid_key", EVENTS_API)
     cases = events_operation.as_strategy(headers={"X-API-Key": _key(app)})
     shown = _answers(run, cases)
-    assert {"200", "accepted", "rejected"} <= shown
+    # the 413 is reached on both today; required of the larger SQLite run only, as in
+    # test_events_fuzz (generation shifts with whatever modules are imported)
+    required = {"200", "accepted", "rejected"} | ({"413"} if run.backend == "sqlite" else set())
+    assert required <= shown
 
 
 def test_schema_violating_bodies_with_a_valid_key(

@@ -105,8 +105,9 @@ def test_mark_paid_refuses_a_carried_partner_and_pays_only_the_due(app: Flask) -
         with pytest.raises(CommandError, match="P-BELOW") as refused:
             mark_paid(close_id, [equal.id, below.id])
         assert "меньше минимальной суммы выплаты" in str(refused.value)  # Russian by default
+        assert _payouts(equal) == []  # nothing written, not even flushed, when one is refused
         db.session.rollback()
-        assert _payouts(equal) == []  # nothing written when one partner is refused
+        assert _payouts(equal) == []
         assert len(mark_paid(close_id)) == 3  # all due: the carried partners are left
         assert _payouts(below) == [] and _payouts(partners["small"]) == []
         assert _payouts(equal) == [Decimal("-1000.00")]
