@@ -11,20 +11,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-import rq
 import sqlalchemy as sa
 from flask import Flask
 from flask_appbuilder.security.sqla.models import User
 
 from server.campaigns.models import Campaign, CampaignStatus
 from server.extensions import db
-from server.ledger.intake import ingest_batch
 from server.partners.models import AttributionCode
 from server.programs.models import ProgramVersion, VersionStatus
-from server.queues import get_queue
 from server.security.roles import Role
-from server.tasks.events import request_evaluation
-from server.tasks.worker import set_worker_app
 from server.workflows.definitions import import_definition_files
 from server.workflows.models import WorkflowInstance
 from tests.browser.conftest import screenshot
@@ -33,7 +28,9 @@ from tests.integration.workflows.conftest import (  # noqa: F401  (wf_app: a fix
     PASSWORD,
     REPO,
     at,
+    evaluate,
     make_user,
+    promo_sale,
     run_worker,
     wf_app,
 )
@@ -73,21 +70,8 @@ def _evaluate_sale(app: Flask, campaign_id: int) -> None:
         code = db.session.scalar(
             sa.select(AttributionCode.code).where(AttributionCode.campaign_id == campaign_id)
         )
-        sale = {
-            "id": "spring-1",
-            "type": "sale",
-            "occurred_at": "2026-03-10T12:00:00+03:00",
-            "promo_code": code,
-            "channel": "online",
-            "amount": "10000",
-            "currency": "RUB",
-            "customer": "c-spring-1",
-        }
-        ingest_batch("shop", [sale], "RUB")
-        request_evaluation()
-    set_worker_app(app)
-    queue = get_queue("events", app)
-    rq.SimpleWorker([queue], connection=queue.connection).work(burst=True)
+        assert code is not None
+        evaluate(app, promo_sale("spring-1", "2026-03-10T12:00:00+03:00", code))
 
 
 def test_manager_composes_publishes_launches_and_reads_a_campaign(

@@ -17,18 +17,22 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale
 
+from server.campaigns.models import Campaign
 from server.extensions import db
+from server.ledger.intake import ingest_batch
 from server.partners.models import Partner, PartnerKind, PartnerStatus, Region
 from server.programs.models import ProgramVersion
 from server.queues import get_queue
 from server.security.commands import NewUser, create_user
 from server.security.roles import Role
 from server.tasks.documents import DOCUMENTS_QUEUE
+from server.tasks.events import request_evaluation
 from server.tasks.worker import set_worker_app
 from server.tasks.workflows import WORKFLOWS_QUEUE
 from server.workflows import engine
 from server.workflows.definitions import import_definition_files
 from tests.integration.documents.conftest import make_world
+from tests.integration.ledger.helpers import run_worker as run_events_worker
 
 PASSWORD = "secret-pass-1"
 REPO = Path(__file__).parents[3]
@@ -133,3 +137,35 @@ def login(app: Flask, user_id: int) -> FlaskClient:
     response = client.post("/login/", data={"username": username, "password": PASSWORD})
     assert response.status_code in (200, 302)
     return client
+
+
+def stored_campaign(campaign_id: int) -> Campaign:
+    """The campaign as the database has it now."""
+    db.session.expire_all()
+    found = db.session.get(Campaign, campaign_id)
+    assert found is not None
+    return found
+
+
+def promo_sale(sale_id: str, occurred_at: str, code: str) -> dict[str, str]:
+    """An online sale of 10,000 ₽ with a promo code, by a customer of its own."""
+    return {
+        "id": sale_id,
+        "type": "sale",
+        "occurred_at": occurred_at,
+        "promo_code": code,
+        "channel": "online",
+        "amount": "10000",
+        "currency": "RUB",
+        "customer": f"c-{sale_id}",
+    }
+
+
+def evaluate(app: Flask, *events: dict[str, str]) -> None:
+    """Take ``events`` in from a shop (in the caller's app context), then evaluate
+    everything pending with a real worker on the events queue."""
+    if events:
+        ingest_batch("shop", list(events), "RUB")
+    request_evaluation()
+    run_events_worker(app)
+    db.session.expire_all()

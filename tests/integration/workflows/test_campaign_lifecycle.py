@@ -20,7 +20,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-import rq
 import sqlalchemy as sa
 from flask import Flask
 from flask_appbuilder.security.sqla.models import User
@@ -38,15 +37,11 @@ from server.campaigns.commands import (
 from server.campaigns.models import Campaign, CampaignKind, CampaignStatus
 from server.campaigns.report import campaign_report
 from server.extensions import db
-from server.ledger.intake import ingest_batch
 from server.ledger.models import Accrual, AccrualKind
 from server.programs import versioning
 from server.programs.commands import version_in_force
 from server.programs.models import ProgramVersion, VersionStatus
-from server.queues import get_queue
 from server.rules.program import ProgramError
-from server.tasks.events import request_evaluation
-from server.tasks.worker import set_worker_app
 from server.workflows.engine import TransitionRefused, fire_transition, record_evidence
 from server.workflows.models import (
     EvidenceKind,
@@ -55,7 +50,15 @@ from server.workflows.models import (
     WorkflowActionRun,
     WorkflowInstance,
 )
-from tests.integration.workflows.conftest import CampaignWorld, at, login, run_worker
+from tests.integration.workflows.conftest import (
+    CampaignWorld,
+    at,
+    evaluate,
+    login,
+    promo_sale,
+    run_worker,
+    stored_campaign,
+)
 
 KEY = "campaign-lifecycle"
 SLUG = "spring-push"
@@ -83,13 +86,6 @@ def _new(world: CampaignWorld, **changes: object) -> NewCampaign:
     return NewCampaign(**{**fields, **changes})  # type: ignore[arg-type]
 
 
-def _campaign(campaign_id: int) -> Campaign:
-    db.session.expire_all()
-    campaign = db.session.get(Campaign, campaign_id)
-    assert campaign is not None
-    return campaign
-
-
 def _instance(campaign_id: int) -> WorkflowInstance:
     db.session.expire_all()
     instance = db.session.scalar(
@@ -114,14 +110,6 @@ def _rule_keys(version: ProgramVersion | None) -> set[str]:
     return {rule.rule_key for rule in version.rules}
 
 
-def _evaluate(app: Flask) -> None:
-    """Queue evaluation of the stored events and run the events queue with a real worker."""
-    request_evaluation()
-    set_worker_app(app)
-    queue = get_queue("events", app)
-    rq.SimpleWorker([queue], connection=queue.connection).work(burst=True)
-
-
 def test_campaign_goes_through_every_state_with_its_side_effects(
     wf_app: Flask, campaign_world: CampaignWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -138,13 +126,16 @@ def test_campaign_goes_through_every_state_with_its_side_effects(
         "plan",
         InstanceStatus.running,
     )
-    assert _campaign(campaign_id).status is CampaignStatus.plan
-    assert (_campaign(campaign_id).running_since, _campaign(campaign_id).closed_at) == (None, None)
+    assert stored_campaign(campaign_id).status is CampaignStatus.plan
+    assert (stored_campaign(campaign_id).running_since, stored_campaign(campaign_id).closed_at) == (
+        None,
+        None,
+    )
     draft = db.session.get(ProgramVersion, draft_id)
     assert draft is not None and draft.status is VersionStatus.draft
     assert RULE_KEY in _rule_keys(draft)
     assert RULE_KEY not in _rule_keys(version_in_force(world.program_id, MID_CAMPAIGN))
-    assert budget_state(db.session, _campaign(campaign_id)).level is BudgetLevel.no_cap
+    assert budget_state(db.session, stored_campaign(campaign_id)).level is BudgetLevel.no_cap
     assert [e.entity_id for e in _audit("campaign.compose")] == [str(campaign_id)]
     assert len(_audit("program_version.campaign")) == 1
     assert len(_audit("workflow.start")) == 1
@@ -174,14 +165,14 @@ def test_campaign_goes_through_every_state_with_its_side_effects(
     fire_transition(instance.id, "approve", manager, comment="budget agreed")
     instance = _instance(campaign_id)
     assert (instance.state, instance.status) == ("approved", InstanceStatus.acting)
-    assert _campaign(campaign_id).status is CampaignStatus.plan  # not before the worker
+    assert stored_campaign(campaign_id).status is CampaignStatus.plan  # not before the worker
     with pytest.raises(TransitionRefused, match="still running"):
         fire_transition(instance.id, "launch", manager)
     run_worker(wf_app)
     instance = _instance(campaign_id)
     assert (instance.state, instance.status) == ("approved", InstanceStatus.running)
-    assert _campaign(campaign_id).status is CampaignStatus.approved
-    assert _campaign(campaign_id).running_since is None  # approved is not running
+    assert stored_campaign(campaign_id).status is CampaignStatus.approved
+    assert stored_campaign(campaign_id).running_since is None  # approved is not running
     [approved] = _audit("campaign.approved")
     assert (approved.entity_type, approved.entity_id, approved.actor_id) == (
         "campaign",
@@ -194,7 +185,7 @@ def test_campaign_goes_through_every_state_with_its_side_effects(
     assert mail.subject == "Кампания утверждена"
     assert mail.body == "Кампания «Весенние промокоды» утверждена."
     assert manager_email in mail.recipients
-    state = budget_state(db.session, _campaign(campaign_id))
+    state = budget_state(db.session, stored_campaign(campaign_id))
     assert (state.budget, state.spend, state.level) == (
         Decimal("1000.00"),
         Decimal("0"),
@@ -213,37 +204,26 @@ def test_campaign_goes_through_every_state_with_its_side_effects(
     run_worker(wf_app)
     instance = _instance(campaign_id)
     assert (instance.state, instance.status) == ("running", InstanceStatus.running)
-    assert _campaign(campaign_id).status is CampaignStatus.running
-    assert (_campaign(campaign_id).running_since, _campaign(campaign_id).closed_at) == (
+    assert stored_campaign(campaign_id).status is CampaignStatus.running
+    assert (stored_campaign(campaign_id).running_since, stored_campaign(campaign_id).closed_at) == (
         LAUNCHED,
         None,
     )
     assert [(e.before, e.after) for e in _audit("campaign.running")] == [
         ({"status": "approved"}, {"status": "running"})
     ]
-    sale = {
-        "id": "spring-1",
-        "type": "sale",
-        "occurred_at": "2026-03-10T12:00:00+03:00",
-        "promo_code": composed.codes[0],
-        "channel": "online",
-        "amount": "10000",
-        "currency": "RUB",
-        "customer": "c-spring-1",
-    }
-    ingest_batch("shop", [sale], "RUB")
-    _evaluate(wf_app)
+    evaluate(wf_app, promo_sale("spring-1", "2026-03-10T12:00:00+03:00", composed.codes[0]))
     bonus = db.session.scalars(sa.select(Accrual).where(Accrual.rule_key == RULE_KEY)).all()
     assert [(a.kind, a.amount, a.partner_id) for a in bonus] == [
         (AccrualKind.bonus, Decimal("400.00"), world.partner_id)
     ]
-    state = budget_state(db.session, _campaign(campaign_id))
+    state = budget_state(db.session, stored_campaign(campaign_id))
     assert (state.spend, state.remaining, state.level) == (
         Decimal("400.00"),
         Decimal("600.00"),
         BudgetLevel.ok,
     )
-    report = campaign_report(db.session, _campaign(campaign_id))
+    report = campaign_report(db.session, stored_campaign(campaign_id))
     assert (report.total.sales, report.total.orders, report.total.accruals) == (
         Decimal("10000.00"),
         1,
@@ -256,8 +236,8 @@ def test_campaign_goes_through_every_state_with_its_side_effects(
     run_worker(wf_app)
     instance = _instance(campaign_id)
     assert (instance.state, instance.status) == ("closed", InstanceStatus.finished)
-    assert _campaign(campaign_id).status is CampaignStatus.closed
-    assert (_campaign(campaign_id).running_since, _campaign(campaign_id).closed_at) == (
+    assert stored_campaign(campaign_id).status is CampaignStatus.closed
+    assert (stored_campaign(campaign_id).running_since, stored_campaign(campaign_id).closed_at) == (
         LAUNCHED,
         CLOSED,
     )
@@ -291,7 +271,7 @@ def test_a_planned_campaign_can_be_closed_without_running(
     run_worker(wf_app)
     instance = _instance(composed.campaign.id)
     assert (instance.state, instance.status) == ("closed", InstanceStatus.finished)
-    closed = _campaign(composed.campaign.id)
+    closed = stored_campaign(composed.campaign.id)
     assert closed.status is CampaignStatus.closed
     assert (closed.running_since, closed.closed_at) == (None, CLOSED)  # never ran
     assert [(e.before, e.after) for e in _audit("campaign.closed")] == [

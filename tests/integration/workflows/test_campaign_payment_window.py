@@ -22,53 +22,32 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-import rq
 import sqlalchemy as sa
 from flask import Flask
 
 from server.campaigns.budget import budget_state
 from server.campaigns.commands import NewCampaign, compose_campaign, update_budget
-from server.campaigns.models import Campaign, CampaignKind, CampaignStatus
+from server.campaigns.models import CampaignKind, CampaignStatus
 from server.extensions import db
-from server.ledger.intake import ingest_batch
 from server.ledger.models import Accrual, AccrualKind, EventStatus, SalesEvent
 from server.programs import versioning
-from server.queues import get_queue
-from server.tasks.events import request_evaluation
-from server.tasks.worker import set_worker_app
 from server.workflows.engine import fire_transition, record_evidence
 from server.workflows.models import EvidenceKind, WorkflowInstance
-from tests.integration.workflows.conftest import CampaignWorld, at, run_worker
+from tests.integration.workflows.conftest import (
+    CampaignWorld,
+    at,
+    evaluate,
+    promo_sale,
+    run_worker,
+    stored_campaign,
+)
 
 SLUG = "spring-window"
 RULE_KEY = f"campaign-{SLUG}"
 LAUNCHED = datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
 CLOSED = datetime(2026, 3, 20, 18, 0, tzinfo=UTC)
-SALE_AMOUNT = Decimal("10000")
+SALE_AMOUNT = Decimal("10000")  # what promo_sale sells
 BONUS = Decimal("400.00")  # 4 % of a sale
-
-
-def _evaluate(app: Flask, *events: dict[str, str]) -> None:
-    """Take the events in and evaluate them with a real worker on the events queue."""
-    ingest_batch("shop", list(events), "RUB")
-    request_evaluation()
-    set_worker_app(app)
-    queue = get_queue("events", app)
-    rq.SimpleWorker([queue], connection=queue.connection).work(burst=True)
-    db.session.expire_all()
-
-
-def _sale(sale_id: str, occurred_at: str, code: str) -> dict[str, str]:
-    return {
-        "id": sale_id,
-        "type": "sale",
-        "occurred_at": occurred_at,
-        "promo_code": code,
-        "channel": "online",
-        "amount": str(SALE_AMOUNT),
-        "currency": "RUB",
-        "customer": f"c-{sale_id}",
-    }
 
 
 def _refund(sale_id: str, occurred_at: str) -> dict[str, str]:
@@ -104,13 +83,6 @@ def _taken_back(sale_id: str, campaign_rule: bool = True) -> Decimal:
     return Decimal(total)
 
 
-def _campaign(campaign_id: int) -> Campaign:
-    db.session.expire_all()
-    campaign = db.session.get(Campaign, campaign_id)
-    assert campaign is not None
-    return campaign
-
-
 def test_the_campaign_rule_pays_only_for_sales_made_while_running(
     wf_app: Flask, campaign_world: CampaignWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -138,8 +110,8 @@ def test_the_campaign_rule_pays_only_for_sales_made_while_running(
     versioning.publish(composed.draft.id, date(2026, 3, 1), manager)
 
     # -- planned: a sale earns nothing from the campaign's rule; other rules pay -----
-    _evaluate(wf_app, _sale("s-planned", "2026-03-03T12:00:00+03:00", code))
-    assert _campaign(campaign_id).status is CampaignStatus.plan
+    evaluate(wf_app, promo_sale("s-planned", "2026-03-03T12:00:00+03:00", code))
+    assert stored_campaign(campaign_id).status is CampaignStatus.plan
     assert _booked("s-planned") == 0
     assert _booked("s-planned", campaign_rule=False) > 0
 
@@ -151,7 +123,7 @@ def test_the_campaign_rule_pays_only_for_sales_made_while_running(
     at(monkeypatch, LAUNCHED)  # the worker runs later, at the real clock's time
     fire_transition(instance_id, "launch", manager)
     run_worker(wf_app)
-    campaign = _campaign(campaign_id)
+    campaign = stored_campaign(campaign_id)
     assert (campaign.status, campaign.running_since, campaign.closed_at) == (
         CampaignStatus.running,
         LAUNCHED,
@@ -159,10 +131,10 @@ def test_the_campaign_rule_pays_only_for_sales_made_while_running(
     )
 
     # one minute before the launch, reported after it: nothing; while running: the bonus
-    _evaluate(
+    evaluate(
         wf_app,
-        _sale("s-before-launch", "2026-03-05T11:59:00+03:00", code),
-        _sale("s-running", "2026-03-10T12:00:00+03:00", code),
+        promo_sale("s-before-launch", "2026-03-05T11:59:00+03:00", code),
+        promo_sale("s-running", "2026-03-10T12:00:00+03:00", code),
     )
     assert _booked("s-before-launch") == 0
     assert _booked("s-before-launch", campaign_rule=False) > 0
@@ -172,7 +144,7 @@ def test_the_campaign_rule_pays_only_for_sales_made_while_running(
     at(monkeypatch, CLOSED)
     fire_transition(instance_id, "close", manager)
     run_worker(wf_app)
-    campaign = _campaign(campaign_id)
+    campaign = stored_campaign(campaign_id)
     assert (campaign.status, campaign.running_since, campaign.closed_at) == (
         CampaignStatus.closed,
         LAUNCHED,
@@ -180,19 +152,19 @@ def test_the_campaign_rule_pays_only_for_sales_made_while_running(
     )
 
     # reported after the close: made a minute before it pays; made at it or later not
-    _evaluate(
+    evaluate(
         wf_app,
-        _sale("s-last-minute", "2026-03-20T20:59:00+03:00", code),
-        _sale("s-at-close", "2026-03-20T21:00:00+03:00", code),
-        _sale("s-after-close", "2026-03-25T12:00:00+03:00", code),
+        promo_sale("s-last-minute", "2026-03-20T20:59:00+03:00", code),
+        promo_sale("s-at-close", "2026-03-20T21:00:00+03:00", code),
+        promo_sale("s-after-close", "2026-03-25T12:00:00+03:00", code),
     )
     assert _booked("s-last-minute") == BONUS
     assert _booked("s-at-close") == 0 and _booked("s-after-close") == 0
     assert _booked("s-after-close", campaign_rule=False) > 0
-    assert budget_state(db.session, _campaign(campaign_id)).spend == 2 * BONUS
+    assert budget_state(db.session, stored_campaign(campaign_id)).spend == 2 * BONUS
 
     # -- refunds: nothing back where nothing was paid, the whole bonus where it was --
-    _evaluate(
+    evaluate(
         wf_app,
         _refund("s-planned", "2026-03-26T10:00:00+03:00"),
         _refund("s-after-close", "2026-03-26T10:01:00+03:00"),
@@ -212,4 +184,4 @@ def test_the_campaign_rule_pays_only_for_sales_made_while_running(
         sa.select(Accrual.kind).where(Accrual.rule_key == RULE_KEY).order_by(Accrual.id)
     ).all()
     assert bonus_rows == [AccrualKind.bonus] * 3  # s-running, s-last-minute, the refund
-    assert budget_state(db.session, _campaign(campaign_id)).spend == BONUS
+    assert budget_state(db.session, stored_campaign(campaign_id)).spend == BONUS
