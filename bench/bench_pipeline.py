@@ -370,7 +370,7 @@ def main() -> None:
         help="also time intake alone and evaluation alone, each against the raw rate",
     )
     args = parser.parse_args()
-    from bench.machine import command_line, describe
+    from bench.machine import describe, write_results
     from bench.plots import image_path, plot_pipeline
 
     machine = describe()
@@ -388,18 +388,11 @@ def main() -> None:
                 result[f"stage_{stage.replace('events_per_second', 'ratio_to_raw')}"] = round(
                     rate / raw, 3
                 )
-        result["machine"] = machine
-        result["command"] = command_line()
         results.append(result)
-        print(
-            json.dumps(
-                {k: v for k, v in result.items() if k not in ("worker_rss_series", "machine")}
-            )
-        )
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / f"{args.name}.json").write_text(json.dumps(results, indent=2))
-    print(f"plot: {plot_pipeline(results, image_path(args.name))}")
+        print(json.dumps({k: v for k, v in result.items() if k != "worker_rss_series"}))
+    figures = {"runs": results}
+    print(f"results: {write_results(args.name, figures, machine).relative_to(ROOT)}")
+    print(f"plot: {plot_pipeline(figures, image_path(args.name))}")
 
 
 if __name__ == "__main__":

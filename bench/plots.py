@@ -96,53 +96,6 @@ def fmt(value: float) -> str:
     return f"{value:.2f}"
 
 
-# ---------------------------------------------------------------- generic charts
-
-
-@_styled
-def bar_chart(
-    path: Path,
-    title: str,
-    labels: Sequence[str],
-    values: Sequence[float],
-    unit: str,
-    baseline: int | None = None,
-    target: float | None = None,
-    target_label: str | None = None,
-    caption: str | None = None,
-) -> Path:
-    """One bar per measured path; ``baseline`` (an index) is drawn hatched grey and the
-    other bars carry their ratio to it; ``target`` is a dashed line at that value."""
-    notes = _ratio_notes(values, baseline, labels[baseline] if baseline is not None else "")
-    figure, (axes,) = _figure(title, caption, [1.6 * PANEL_WIDTH])
-    legend = _bars(
-        axes,
-        labels,
-        values,
-        unit,
-        baselines=set() if baseline is None else {baseline},
-        notes=notes,
-        target=target,
-        target_label=target_label,
-    )
-    return _save(figure, path, legend)
-
-
-@_styled
-def line_chart(
-    path: Path,
-    title: str,
-    series: Mapping[str, Sequence[tuple[float, float]]],
-    xlabel: str,
-    ylabel: str,
-    caption: str | None = None,
-) -> Path:
-    """One line per series of (x, y) points, e.g. worker RSS (MB) over seconds."""
-    figure, (axes,) = _figure(title, caption, [1.6 * PANEL_WIDTH], legend=False)
-    _lines(axes, series, xlabel, ylabel)
-    return _save(figure, path)
-
-
 # ---------------------------------------------------------------- one per benchmark
 
 
@@ -265,10 +218,11 @@ def plot_backtest(result: Mapping[str, Any], path: Path | None = None) -> Path:
 
 
 @_styled
-def plot_pipeline(results: Sequence[Mapping[str, Any]], path: Path | None = None) -> Path:
-    """``bench_pipeline.py``'s list (one dict per database): events/s through API →
-    database → queue → workers next to the raw durable_rules rate of the same run with
-    the 0.5× target, and the workers' RSS over the run."""
+def plot_pipeline(result: Mapping[str, Any], path: Path | None = None) -> Path:
+    """``bench_pipeline.py``'s results (``runs``: one dict per database): events/s
+    through API → database → queue → workers next to the raw durable_rules rate of the
+    same run with the 0.5× target, and the workers' RSS over the run."""
+    results: Sequence[Mapping[str, Any]] = result["runs"]
     figure, axes = _figure(
         f"Event pipeline: {results[0]['events']:,} events, {results[0]['workers']} workers",
         "Admin page p95 under load: "
