@@ -1,6 +1,6 @@
 """CSV for spreadsheet programs: a UTF-8 BOM, and text that is never read as a formula.
 
-Every CSV the product hands out (ledger, payouts, dashboards, the partner's accruals,
+Every CSV the product hands out (ledger, payouts, dashboards, backtests, the partner's accruals,
 import error reports) passes outside text through :func:`cell`: ids, names and values
 from partners' files and integrations could otherwise run as formulas (CSV injection).
 """

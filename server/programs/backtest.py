@@ -34,6 +34,7 @@ from server.rules.events import parse_instant
 from server.rules.partners import PartnerDirectory
 from server.rules.program import Program as ProgramSpec
 from server.rules.state import MemoryState
+from server.spreadsheet import cell
 
 #: events read from the database per query
 FETCH_SIZE = 5_000
@@ -261,5 +262,7 @@ def result_csv(result: dict[str, Any]) -> str:
     writer.writeheader()
     for level, rows in (("partner", result["partners"]), ("region", result["regions"])):
         for row in rows:
-            writer.writerow({"level": level, "region": row.get("region", row["key"]), **row})
+            # partner and region codes are outside text (partners' files): never formulas
+            key, region = row["key"], row.get("region", row["key"])
+            writer.writerow({"level": level, **row, "key": cell(key), "region": cell(region)})
     return out.getvalue()
