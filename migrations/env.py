@@ -8,6 +8,7 @@ from flask import current_app
 from flask_appbuilder import Model
 
 import server.models  # noqa: F401  (every table on the metadata)
+from server.db.references import schema_comparison_filter
 
 config = context.config
 if config.config_file_name is not None:
@@ -42,6 +43,8 @@ def run_migrations_online() -> None:
     conf_args.setdefault("compare_type", True)
     with _engine().connect() as connection:
         conf_args["render_as_batch"] = connection.dialect.name == "sqlite"
+        # foreign keys PostgreSQL enforces by trigger are not missing there
+        conf_args.setdefault("include_object", schema_comparison_filter(connection.dialect.name))
         context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
         with context.begin_transaction():
             context.run_migrations()

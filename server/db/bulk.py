@@ -21,6 +21,7 @@ import enum
 import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -98,6 +99,18 @@ def _executemany(session: Session, statement: str, rows: Iterable[Sequence[Any]]
     session.connection().exec_driver_sql(statement, [tuple(row) for row in rows])
 
 
+@contextmanager
+def _wrapped_driver_errors(statement: str) -> Iterator[None]:
+    """psycopg's errors raised as SQLAlchemy's (an ``IntegrityError`` for a violated
+    constraint), as for statements SQLAlchemy sends: ``COPY`` goes around it."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.Error as error:
+        raise sa.exc.DBAPIError.instance(statement, None, error, psycopg.Error) from error
+
+
 def _open_copy(session: Session, target: str, columns: Sequence[str]) -> tuple[Any, Any]:
     """``COPY target (columns) FROM STDIN`` on the session's psycopg connection, not yet
     entered: (the cursor, the copy's context manager)."""
@@ -113,7 +126,7 @@ def _copy(
 ) -> None:
     """Every row through one ``COPY`` (see :func:`_open_copy`)."""
     cursor, opened = _open_copy(session, target, columns)
-    with cursor, opened as copy:
+    with _wrapped_driver_errors(f"COPY {target}"), cursor, opened as copy:
         for row in rows:
             copy.write_row(row)
 
@@ -275,6 +288,7 @@ class InsertStream:
         self._copy: Any = None  # the open COPY's context manager
         self._rows: Any = None  # the open COPY
         self._connection: sa.Connection | None = None  # whose statements end it
+        self._statement = f'COPY "{table.name}"'  # as errors name it
 
     def __enter__(self) -> InsertStream:
         return self
@@ -309,12 +323,14 @@ class InsertStream:
             self._cursor, self._copy = _open_copy(
                 self.session, f'"{self.table.name}"', self._columns
             )
-            self._rows = self._copy.__enter__()
+            with _wrapped_driver_errors(self._statement):
+                self._rows = self._copy.__enter__()
             if self._connection is None:  # any other statement ends the COPY first
                 self._connection = self.session.connection()
                 sa.event.listen(self._connection, "before_cursor_execute", self._before_statement)
-        for values in _tuples(rows, self._columns, self._convert):
-            self._rows.write_row(values)
+        with _wrapped_driver_errors(self._statement):
+            for values in _tuples(rows, self._columns, self._convert):
+                self._rows.write_row(values)
 
     def suspend(self) -> None:
         """End the open ``COPY`` (waits for the server to take every row written)."""
@@ -328,6 +344,7 @@ class InsertStream:
             copy, cursor = self._copy, self._cursor
             self._copy = self._rows = self._cursor = None
             try:
-                copy.__exit__(kind, error, trace)
+                with _wrapped_driver_errors(self._statement):
+                    copy.__exit__(kind, error, trace)
             finally:
                 cursor.close()

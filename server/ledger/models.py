@@ -120,7 +120,12 @@ class SalesEvent(Model):
 
 
 class Accrual(Model):
-    """One ledger row: what a partner earned (or lost) from one event and one rule."""
+    """One ledger row: what a partner earned (or lost) from one event and one rule.
+
+    On PostgreSQL the references to partners, events, rule instances and program
+    versions are enforced by statement-level triggers, not foreign keys: the same
+    guarantees, checked once per batch instead of once per row (server/db/references.py).
+    """
 
     __tablename__ = "accruals"
     __table_args__ = (
