@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from server.db.types import UTCDateTime
 
@@ -88,6 +88,40 @@ def _tuples(
             if value is not None:
                 values[index] = fn(value)
         yield values
+
+
+#: values per ``IN (...)`` list on SQLite, well under its parameter limit
+IN_LIST_CHUNK = 500
+
+
+def value_chunks(session: Session, values: Iterable[Any]) -> Iterator[list[Any]]:
+    """The distinct ``values``, sorted, in lists for :func:`one_of`: all in one on
+    PostgreSQL (one array parameter), ``IN_LIST_CHUNK`` at a time on SQLite."""
+    items = sorted(set(values))
+    size = len(items) if session.get_bind().dialect.name == "postgresql" else IN_LIST_CHUNK
+    for start in range(0, len(items), size or 1):
+        yield items[start : start + size]
+
+
+def one_of(
+    session: Session,
+    column: sa.ColumnElement[Any] | QueryableAttribute[Any],
+    values: Sequence[Any],
+) -> sa.ColumnElement[bool]:
+    """``column IN (values)`` for a batch's thousands of values.
+
+    On PostgreSQL ``column = ANY(:array)``: one parameter, so the statement's text is the
+    same whatever the count and psycopg converts it once (an ``IN`` list of 500
+    placeholders was converted anew for every query: 7 µs per evaluated event, measured).
+    SQLite gets the plain ``IN`` list (see :func:`value_chunks` for its size).
+    """
+    element = column.expression if isinstance(column, QueryableAttribute) else column
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        array = sa.bindparam(None, list(values), type_=ARRAY(element.type))
+        return element == sa.any_(array)
+    return element.in_(values)
 
 
 def _executemany(session: Session, statement: str, rows: Iterable[Sequence[Any]]) -> None:

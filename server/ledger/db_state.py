@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from server.db.bulk import insert_rows, update_rows
+from server.db.bulk import insert_rows, one_of, update_rows, value_chunks
 from server.ledger.models import (
     CustomerSale,
     EvaluatedEventId,
@@ -25,15 +25,6 @@ from server.ledger.models import (
     SaleRegistryRow,
 )
 from server.rules.state import PeriodFigures, PeriodKey, ReversibleAccrual, SaleRecord
-
-#: rows per IN (...) list, well under SQLite's and PostgreSQL's parameter limits
-CHUNK = 500
-
-
-def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
-    items = sorted(set(values))
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
 
 
 def _accrual_to_json(accrual: ReversibleAccrual) -> dict[str, Any]:
@@ -94,18 +85,20 @@ class DatabaseState:
     ) -> None:
         """Load every row a batch may read. Anything not loaded is taken as absent."""
         session = self.session
-        for chunk in _chunks(event_ids):
+        for chunk in value_chunks(session, event_ids):
             self._seen.update(
                 session.scalars(
-                    sa.select(EvaluatedEventId.event_id).where(EvaluatedEventId.event_id.in_(chunk))
+                    sa.select(EvaluatedEventId.event_id).where(
+                        one_of(session, EvaluatedEventId.event_id, chunk)
+                    )
                 )
             )
-        for chunk in _chunks(customers):
+        for chunk in value_chunks(session, customers):
             for customer in chunk:
                 self._customer_sales.setdefault(customer, [])
             rows = session.execute(
                 sa.select(CustomerSale.customer, CustomerSale.at_us).where(
-                    CustomerSale.customer.in_(chunk)
+                    one_of(session, CustomerSale.customer, chunk)
                 )
             )
             for customer, at_us in rows:
@@ -113,10 +106,11 @@ class DatabaseState:
         for times in self._customer_sales.values():
             times.sort()
         period_list = sorted(set(periods))
-        for chunk in _chunks(partners):
+        for chunk in value_chunks(session, partners):
             figures = session.scalars(
                 sa.select(PeriodFiguresRow).where(
-                    PeriodFiguresRow.partner.in_(chunk), PeriodFiguresRow.period.in_(period_list)
+                    one_of(session, PeriodFiguresRow.partner, chunk),
+                    one_of(session, PeriodFiguresRow.period, period_list),
                 )
             )
             for row in figures:
@@ -127,9 +121,9 @@ class DatabaseState:
                 self._figures_known.add(key)
         self._prefetched_partners = set(partners)
         self._prefetched_periods = set(period_list)
-        for chunk in _chunks(sale_ids):
+        for chunk in value_chunks(session, sale_ids):
             for row in session.scalars(
-                sa.select(SaleRegistryRow).where(SaleRegistryRow.sale_id.in_(chunk))
+                sa.select(SaleRegistryRow).where(one_of(session, SaleRegistryRow.sale_id, chunk))
             ):
                 self._sales[row.sale_id] = SaleRecord(
                     id=row.sale_id,

@@ -9,12 +9,21 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from server.db.bulk import InsertStream, insert_ignoring_conflicts, insert_rows, update_rows
+from server.db.bulk import (
+    IN_LIST_CHUNK,
+    InsertStream,
+    insert_ignoring_conflicts,
+    insert_rows,
+    one_of,
+    update_rows,
+    value_chunks,
+)
 from server.extensions import db
 from server.ledger.models import (
     Accrual,
     AccrualKind,
     AccrualStatus,
+    EvaluatedEventId,
     EventStatus,
     EventType,
     PeriodFiguresRow,
@@ -253,3 +262,24 @@ def test_an_error_inside_the_stream_writes_nothing(app_ctx: Flask) -> None:
         stream.write([_accrual(1, partner_id)])
         stream.write([{"dedupe_key": "short"}])
     db.session.rollback()
+
+
+def test_one_of_finds_exactly_the_given_values_in_chunks(app_ctx: Flask) -> None:
+    stored = [f"ev-{n:05d}" for n in range(1200)]
+    insert_rows(db.session, EvaluatedEventId.__table__, [{"event_id": i} for i in stored])
+    wanted = [*stored[::3], "ev-absent", "ev-'quote", *stored[::3]]  # repeats, strangers
+    chunks = list(value_chunks(db.session, wanted))
+    found: list[str] = []
+    for chunk in chunks:
+        found.extend(
+            db.session.scalars(
+                sa.select(EvaluatedEventId.event_id).where(
+                    one_of(db.session, EvaluatedEventId.event_id, chunk)
+                )
+            )
+        )
+    assert sorted(found) == stored[::3]
+    assert sorted(v for chunk in chunks for v in chunk) == sorted(set(wanted))
+    postgres = db.engine.dialect.name == "postgresql"
+    assert len(chunks) == (1 if postgres else -(-len(set(wanted)) // IN_LIST_CHUNK))
+    assert list(value_chunks(db.session, [])) == []
