@@ -7,14 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from flask_appbuilder import Model
 from flask_migrate import downgrade, upgrade
 
 from server.app import create_app
-from server.db.references import schema_comparison_filter
 from server.extensions import db
+from tests.support.schema import schema_differences
 
 
 def _fresh_postgres_database(session_url: str) -> str:
@@ -44,13 +41,5 @@ def test_down_to_base_and_up_again_leaves_the_schema_as_the_models_say(
         ours = {name for name in tables if not name.startswith("ab_")}
         assert ours == set()
         upgrade()
-        with db.engine.connect() as connection:
-            context = MigrationContext.configure(
-                connection,
-                opts={
-                    "compare_type": True,
-                    "include_object": schema_comparison_filter(connection.dialect.name),
-                },
-            )
-            assert compare_metadata(context, Model.metadata) == []
+        assert schema_differences() == []
         db.engine.dispose()

@@ -5,28 +5,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from flask import Flask
-from flask_appbuilder import Model
 
-from server.db.references import schema_comparison_filter
 from server.extensions import db
 from server.ledger.models import Accrual, AccrualKind, AccrualStatus
 from server.partners.models import Partner, PartnerKind, PartnerStatus, Region
+from tests.support.schema import schema_differences
 
 
 def test_autogenerate_finds_nothing_to_change(app_ctx: Flask) -> None:
-    with db.engine.connect() as connection:
-        context = MigrationContext.configure(
-            connection,
-            opts={
-                "compare_type": True,
-                "include_object": schema_comparison_filter(connection.dialect.name),
-            },
-        )
-        differences = compare_metadata(context, Model.metadata)
-    assert differences == []
+    assert schema_differences() == []
 
 
 def _partner() -> Partner:
