@@ -169,7 +169,7 @@ def stages(events_count: int, backend: str, batch: int) -> dict[str, float]:
     intake of every event with no worker running, then ``evaluate_pending`` until none
     is pending. Where the time of the end-to-end run goes."""
     from server.extensions import db
-    from server.ledger.evaluation import batch_garbage_collection, evaluate_pending
+    from server.ledger.evaluation import evaluation_batches
 
     app, key, _url, _folder, redis, postgres = _setup(backend)
     events = synthetic_events(events_count)
@@ -178,9 +178,9 @@ def stages(events_count: int, backend: str, batch: int) -> dict[str, float]:
         started = time.perf_counter()
         _post_all(client, key, events)
         intake = time.perf_counter() - started
-        with app.app_context(), batch_garbage_collection():  # as the workers' job does
+        with app.app_context():
             started = time.perf_counter()
-            while evaluate_pending(batch).remaining:
+            for _report in evaluation_batches(batch):  # as the workers' job does
                 pass
             evaluation = time.perf_counter() - started
             db.session.remove()

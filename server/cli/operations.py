@@ -96,20 +96,17 @@ def ledger_export(fmt: str, source: str | None) -> None:
 @clear_errors
 def evaluate() -> None:
     """Evaluate every pending event now, in this process (no queue)."""
-    from server.ledger.evaluation import batch_garbage_collection, evaluate_pending
+    from server.ledger.evaluation import evaluation_batches
 
     app = make_app()
     size = int(app.config["EVALUATION_BATCH_SIZE"])
-    with app.app_context(), batch_garbage_collection():
-        while True:
-            report = evaluate_pending(size)
+    with app.app_context():
+        for report in evaluation_batches(size):
             pending = f"{report.remaining}{'+' if report.remaining >= size else ''}"
             click.echo(
                 f"{report.events} events, {report.accruals} accruals, "
                 f"{report.rejected} rejected, {pending} pending"
             )
-            if report.remaining == 0 or report.events == 0:
-                break
 
 
 @click.command("sweeper")

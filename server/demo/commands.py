@@ -16,7 +16,7 @@ from server.demo.data import DEMO_USERS, REGIONS, demo_partners, fake_inn
 from server.demo.events import demo_events, source_of
 from server.errors import CommandError
 from server.extensions import db
-from server.ledger.evaluation import evaluate_pending
+from server.ledger.evaluation import evaluation_batches
 from server.ledger.intake import ingest_batch
 from server.partners.models import AttributionCode, Partner, Region, RegionalTerms
 from server.programs.commands import add_program_version
@@ -151,12 +151,9 @@ def _ledger() -> DemoReport:
         for start in range(0, len(payloads), 5000):
             ingest_batch(source, payloads[start : start + 5000], "RUB")
     events = rejected = accruals = 0
-    while True:
-        report = evaluate_pending()
+    for report in evaluation_batches():
         events += report.events
         rejected += report.rejected
         accruals += report.accruals
-        if report.remaining == 0 or report.events == 0:
-            break
     partners = db.session.scalar(sa.select(sa.func.count(Partner.id))) or 0
     return DemoReport(partners=partners, events=events, rejected=rejected, accruals=accruals)

@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -268,6 +268,24 @@ def evaluate_pending(batch_size: int = DEFAULT_EVALUATION_BATCH_SIZE) -> BatchRe
     except BaseException:
         session.rollback()
         raise
+
+
+def evaluation_batches(
+    batch_size: int = DEFAULT_EVALUATION_BATCH_SIZE,
+) -> Generator[BatchReport, None, None]:
+    """Batch after batch until none is pending, each committed before its report is
+    yielded, with the garbage collector set for the run (:func:`batch_garbage_collection`).
+
+    A caller that stops iterating starts no further batch (the workers' job does, when
+    its time is up); the collector's settings come back when the generator is closed,
+    which CPython does as soon as the loop over it is left.
+    """
+    with batch_garbage_collection():
+        while True:
+            report = evaluate_pending(batch_size)
+            yield report
+            if report.remaining == 0 or report.events == 0:
+                return
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from rq import Retry
 
 from server.db.types import utcnow
 from server.extensions import db
-from server.ledger.evaluation import batch_garbage_collection, evaluate_pending
+from server.ledger.evaluation import evaluation_batches
 from server.ledger.models import EventStatus, SalesEvent
 from server.queues import get_queue, redis_connection
 from server.tasks.worker import app_job
@@ -49,18 +49,14 @@ def evaluate_pending_events(batch_size: int | None = None) -> dict[str, int]:
     size = batch_size or int(current_app.config["EVALUATION_BATCH_SIZE"])
     started = time.monotonic()
     totals = {"events": 0, "rejected": 0, "accruals": 0, "batches": 0}
-    with batch_garbage_collection():
-        while True:
-            report = evaluate_pending(size)
-            totals["events"] += report.events
-            totals["rejected"] += report.rejected
-            totals["accruals"] += report.accruals
-            totals["batches"] += 1
-            if report.remaining == 0 or report.events == 0:
-                break
-            if time.monotonic() - started > JOB_TIME_BUDGET_SECONDS:
-                request_evaluation()
-                break
+    for report in evaluation_batches(size):
+        totals["events"] += report.events
+        totals["rejected"] += report.rejected
+        totals["accruals"] += report.accruals
+        totals["batches"] += 1
+        if report.remaining and time.monotonic() - started > JOB_TIME_BUDGET_SECONDS:
+            request_evaluation()
+            break
     log.info("evaluated %s", totals)
     return totals
 

@@ -10,18 +10,26 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 
 from server.extensions import db
 from server.partners.imports import import_partners_csv
 from server.partners.models import Partner, PartnerStatus
 from server.programs.models import ProgramVersion, VersionStatus
-from tests.integration.ledger.helpers import EXAMPLES
+from tests.integration.ledger.helpers import (
+    EXAMPLES,
+    expected,
+    exported,
+    load_example,
+    post,
+    raw_batch,
+)
 
 pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f"no spec examples at {EXAMPLES}")
 BASIC = EXAMPLES / "basic"
 
 
-def _cli(app: Flask, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _cli(app: Flask, tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(Path(sys.executable).parent / "partnerflow"), *args],
         env={
@@ -29,6 +37,7 @@ def _cli(app: Flask, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[
             "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
             "REDIS_URL": app.config["REDIS_URL"],
             "PARTNERFLOW_INSTANCE": str(tmp_path),
+            **env,
         },
         capture_output=True,
         text=True,
@@ -86,3 +95,18 @@ def test_partners_import_yaml_then_csv_with_row_errors(app: Flask, tmp_path: Pat
         web2 = db.session.scalar(sa.select(Partner).where(Partner.code == "WEB-2"))
         assert web2 is not None and web2.status is PartnerStatus.active
         assert db.session.scalar(sa.select(Partner).where(Partner.code == "NEW-3")) is None
+
+
+def test_evaluate_runs_batches_of_the_configured_size_until_none_is_pending(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    key = load_example(app, BASIC)
+    assert post(client, key, raw_batch(BASIC)).status_code == 200
+    done = _cli(app, tmp_path, "evaluate", EVALUATION_BATCH_SIZE="4")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    events = sum(1 for line in (BASIC / "events.jsonl").read_text().splitlines() if line.strip())
+    assert len(lines) == -(-events // 4)  # one line per batch of 4
+    assert lines[0].startswith("4 events,") and lines[0].endswith("4+ pending")
+    assert lines[-1].endswith(" 0 pending")
+    assert exported(app) == expected(BASIC)
