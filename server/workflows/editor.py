@@ -10,7 +10,7 @@ goes through the same validation as the YAML view.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,7 +199,7 @@ def yaml_from_rows(original_text: str, rows: EditorRows) -> str:
             body["final"] = True
         else:
             body.pop("final", None)
-        states[row.name.strip()] = {k: body[k] for k in sorted(body, key=_state_key_order)}
+        states[row.name.strip()] = {k: body[k] for k in _in_order(body, STATE_KEY_ORDER)}
     document["states"] = states
     transitions = []
     for transition in rows.transitions:
@@ -215,16 +215,13 @@ def yaml_from_rows(original_text: str, rows: EditorRows) -> str:
             item["guards"] = guards
         transitions.append(item)
     document["transitions"] = transitions
-    ordered = {k: document[k] for k in sorted(document, key=_top_key_order)}
+    ordered = {k: document[k] for k in _in_order(document, TOP_KEY_ORDER)}
     return yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, width=100)
 
 
-def _top_key_order(key: str) -> int:
-    return TOP_KEY_ORDER.index(key) if key in TOP_KEY_ORDER else len(TOP_KEY_ORDER)
-
-
-def _state_key_order(key: str) -> int:
-    return STATE_KEY_ORDER.index(key) if key in STATE_KEY_ORDER else len(STATE_KEY_ORDER)
+def _in_order(keys: Iterable[str], order: tuple[str, ...]) -> list[str]:
+    """``keys`` in the validator's ``order``; unknown keys last, as they came."""
+    return sorted(keys, key=lambda key: order.index(key) if key in order else len(order))
 
 
 def rows_from_form(form: Mapping[str, str]) -> EditorRows:
