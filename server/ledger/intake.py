@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from server.db.bulk import insert_ignoring_conflicts
+from server.db.bulk import insert_ignoring_conflicts, one_of, value_chunks
 from server.db.types import utcnow
 from server.extensions import db
 from server.ledger.commands import event_row, payload_digest
@@ -109,17 +109,33 @@ def _first_reports(order_ids: set[str]) -> dict[str, tuple[int, str]]:
     found: dict[str, tuple[int, str]] = {}
     if not order_ids:
         return found
-    rows = db.session.execute(
-        sa.select(SalesEvent.order_id, SalesEvent.id, SalesEvent.source, SalesEvent.external_id)
-        .where(
-            SalesEvent.order_id.in_(sorted(order_ids)),
-            SalesEvent.type == EventType.sale,
-            SalesEvent.status != EventStatus.merged,
+    session = db.session
+    for chunk in value_chunks(session, order_ids):
+        rows = session.execute(
+            sa.select(SalesEvent.order_id, SalesEvent.id, SalesEvent.source, SalesEvent.external_id)
+            .where(
+                one_of(session, SalesEvent.order_id, chunk),
+                SalesEvent.type == EventType.sale,
+                SalesEvent.status != EventStatus.merged,
+            )
+            .order_by(SalesEvent.id)
         )
-        .order_by(SalesEvent.id)
-    )
-    for order_id, row_id, source, external_id in rows:
-        found.setdefault(order_id, (row_id, f"{source}/{external_id}"))
+        for order_id, row_id, source, external_id in rows:
+            found.setdefault(order_id, (row_id, f"{source}/{external_id}"))
+    return found
+
+
+def _stored_digests(source: str, external_ids: list[str]) -> dict[str, str]:
+    """External id → payload digest of the source's events already stored."""
+    session = db.session
+    found: dict[str, str] = {}
+    for chunk in value_chunks(session, external_ids):
+        rows = session.execute(
+            sa.select(SalesEvent.external_id, SalesEvent.payload_sha256).where(
+                SalesEvent.source == source, one_of(session, SalesEvent.external_id, chunk)
+            )
+        )
+        found.update((external_id, digest) for external_id, digest in rows)
     return found
 
 
@@ -188,19 +204,7 @@ def ingest_batch(source: str, items: list[Any], currency: str) -> list[IntakeRes
             row["merged_into_id"] = ids[row["order_id"]][0]
         inserted |= _insert_ignoring_conflicts(merged)
     merged_into = {row["external_id"]: first_report[row["order_id"]][1] for row in merged}
-    existing = (
-        {
-            external_id: digest
-            for external_id, digest in db.session.execute(
-                sa.select(SalesEvent.external_id, SalesEvent.payload_sha256).where(
-                    SalesEvent.source == source,
-                    SalesEvent.external_id.in_([c[1] for c in candidates if c[1] not in inserted]),
-                )
-            )
-        }
-        if len(inserted) < len(candidates)
-        else {}
-    )
+    existing = _stored_digests(source, [c[1] for c in candidates if c[1] not in inserted])
     for index, event_id, _payload, digest in candidates:
         if event_id in inserted and event_id in merged_into:
             results[index] = IntakeResult(
