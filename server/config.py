@@ -16,7 +16,7 @@ from server.errors import ConfigurationError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: events per evaluation batch (one transaction), large enough to amortise its queries
-#: and commit: against 1,000, evaluation alone ran 10 % faster on PostgreSQL and 5 % on
+#: and commit: against 1,000, evaluation alone ran 13 % faster on PostgreSQL and 5 % on
 #: SQLite, and 5,000 gained nothing more (docs/benchmarks.md); a batch is then
 #: ~0.3-0.5 s of work
 DEFAULT_EVALUATION_BATCH_SIZE = 2500

@@ -1,9 +1,9 @@
 """accruals' references checked once per statement on PostgreSQL, not once per row
 
 An evaluation batch writes ~7,500 accruals in one COPY. Their four foreign keys
-(partner, event, rule instance, program version) made PostgreSQL run ~30,000 row-level
-RI checks at the end of that COPY: 38 µs per event, a quarter of a batch's wall time
-(docs/benchmarks.md). The same guarantees are now given by statement-level triggers
+(partner, event, rule instance, program version) made PostgreSQL run up to 30,000
+row-level RI checks at the end of that COPY, which took 33.6 µs per event, a fifth of a
+batch's wall time (docs/benchmarks.md). The same guarantees are now given by statement-level triggers
 over the statement's transition table: the referenced rows are locked FOR KEY SHARE
 (as a foreign key locks them) and checked for existence in one set-based query each;
 deleting, truncating or renumbering a referenced row is refused while an accrual points

@@ -111,8 +111,9 @@ def one_of(
     """``column IN (values)`` for a batch's thousands of values.
 
     On PostgreSQL ``column = ANY(:array)``: one parameter, so the statement's text is the
-    same whatever the count and psycopg converts it once (an ``IN`` list of 500
-    placeholders was converted anew for every query: 7 µs per evaluated event, measured).
+    same whatever the count and psycopg converts it once (``IN`` lists of 500
+    placeholders were converted anew for every query: the evaluation state's prefetch
+    took 12-17 µs per event with them, 6-7 µs without, docs/benchmarks.md).
     SQLite gets the plain ``IN`` list (see :func:`value_chunks` for its size).
     """
     element = column.expression if isinstance(column, QueryableAttribute) else column

@@ -5,7 +5,8 @@ declared as foreign keys on the models (SQLite has them; the ORM's relationships
 them), but on PostgreSQL migration ``0ed2610c8699`` replaces them with statement-level
 triggers that give the same guarantees with one set-based check per statement instead
 of one per row: an evaluation batch writes ~7,500 accruals in one ``COPY``, and the
-row-level checks cost a quarter of its wall time (docs/benchmarks.md, docs/ingestion.md).
+row-level checks made the end of that ``COPY`` a fifth of its wall time (docs/benchmarks.md,
+docs/ingestion.md).
 """
 
 from __future__ import annotations

@@ -49,8 +49,8 @@ from server.rules.partners import PartnerDirectory
 log = logging.getLogger(__name__)
 
 #: young objects allocated between two collections while batches run (CPython: 700).
-#: Freezing gives most of the gain; 50,000 was a few per cent faster still but let a
-#: worker's RSS creep by ~0.1 kB per event, 10,000 keeps it flat (docs/benchmarks.md)
+#: Freezing is the gain; 50,000 was no faster beyond the noise and let a worker's RSS
+#: creep by ~0.1 kB per event, 10,000 keeps it flat (docs/benchmarks.md)
 BATCH_GC_THRESHOLD = 10_000
 #: compiled evaluators kept per process (durable_rules rulesets cannot be freed)
 EVALUATOR_CACHE_SIZE = 16
