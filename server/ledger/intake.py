@@ -159,8 +159,9 @@ def ingest_events(
     ``duplicate`` and change nothing.
     """
     results: list[IntakeResult] = []
-    for start in range(0, len(items), max(part_size, 1)):
-        part = ingest_batch(source, items[start : start + part_size], currency, first_index=start)
+    size = max(part_size, 1)
+    for start in range(0, len(items), size):
+        part = ingest_batch(source, items[start : start + size], currency, first_index=start)
         after_commit(part)
         results.extend(part)
     return results
