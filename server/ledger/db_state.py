@@ -68,8 +68,9 @@ def _accrual_from_json(data: dict[str, Any]) -> ReversibleAccrual:
 class Carried:
     """What a batch changed, for the batch evaluated while it is being written.
 
-    Every key here has a row once the batch commits, and the next batch is written only
-    after that commit, so these keys are updated, never inserted, by the next batch.
+    Every figure and sale here has its row once the batch commits, and the next batch
+    is written only after that commit, so the next batch updates them, never inserts
+    them (customer sales and event ids are only ever inserted, each by its own batch).
     """
 
     #: event ids the batch claimed

@@ -12,6 +12,7 @@ process dies). Another evaluator waits, as it waited for the lock row before.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import threading
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 
 from server.extensions import db
 
-#: the advisory lock's key: "partnerflow evaluation", as two int4 halves would read it
+#: the advisory lock's key (advisory locks are per database): "pfeval" in ASCII
 ADVISORY_KEY = 0x70666576616C
 #: the file next to an SQLite database whose ``flock`` is the lock
 LOCK_FILE_SUFFIX = ".evaluation-lock"
@@ -41,8 +42,10 @@ def evaluation_lock() -> Iterator[None]:
             try:
                 yield
             finally:
-                connection.execute(sa.select(sa.func.pg_advisory_unlock(ADVISORY_KEY)))
-                connection.commit()
+                # a lost connection has released the lock with it: nothing to undo
+                with contextlib.suppress(sa.exc.DBAPIError):
+                    connection.execute(sa.select(sa.func.pg_advisory_unlock(ADVISORY_KEY)))
+                    connection.commit()
         return
     database = engine.url.database
     if not database or database == ":memory:" or database.startswith("file::memory:"):
