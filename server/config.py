@@ -40,7 +40,6 @@ ENVIRONMENT = {
     ),
     "PENDING_TIMEOUT_SECONDS": "sweeper re-queues events pending longer (default 120)",
     "EVENTS_MAX_BATCH": "most events in one POST /api/v1/events (default 5000)",
-    "EVENTS_COMMIT_EVERY": "a POST's events are stored and queued in parts of this many (2500)",
     "EVENTS_RATE_LIMIT_PER_MINUTE": "batches per API key a minute (default 120)",
 }
 
@@ -154,9 +153,6 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "PENDING_TIMEOUT_SECONDS": int(os.environ.get("PENDING_TIMEOUT_SECONDS", "120")),
         #: POST /api/v1/events limits: events per batch, body size, batches per key a minute
         "EVENTS_MAX_BATCH": int(os.environ.get("EVENTS_MAX_BATCH", "5000")),
-        #: a batch is stored in parts of this many events, each committed and queued for
-        #: evaluation at once: workers start on a 5,000-event batch after its first half
-        "EVENTS_COMMIT_EVERY": int(os.environ.get("EVENTS_COMMIT_EVERY", "2500")),
         "EVENTS_MAX_BODY_BYTES": 20 * 1024 * 1024,
         "EVENTS_RATE_LIMIT_PER_MINUTE": int(os.environ.get("EVENTS_RATE_LIMIT_PER_MINUTE", "120")),
         "DEMO_TIMEZONE": "Europe/Moscow",

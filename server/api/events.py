@@ -1,8 +1,8 @@
 """``POST /api/v1/events``: integrations report batches of sales events.
 
-Thin: authenticate the key, parse, check limits, store the events with
-:func:`ingest_events` (queueing evaluation as each part commits), answer per event. The
-JSON body is parsed here with ``parse_float=Decimal`` so amounts keep their decimal text.
+Thin: authenticate the key, parse, check limits, run :func:`ingest_batch`, queue
+evaluation, answer per event. The JSON body is parsed here with ``parse_float=Decimal``
+so amounts keep their decimal text.
 """
 
 from __future__ import annotations
@@ -14,18 +14,12 @@ from typing import Any
 from flask import Response, current_app, jsonify, request
 from flask_appbuilder.api import BaseApi, expose
 
-from server.ledger.intake import IntakeResult, IntakeStatus, ingest_events
+from server.ledger.intake import IntakeStatus, ingest_batch
 from server.queues import redis_connection
 from server.security.api_keys import find_active_key
 from server.tasks.events import request_evaluation
 
 API_KEY_HEADER = "X-API-Key"
-
-
-def _queue_evaluation(committed: list[IntakeResult]) -> None:
-    """Queue evaluation as soon as a part of the batch with accepted events is stored."""
-    if any(result.status is IntakeStatus.accepted for result in committed):
-        request_evaluation()
 
 
 def _error(status: int, message: str, **extra: Any) -> Response:
@@ -138,10 +132,7 @@ class EventsApi(BaseApi):
             description: >-
               A JSON array of events, or an object with an events array. At most
               EVENTS_MAX_BATCH events (default 5,000) and 20 MB; JSON nested deeper than
-              64 levels is refused. Amounts keep their decimal text. Events are stored
-              in parts of EVENTS_COMMIT_EVERY (default 2,500), each committed and queued
-              for evaluation as soon as it is stored; if the request fails midway, the
-              parts before are kept, and sending the batch again answers them duplicate.
+              64 levels is refused. Amounts keep their decimal text.
             content:
               application/json:
                 schema:
@@ -314,14 +305,10 @@ class EventsApi(BaseApi):
         if len(events) > limit:
             return _error(413, f"{len(events)} events in one batch; the limit is {limit}")
         currency = current_app.config.get("DEFAULT_CURRENCY", "RUB")
-        results = ingest_events(
-            key.source,
-            events,
-            currency,
-            part_size=int(current_app.config["EVENTS_COMMIT_EVERY"]),
-            after_commit=_queue_evaluation,
-        )
+        results = ingest_batch(key.source, events, currency)
         counts = {status.value: 0 for status in IntakeStatus}
         for result in results:
             counts[result.status.value] += 1
+        if counts[IntakeStatus.accepted.value]:
+            request_evaluation()
         return jsonify({"source": key.source, **counts, "results": [r.to_json() for r in results]})

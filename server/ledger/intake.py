@@ -15,7 +15,6 @@ The idempotency key is (source, event id); it is claimed with
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -140,46 +139,16 @@ def _stored_digests(source: str, external_ids: list[str]) -> dict[str, str]:
     return found
 
 
-def ingest_events(
-    source: str,
-    items: list[Any],
-    currency: str,
-    *,
-    part_size: int,
-    after_commit: Callable[[list[IntakeResult]], None],
-) -> list[IntakeResult]:
-    """:func:`ingest_batch` in parts of ``part_size`` events, each committed on its own;
-    ``after_commit`` gets each part's answers once they are durable.
-
-    The API queues evaluation there, so workers evaluate the first part while the rest
-    of a large batch is still being stored (docs/ingestion.md). Answers and rejected
-    lines are numbered across the whole batch, and an id or order id sent twice is
-    answered the same whether its two reports fall in one part or in two. A failure
-    after some parts leaves those committed: sent again, their events answer
-    ``duplicate`` and change nothing.
-    """
-    results: list[IntakeResult] = []
-    size = max(part_size, 1)
-    for start in range(0, len(items), size):
-        part = ingest_batch(source, items[start : start + size], currency, first_index=start)
-        after_commit(part)
-        results.extend(part)
-    return results
-
-
-def ingest_batch(
-    source: str, items: list[Any], currency: str, first_index: int = 0
-) -> list[IntakeResult]:
+def ingest_batch(source: str, items: list[Any], currency: str) -> list[IntakeResult]:
     """Validate and store a batch from one source in one transaction; answer per event.
 
-    ``items`` are parsed JSON values (decimals as ``Decimal``); ``first_index`` numbers
-    the first (a part of a larger batch). Commits.
+    ``items`` are parsed JSON values (decimals as ``Decimal``). Commits.
     """
     results: dict[int, IntakeResult] = {}
     candidates: list[tuple[int, str, dict[str, Any], str]] = []
     first_in_batch: dict[str, str] = {}
     received = utcnow()
-    for index, item in enumerate(items, start=first_index):
+    for index, item in enumerate(items):
         payload = normalise_payload(item)
         if contains_nul(payload):
             event_id = payload.get("id") if isinstance(payload, dict) else None
@@ -258,11 +227,11 @@ def ingest_batch(
                     "external_id": r.id[:MAX_ID_LENGTH] if r.id else None,
                     "line": r.index + 1,
                     "reason": r.reason,
-                    "payload": storable(normalise_payload(items[r.index - first_index])),
+                    "payload": storable(normalise_payload(items[r.index])),
                     "received_at": received,
                 }
                 for r in rejections
             ],
         )
     db.session.commit()
-    return [results[index] for index in range(first_index, first_index + len(items))]
+    return [results[index] for index in range(len(items))]

@@ -11,7 +11,6 @@ from flask import Flask
 from server.extensions import db
 from server.ledger.models import Accrual, EventStatus, IntakeRejection, SalesEvent
 from server.security.api_keys import create_api_key, revoke_api_key
-from tests.conftest import _empty_tables
 from tests.integration.ledger.helpers import (
     EXAMPLES,
     expected,
@@ -259,93 +258,3 @@ def test_text_postgresql_cannot_store_is_refused_with_a_reason(app: Flask) -> No
             sa.select(IntakeRejection.payload).order_by(IntakeRejection.id)
         ).all()
         assert logged[0]["id"] == "nul\ufffd"
-
-
-def _mixed_batch() -> list[object]:
-    """Accepted, malformed, a repeated id (same and different payload), one order
-    reported twice: answers that depend on the events before them in the batch."""
-    sale = {
-        "type": "sale",
-        "occurred_at": "2026-03-02T10:00:00+03:00",
-        "promo_code": "AMB1",
-        "channel": "online",
-        "amount": "100",
-    }
-    return [
-        {"id": "p1", **sale},
-        {"id": "p2", **sale, "order_id": "ord-1"},
-        {"id": "p3", **sale, "amount": "-5"},
-        {"id": "p1", **sale},
-        {"id": "p2", **sale, "amount": "7"},
-        {"id": "p4", **sale, "order_id": "ord-1"},
-        "not an object",
-        {"id": "p5", **sale},
-    ]
-
-
-@pytest.mark.parametrize("part_size", [0, 2, 3])  # 0, a misconfiguration: parts of 1
-def test_a_batch_stored_in_parts_answers_as_in_one(
-    app: Flask, monkeypatch: pytest.MonkeyPatch, part_size: int
-) -> None:
-    from server.api import events as api
-
-    key = load_example(app, BASIC)
-    whole = post(app.test_client(), key, json.dumps(_mixed_batch())).get_json()
-    with app.app_context():
-        whole_lines = db.session.scalars(
-            sa.select(IntakeRejection.line).order_by(IntakeRejection.line)
-        ).all()
-    _empty_tables(app)
-
-    key = load_example(app, BASIC)
-    app.config["EVENTS_COMMIT_EVERY"] = part_size
-    queued: list[int] = []
-    monkeypatch.setattr(api, "request_evaluation", lambda: queued.append(1) or True)
-    parts = post(app.test_client(), key, json.dumps(_mixed_batch())).get_json()
-    assert parts == whole
-    assert [(r["index"], r["status"]) for r in parts["results"]] == [
-        (0, "accepted"),
-        (1, "accepted"),
-        (2, "rejected"),
-        (3, "duplicate"),
-        (4, "conflict"),
-        (5, "merged"),
-        (6, "rejected"),
-        (7, "accepted"),
-    ]
-    with app.app_context():
-        lines = db.session.scalars(
-            sa.select(IntakeRejection.line).order_by(IntakeRejection.line)
-        ).all()
-    assert lines == whole_lines == [3, 7]  # numbered across the batch, not per part
-    # evaluation is queued as soon as each part with an accepted event is stored
-    assert len(queued) == len({index // max(part_size, 1) for index in (0, 1, 7)})  # 0: 1
-
-
-def test_a_failure_midway_keeps_the_stored_parts_and_a_resend_completes_it(
-    app: Flask, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from server.ledger import intake
-
-    key = load_example(app, BASIC)
-    app.config["EVENTS_COMMIT_EVERY"] = 5
-    real = intake.ingest_batch
-
-    def failing_second_part(
-        source: str, items: list[object], currency: str, first_index: int
-    ) -> list[intake.IntakeResult]:
-        if first_index:
-            raise sa.exc.OperationalError("INSERT", {}, Exception("connection lost"))
-        return real(source, items, currency, first_index)
-
-    monkeypatch.setattr(intake, "ingest_batch", failing_second_part)
-    client = app.test_client()
-    with pytest.raises(sa.exc.OperationalError):  # a server error (500), as Flask answers
-        post(client, key, raw_batch(BASIC))
-    with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count(SalesEvent.id))) == 5
-    monkeypatch.setattr(intake, "ingest_batch", real)
-    again = post(client, key, raw_batch(BASIC)).get_json()
-    assert (again["duplicate"], again["accepted"]) == (5, 7)
-    run_worker(app)
-    assert exported(app) == expected(BASIC)
