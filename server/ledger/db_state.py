@@ -3,7 +3,7 @@
 :class:`DatabaseState` implements :class:`server.rules.state.EvaluationState`. A batch
 prefetches, in one query per table, every row its events can touch, evaluates against
 memory, and :meth:`DatabaseState.write` adds the changes to a transaction. Evaluation
-holds the evaluation lock (server/ledger/evaluation.py), so no other writer changes
+holds the evaluation lock (server/ledger/locks.py), so no other writer changes
 these rows between prefetch and commit.
 
 While one batch is being written, the next is evaluated: its prefetch cannot see the

@@ -199,6 +199,9 @@ class EvaluatedBatch:
     state: DatabaseState
     rejected: int
     batch_size: int
+    #: evaluated inside the transaction that holds the lock row (campaign budgets
+    #: gate its rows): it must be written in that same transaction
+    locked: bool = False
 
 
 def _no_batch_in_flight() -> None:
@@ -215,8 +218,9 @@ def _evaluate(
 
     ``in_flight`` is the batch being written meanwhile, if any: its events are skipped
     and its state changes carried over (:meth:`DatabaseState.carry`). ``settle`` waits
-    until it is committed; it is called before campaign budgets are read, which count
-    the ledger's rows. Only reads: the caller writes the result (:func:`_write`).
+    until it is committed. Only reads, unless a campaign budget or running window gates
+    the rows: then, after ``settle``, the lock row is taken before the budgets are read,
+    and the caller must write the batch in the same transaction (``locked``).
     """
     skipped = set(in_flight.event_ids) if in_flight else set()
     events = [
@@ -247,10 +251,15 @@ def _evaluate(
     # running are dropped; the accrual that crosses a budget cap is cut to what is left,
     # later ones are dropped (server/campaigns/budget.py, docs/workspace.md).
     caps = BudgetCaps.load(session)
-    if in_flight is not None and caps.gates_rows:
-        settle()  # the spend so far must include the rows of the batch being written
+    locked = caps.gates_rows
+    if locked:
+        # Budgets and running windows are read as a batch always read them: after the
+        # batch being written has committed, in the transaction that holds the lock row
+        # (as hold decisions do), so a decision cannot commit between read and write.
+        settle()
+        _lock(session)
         caps = BudgetCaps.load(session)
-    now = utcnow()
+    now = utcnow()  # replaced at write time, under the lock row (see _write)
     accruals: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     rejected = 0
@@ -283,14 +292,26 @@ def _evaluate(
             rejected += result.status is EventStatus.rejected
             accruals.extend(caps.apply(result.rows))
     return EvaluatedBatch(
-        [row[0] for row in events], accruals, updates, state, rejected, batch_size
+        [row[0] for row in events], accruals, updates, state, rejected, batch_size, locked
     )
 
 
 def _write(session: Session, batch: EvaluatedBatch) -> BatchReport:
-    """Write an evaluated batch and commit: accruals, statuses, evaluation state."""
+    """Write an evaluated batch and commit: accruals, statuses, evaluation state.
+
+    The rows are stamped with the time the lock row is taken, not the time they were
+    evaluated: a period close takes the same row, and counts a row as closed when it
+    was created before the close (server/statements/commands.py), so a batch's rows
+    must all fall on one side of it.
+    """
     try:
-        _lock(session)
+        if not batch.locked:
+            _lock(session)
+        now = utcnow()
+        for accrual in batch.accruals:
+            accrual["created_at"] = now
+        for update in batch.updates:
+            update["processed_at"] = now
         with session.no_autoflush:
             insert_rows(session, Accrual.__table__, batch.accruals)
             batch.state.write(session)
@@ -366,7 +387,10 @@ def evaluation_batches(
                 )
                 try:
                     batch = _evaluate(session, batch_size, written, settle)
-                finally:
+                except BaseException:
+                    session.rollback()
+                    raise
+                if batch is None or not batch.locked:
                     session.rollback()  # reads only: the next batch reads afresh
                 if writing is not None:
                     report = writing.result()
@@ -379,8 +403,16 @@ def evaluation_batches(
                     if not reported:
                         yield BatchReport(0, 0, 0, 0)
                     return
+                if batch.locked:  # written here, in the transaction holding the lock row
+                    report = _write(session, batch)
+                    reported = True
+                    yield report
+                    if not report.remaining:
+                        return
+                    continue
                 writing, written = write(batch), batch
         finally:
+            session.rollback()  # a locked batch left unwritten lets go of the lock row
             if writing is not None and not writing.cancel():
                 failure = writing.exception()
                 if failure is not None and failure is not sys.exc_info()[1]:

@@ -177,3 +177,29 @@ def test_a_second_evaluator_waits_for_the_lock(
         evaluator.join(30)
     assert outcome and outcome[0].events == 60
     assert exported(app) == simulate(example)
+
+
+def test_rows_carry_the_time_of_their_write_not_of_their_evaluation(
+    app: Flask, client: FlaskClient, example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A period close takes the lock row and counts rows created before it as closed:
+    # a batch evaluated before a close but written after it must not look closed.
+    from datetime import UTC, datetime
+
+    from server.ledger.models import Accrual
+
+    _store(app, client, example)
+    evaluated_at, written_at = (
+        datetime(2026, 3, 31, 23, tzinfo=UTC),
+        datetime(2026, 4, 1, 1, tzinfo=UTC),
+    )
+    clock = [evaluated_at]
+    monkeypatch.setattr(evaluation, "utcnow", lambda: clock[0])
+    with app.app_context():
+        batch = evaluation._evaluate(db.session, 100)
+        assert batch is not None
+        clock[0] = written_at  # a close could have run in between
+        evaluation._write(db.session, batch)
+        created = set(db.session.scalars(sa.select(Accrual.created_at)))
+        processed = set(db.session.scalars(sa.select(SalesEvent.processed_at)))
+    assert created == processed == {written_at}
