@@ -196,11 +196,6 @@ class BudgetCaps:
     def load(cls, session: Session) -> BudgetCaps:
         return cls(budget_pools(session), session, running_windows(session))
 
-    @property
-    def gates_rows(self) -> bool:
-        """Whether :meth:`apply` can change anything (a capped or windowed rule)."""
-        return bool(self.pools.pool_of or self.windows)
-
     def _booked_in_ledger(self, sale: str, rule_key: str, partner_id: int) -> Decimal:
         if self.session is None:
             return ZERO

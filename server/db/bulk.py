@@ -296,3 +296,90 @@ def update_rows(
                 f'FROM "{staging}" AS s WHERE {matches}'
             )
         )
+
+
+class InsertStream:
+    """Rows inserted as the caller produces them, in the session's transaction.
+
+    On PostgreSQL a ``COPY`` stays open between writes, so the server inserts (index
+    entries, foreign-key checks) while Python computes the next rows, instead of after
+    them. Any other statement on the session's connection ends the open ``COPY`` first
+    (a ``before_cursor_execute`` listener; :meth:`suspend` does it by hand), and the next
+    write opens another: a query in the middle costs a round trip, never an error
+    ("another command is already in progress"). On SQLite the rows are
+    collected and inserted when the stream closes. Use as a context manager; an error
+    inside aborts the open ``COPY``, and the caller rolls back.
+    """
+
+    def __init__(self, session: Session, table: sa.Table) -> None:
+        self.session = session
+        self.table = table
+        self.written = 0
+        self._postgres = session.get_bind().dialect.name == "postgresql"
+        self._columns: list[str] | None = None
+        self._convert: list[_Converter | None] = []
+        self._pending: list[dict[str, Any]] = []  # SQLite
+        self._cursor: Any = None
+        self._copy: Any = None  # the open COPY's context manager
+        self._rows: Any = None  # the open COPY
+        self._connection: sa.Connection | None = None  # whose statements end it
+        self._statement = f'COPY "{table.name}"'  # as errors name it
+
+    def __enter__(self) -> InsertStream:
+        return self
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        try:
+            if error is not None:
+                self._end(kind, error, trace)
+                return
+            self.suspend()
+            if self._pending:
+                insert_rows(self.session, self.table, self._pending)
+                self._pending = []
+        finally:
+            if self._connection is not None:
+                sa.event.remove(self._connection, "before_cursor_execute", self._before_statement)
+                self._connection = None
+
+    def write(self, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        if self._columns is None:
+            self._columns = _columns(rows)
+            self._convert = _converters(self.session, self.table, self._columns)
+        if any(len(row) != len(self._columns) for row in rows):
+            raise ValueError("bulk rows must all have the same keys")
+        self.written += len(rows)
+        if not self._postgres:
+            self._pending.extend(rows)
+            return
+        if self._rows is None:
+            self._cursor, self._copy = _open_copy(
+                self.session, f'"{self.table.name}"', self._columns
+            )
+            with _wrapped_driver_errors(self._statement):
+                self._rows = self._copy.__enter__()
+            if self._connection is None:  # any other statement ends the COPY first
+                self._connection = self.session.connection()
+                sa.event.listen(self._connection, "before_cursor_execute", self._before_statement)
+        with _wrapped_driver_errors(self._statement):
+            for values in _tuples(rows, self._columns, self._convert):
+                self._rows.write_row(values)
+
+    def suspend(self) -> None:
+        """End the open ``COPY`` (waits for the server to take every row written)."""
+        self._end(None, None, None)
+
+    def _before_statement(self, *_args: Any) -> None:
+        self.suspend()
+
+    def _end(self, kind: Any, error: Any, trace: Any) -> None:
+        if self._copy is not None:
+            copy, cursor = self._copy, self._cursor
+            self._copy = self._rows = self._cursor = None
+            try:
+                with _wrapped_driver_errors(self._statement):
+                    copy.__exit__(kind, error, trace)
+            finally:
+                cursor.close()

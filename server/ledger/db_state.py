@@ -2,22 +2,15 @@
 
 :class:`DatabaseState` implements :class:`server.rules.state.EvaluationState`. A batch
 prefetches, in one query per table, every row its events can touch, evaluates against
-memory, and :meth:`DatabaseState.write` adds the changes to a transaction. Evaluation
-holds the evaluation lock (server/ledger/locks.py), so no other writer changes
-these rows between prefetch and commit.
-
-While one batch is being written, the next is evaluated: its prefetch cannot see the
-first one's changes yet. :meth:`DatabaseState.carry` hands them over (:class:`Carried`,
-what the batch changed, nothing it only read), and for those keys the carried values
-win over what the database says; the database answers for every other key, which no
-uncommitted batch has touched.
+memory, and :meth:`DatabaseState.write` adds the changes to the batch's transaction.
+Batches are serialized by the evaluation lock, so no other writer changes these rows
+between prefetch and commit.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
@@ -64,45 +57,21 @@ def _accrual_from_json(data: dict[str, Any]) -> ReversibleAccrual:
     )
 
 
-@dataclass(frozen=True)
-class Carried:
-    """What a batch changed, for the batch evaluated while it is being written.
-
-    Every figure and sale here has its row once the batch commits, and the next batch
-    is written only after that commit, so the next batch updates them, never inserts
-    them (customer sales and event ids are only ever inserted, each by its own batch).
-    """
-
-    #: event ids the batch claimed
-    event_ids: frozenset[str] = frozenset()
-    #: every sale instant of each customer the batch recorded a sale for
-    customer_sales: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    figures: dict[PeriodKey, PeriodFigures] = field(default_factory=dict)
-    sales: dict[str, SaleRecord] = field(default_factory=dict)
-
-
 class DatabaseState:
     """Evaluation state for one batch: prefetched rows, changes written at the end."""
 
-    def __init__(self, session: Session, carried: Carried | None = None) -> None:
+    def __init__(self, session: Session) -> None:
         self.session = session
-        carried = carried or Carried()
-        self._seen: set[str] = set(carried.event_ids)
+        self._seen: set[str] = set()
         self._new_ids: list[str] = []
-        self._customer_sales: dict[str, list[int]] = {
-            customer: list(times) for customer, times in carried.customer_sales.items()
-        }
+        self._customer_sales: dict[str, list[int]] = {}
         self._new_customer_sales: list[tuple[str, int]] = []
-        self._figures: dict[PeriodKey, PeriodFigures] = dict(carried.figures)
-        self._figures_known: set[PeriodKey] = set(carried.figures)
+        self._figures: dict[PeriodKey, PeriodFigures] = {}
+        self._figures_known: set[PeriodKey] = set()
         self._dirty_figures: set[PeriodKey] = set()
-        self._sales: dict[str, SaleRecord] = dict(carried.sales)
-        self._sales_known: set[str] = set(carried.sales)
+        self._sales: dict[str, SaleRecord] = {}
+        self._sales_known: set[str] = set()
         self._dirty_sales: set[str] = set()
-        # keys whose values came with ``carried``: the database may not have them yet
-        self._carried_customers = set(carried.customer_sales)
-        self._carried_figures = set(carried.figures)
-        self._carried_sales = set(carried.sales)
 
     # prefetch ------------------------------------------------------------------------
 
@@ -116,7 +85,7 @@ class DatabaseState:
     ) -> None:
         """Load every row a batch may read. Anything not loaded is taken as absent."""
         session = self.session
-        for chunk in value_chunks(session, set(event_ids) - self._seen):
+        for chunk in value_chunks(session, event_ids):
             self._seen.update(
                 session.scalars(
                     sa.select(EvaluatedEventId.event_id).where(
@@ -124,8 +93,7 @@ class DatabaseState:
                     )
                 )
             )
-        fresh_customers = set(customers) - self._carried_customers
-        for chunk in value_chunks(session, fresh_customers):
+        for chunk in value_chunks(session, customers):
             for customer in chunk:
                 self._customer_sales.setdefault(customer, [])
             rows = session.execute(
@@ -147,15 +115,13 @@ class DatabaseState:
             )
             for row in figures:
                 key = PeriodKey(row.rule, row.partner, row.period)
-                if key in self._carried_figures:
-                    continue
                 self._figures[key] = PeriodFigures(
                     row.sales_amount, row.sales_count, row.new_customers, row.goal_paid
                 )
                 self._figures_known.add(key)
         self._prefetched_partners = set(partners)
         self._prefetched_periods = set(period_list)
-        for chunk in value_chunks(session, set(sale_ids) - self._carried_sales):
+        for chunk in value_chunks(session, sale_ids):
             for row in session.scalars(
                 sa.select(SaleRegistryRow).where(one_of(session, SaleRegistryRow.sale_id, chunk))
             ):
@@ -213,25 +179,12 @@ class DatabaseState:
 
     # write ---------------------------------------------------------------------------
 
-    def carry(self) -> Carried:
-        """This batch's changes, for the batch evaluated while this one is written."""
-        return Carried(
-            event_ids=frozenset(self._new_ids),
-            customer_sales={
-                customer: tuple(self._customer_sales[customer])
-                for customer in {customer for customer, _ in self._new_customer_sales}
-            },
-            figures={key: self._figures[key] for key in self._dirty_figures},
-            sales={sale_id: self._sales[sale_id] for sale_id in self._dirty_sales},
-        )
-
-    def write(self, session: Session | None = None) -> None:
-        """Add every change of the batch to ``session`` (default: the one it read
-        through; the caller commits).
+    def write(self) -> None:
+        """Add every change of the batch to the session (the caller commits).
 
         One executemany per table and kind of change: a batch writes thousands of rows.
         """
-        session = session or self.session
+        session = self.session
         if self._new_ids:
             insert_rows(
                 session, EvaluatedEventId.__table__, [{"event_id": i} for i in self._new_ids]

@@ -310,10 +310,9 @@ def _refusal(row: Accrual | None, decided: set[int]) -> Refusal | None:
 
 
 def _serialize_with_evaluation(session: Session) -> None:
-    # An evaluation batch's write transaction updates this row before it reads any
-    # decision; locking it here makes a decision wait for a batch being written (and
-    # the write wait for the decision), so a reversal is either seen here or its batch
-    # sees the decision. SQLite serializes writers anyway.
+    # The evaluation batch updates this row first; locking it here makes a decision
+    # wait for a running batch (and a batch wait for the decision), so a reversal is
+    # either seen here or its batch sees the decision. SQLite serializes writers anyway.
     session.execute(
         sa.select(EvaluationLock.id).where(EvaluationLock.id == 1).with_for_update()
     ).first()

@@ -11,6 +11,7 @@ from flask import Flask
 
 from server.db.bulk import (
     IN_LIST_CHUNK,
+    InsertStream,
     insert_ignoring_conflicts,
     insert_rows,
     one_of,
@@ -208,6 +209,59 @@ def _accrual(n: int, partner_id: int) -> dict[str, object]:
         "status": AccrualStatus.approved,
         "created_at": datetime(2026, 3, 1, tzinfo=UTC),
     }
+
+
+def test_insert_stream_survives_a_query_between_writes(app_ctx: Flask) -> None:
+    partner_id = _partner()
+    with InsertStream(db.session, Accrual.__table__) as stream:
+        stream.write([_accrual(1, partner_id), _accrual(2, partner_id)])
+        stream.suspend()  # a query may run now (on PostgreSQL the COPY is ended)
+        assert db.session.scalar(sa.select(sa.func.count(Partner.id))) == 1
+        stream.write([_accrual(3, partner_id)])
+        stream.write([])
+    db.session.commit()
+    assert stream.written == 3
+    assert db.session.scalars(sa.select(Accrual.amount).order_by(Accrual.id)).all() == [
+        Decimal("1.00"),
+        Decimal("2.00"),
+        Decimal("3.00"),
+    ]
+
+
+def test_a_query_between_writes_ends_the_copy_by_itself(app_ctx: Flask) -> None:
+    # on PostgreSQL a statement during an open COPY fails ("another command is already
+    # in progress") unless the stream ends it first: callers need not know
+    partner_id = _partner()
+    streamed = db.session.get_bind().dialect.name == "postgresql"  # SQLite: at the end
+    with InsertStream(db.session, Accrual.__table__) as stream:
+        stream.write([_accrual(1, partner_id)])
+        assert db.session.scalar(sa.select(sa.func.count(Partner.id))) == 1
+        stream.write([_accrual(2, partner_id)])
+        assert db.session.scalar(sa.select(sa.func.count(Accrual.id))) == (2 if streamed else 0)
+    db.session.commit()
+    assert db.session.scalars(sa.select(Accrual.amount).order_by(Accrual.id)).all() == [
+        Decimal("1.00"),
+        Decimal("2.00"),
+    ]
+
+
+def test_an_error_inside_the_stream_writes_nothing(app_ctx: Flask) -> None:
+    partner_id = _partner()
+    with (
+        pytest.raises(RuntimeError, match="engine failed"),
+        InsertStream(db.session, Accrual.__table__) as stream,
+    ):
+        stream.write([_accrual(1, partner_id)])
+        raise RuntimeError("engine failed")
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(Accrual.id))) == 0
+    with (
+        pytest.raises(ValueError, match="same keys"),
+        InsertStream(db.session, Accrual.__table__) as stream,
+    ):
+        stream.write([_accrual(1, partner_id)])
+        stream.write([{"dedupe_key": "short"}])
+    db.session.rollback()
 
 
 def test_one_of_finds_exactly_the_given_values_in_chunks(app_ctx: Flask) -> None:

@@ -1,9 +1,9 @@
-"""Evaluation batch after batch: batch n written while n + 1 is evaluated (PostgreSQL),
-reads outside the write transaction (SQLite), one evaluator at a time (the lock).
+"""Evaluation batch after batch equals ``simulate`` when batches lean on each other.
 
 The events here make consecutive batches depend on each other (a customer's second
 purchase, a refund right after its sale, a month's goal counted across batches), so
-state carried from the batch being written is what makes the ledger come out right.
+the evaluation state each batch leaves in the database is what makes the next one
+come out right.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import random
 import shutil
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from server.extensions import db
-from server.ledger import evaluation
-from server.ledger.evaluation import PENDING, evaluate_pending, evaluation_batches
-from server.ledger.locks import evaluation_lock
+from server.ledger.evaluation import PENDING, evaluation_batches
 from server.ledger.models import SalesEvent
 from server.queues import redis_connection
 from tests.faults.helpers import simulate
@@ -113,93 +110,3 @@ def test_batches_in_a_row_equal_simulate(
     assert sum(r.events for r in reports) == 60
     assert all(r.events <= batch_size for r in reports)
     assert exported(app) == simulate(example)
-
-
-def test_a_failed_write_drops_the_batch_evaluated_meanwhile_and_loses_nothing(
-    app: Flask, client: FlaskClient, example: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _store(app, client, example)
-    real_write = evaluation._write
-    calls = 0
-
-    def failing_second_write(session: Any, batch: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == 2:
-            session.rollback()
-            raise RuntimeError("disk full")
-        return real_write(session, batch)
-
-    monkeypatch.setattr(evaluation, "_write", failing_second_write)
-    with app.app_context():
-        with pytest.raises(RuntimeError, match="disk full"):
-            for _report in evaluation_batches(5):
-                pass
-        # the first batch is committed; the second failed; the third, evaluated while
-        # the second was being written, was never written
-        assert _pending() == 60 - 5
-        monkeypatch.setattr(evaluation, "_write", real_write)
-        list(evaluation_batches(5))
-        assert _pending() == 0
-    assert calls == 2
-    assert exported(app) == simulate(example)
-
-
-def test_a_second_evaluator_waits_for_the_lock(
-    app: Flask, client: FlaskClient, example: Path
-) -> None:
-    _store(app, client, example)
-    held, release = threading.Event(), threading.Event()
-    outcome: list[Any] = []
-
-    def hold_the_lock() -> None:
-        with app.app_context(), evaluation_lock():
-            held.set()
-            release.wait(30)
-
-    def evaluate() -> None:
-        with app.app_context():
-            outcome.append(evaluate_pending(100))
-
-    holder = threading.Thread(target=hold_the_lock)
-    holder.start()
-    assert held.wait(30)
-    evaluator = threading.Thread(target=evaluate)
-    evaluator.start()
-    evaluator.join(1.0)
-    try:
-        assert evaluator.is_alive() and not outcome  # waiting, not evaluating
-        with app.app_context():
-            assert _pending() == 60
-    finally:
-        release.set()
-        holder.join(30)
-        evaluator.join(30)
-    assert outcome and outcome[0].events == 60
-    assert exported(app) == simulate(example)
-
-
-def test_rows_carry_the_time_of_their_write_not_of_their_evaluation(
-    app: Flask, client: FlaskClient, example: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A period close takes the lock row and counts rows created before it as closed:
-    # a batch evaluated before a close but written after it must not look closed.
-    from datetime import UTC, datetime
-
-    from server.ledger.models import Accrual
-
-    _store(app, client, example)
-    evaluated_at, written_at = (
-        datetime(2026, 3, 31, 23, tzinfo=UTC),
-        datetime(2026, 4, 1, 1, tzinfo=UTC),
-    )
-    clock = [evaluated_at]
-    monkeypatch.setattr(evaluation, "utcnow", lambda: clock[0])
-    with app.app_context():
-        batch = evaluation._evaluate(db.session, 100)
-        assert batch is not None
-        clock[0] = written_at  # a close could have run in between
-        evaluation._write(db.session, batch)
-        created = set(db.session.scalars(sa.select(Accrual.created_at)))
-        processed = set(db.session.scalars(sa.select(SalesEvent.processed_at)))
-    assert created == processed == {written_at}
