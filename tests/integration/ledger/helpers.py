@@ -7,11 +7,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from rq import SimpleWorker
 
+from server.extensions import db
+from server.ledger.evaluation import PENDING
 from server.ledger.export import ledger_lines
+from server.ledger.models import SalesEvent
 from server.partners.commands import import_partners
 from server.programs.commands import add_program_version
 from server.queues import get_queue, redis_connection
@@ -36,10 +40,30 @@ def load_example(app: Flask, folder: Path, source: str = "shop") -> str:
         return create_api_key("test", source).key
 
 
+def event_lines(folder: Path) -> list[str]:
+    """The folder's events, one JSON text per event, as written."""
+    return [line for line in (folder / "events.jsonl").read_text().splitlines() if line.strip()]
+
+
 def raw_batch(folder: Path) -> str:
     """The events file as one JSON array, numbers kept as written."""
-    lines = [line for line in (folder / "events.jsonl").read_text().splitlines() if line.strip()]
-    return "[" + ",".join(lines) + "]"
+    return "[" + ",".join(event_lines(folder)) + "]"
+
+
+def store_example(app: Flask, client: FlaskClient, folder: Path) -> None:
+    """Load the folder and post all its events (every one accepted), with nothing queued:
+    for tests that run evaluation themselves."""
+    key = load_example(app, folder)
+    answer = post(client, key, raw_batch(folder))
+    assert answer.status_code == 200 and answer.get_json()["accepted"] == len(event_lines(folder))
+    redis_connection(app).flushdb()  # the job intake queued
+
+
+def pending_events() -> int:
+    """Events still pending evaluation (in the caller's app context); ends the read."""
+    count = db.session.scalar(sa.select(sa.func.count(SalesEvent.id)).where(PENDING)) or 0
+    db.session.rollback()
+    return count
 
 
 def post(client: FlaskClient, key: str, body: str | bytes) -> Any:

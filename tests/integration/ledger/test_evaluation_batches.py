@@ -15,16 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from server.extensions import db
-from server.ledger.evaluation import PENDING, evaluation_batches
-from server.ledger.models import SalesEvent
-from server.queues import redis_connection
+from server.ledger.evaluation import evaluation_batches
 from tests.faults.helpers import simulate
-from tests.integration.ledger.helpers import EXAMPLES, exported, load_example, post
+from tests.integration.ledger.helpers import EXAMPLES, exported, pending_events, store_example
 
 BASIC = EXAMPLES / "basic"
 pytestmark = pytest.mark.skipif(not BASIC.is_dir(), reason=f"no spec examples at {EXAMPLES}")
@@ -85,28 +81,14 @@ def example(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _store(app: Flask, client: FlaskClient, folder: Path) -> None:
-    key = load_example(app, folder)
-    lines = (folder / "events.jsonl").read_text().splitlines()
-    answer = post(client, key, "[" + ",".join(lines) + "]")
-    assert answer.status_code == 200 and answer.get_json()["accepted"] == len(lines)
-    redis_connection(app).flushdb()  # the job intake queued: these tests evaluate inline
-
-
-def _pending() -> int:
-    count = db.session.scalar(sa.select(sa.func.count(SalesEvent.id)).where(PENDING)) or 0
-    db.session.rollback()
-    return count
-
-
 @pytest.mark.parametrize("batch_size", [1, 2, 7])
 def test_batches_in_a_row_equal_simulate(
     app: Flask, client: FlaskClient, example: Path, batch_size: int
 ) -> None:
-    _store(app, client, example)
+    store_example(app, client, example)
     with app.app_context():
         reports = list(evaluation_batches(batch_size))
-        assert _pending() == 0
+        assert pending_events() == 0
     assert sum(r.events for r in reports) == 60
     assert all(r.events <= batch_size for r in reports)
     assert exported(app) == simulate(example)

@@ -18,11 +18,10 @@ from server.partners.models import Partner, PartnerStatus
 from server.programs.models import ProgramVersion, VersionStatus
 from tests.integration.ledger.helpers import (
     EXAMPLES,
+    event_lines,
     expected,
     exported,
-    load_example,
-    post,
-    raw_batch,
+    store_example,
 )
 
 pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f"no spec examples at {EXAMPLES}")
@@ -100,12 +99,11 @@ def test_partners_import_yaml_then_csv_with_row_errors(app: Flask, tmp_path: Pat
 def test_evaluate_runs_batches_of_the_configured_size_until_none_is_pending(
     app: Flask, client: FlaskClient, tmp_path: Path
 ) -> None:
-    key = load_example(app, BASIC)
-    assert post(client, key, raw_batch(BASIC)).status_code == 200
+    store_example(app, client, BASIC)
     done = _cli(app, tmp_path, "evaluate", EVALUATION_BATCH_SIZE="4")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
-    events = sum(1 for line in (BASIC / "events.jsonl").read_text().splitlines() if line.strip())
+    events = len(event_lines(BASIC))
     assert len(lines) == -(-events // 4)  # one line per batch of 4
     assert lines[0].startswith("4 events,") and lines[0].endswith("4+ pending")
     assert lines[-1].endswith(" 0 pending")
