@@ -166,8 +166,8 @@ def _post_all(client: Any, key: str, events: list[dict[str, Any]]) -> None:
 
 def stages(events_count: int, backend: str, batch: int) -> dict[str, float]:
     """Each stage alone, in this process, one after the other on a fresh database: API
-    intake of every event with no worker running, then ``evaluate_pending`` until none
-    is pending. Where the time of the end-to-end run goes."""
+    intake of every event with no worker running, then ``evaluation_batches`` until
+    none is pending. Where the time of the end-to-end run goes."""
     from server.extensions import db
     from server.ledger.evaluation import evaluation_batches
 
