@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import random
 import subprocess
 import sys
@@ -29,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.baselines import bare_flask_client, raw_durable_seconds  # noqa: E402
+from bench.machine import child_environment  # noqa: E402
 
 MOSCOW = timezone(timedelta(hours=3))
 
@@ -205,13 +205,12 @@ def run(events_count: int, workers: int, backend: str, batch: int) -> dict[str, 
     app, key, url, folder, redis, postgres = _setup(backend)
     redis_url = f"unix://{redis.socket_file}"
     events = synthetic_events(events_count)
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "REDIS_URL": redis_url,
-        "PARTNERFLOW_INSTANCE": str(folder),
-        "EVALUATION_BATCH_SIZE": str(batch),
-    }
+    env = child_environment(
+        DATABASE_URL=url,
+        REDIS_URL=redis_url,
+        PARTNERFLOW_INSTANCE=str(folder),
+        EVALUATION_BATCH_SIZE=str(batch),
+    )
     procs = [
         subprocess.Popen(
             [str(Path(sys.executable).parent / "partnerflow"), "worker", "--queue", "events"],

@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.baselines import raw_durable_seconds  # noqa: E402
-from bench.machine import describe, write_results  # noqa: E402
+from bench.machine import child_environment, describe, write_results  # noqa: E402
 from server.rules.evaluator import Evaluator  # noqa: E402
 from server.rules.partners import parse_partners  # noqa: E402
 from server.rules.program import parse_program  # noqa: E402
@@ -232,7 +232,7 @@ def bench_cli(count: int, shuffle: bool, workdir: Path) -> dict[str, Any]:
                "--partners", str(partners), "--events", str(events),
                "--output", str(workdir / "out.jsonl")]  # fmt: skip
     started = time.perf_counter()
-    child = subprocess.Popen(command, stderr=subprocess.PIPE)
+    child = subprocess.Popen(command, stderr=subprocess.PIPE, env=child_environment())
     _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - started
     if status != 0:

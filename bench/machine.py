@@ -75,6 +75,22 @@ def command_line() -> str:
     return shlex.join([".venv/bin/python", str(script), *sys.argv[1:]])
 
 
+def child_environment(**extra: str) -> dict[str, str]:
+    """The environment for a benchmark's child processes (workers, ``simulate``): this
+    checkout first on ``PYTHONPATH``.
+
+    The venv's editable install maps ``server`` to the tree it was installed from, so a
+    child started from a second checkout (``git worktree``, for an A/B) would otherwise
+    run the first checkout's code while the bench process runs its own.
+    """
+    path = os.environ.get("PYTHONPATH")
+    return {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{path}" if path else str(ROOT),
+        **extra,
+    }
+
+
 def write_results(name: str, figures: dict[str, Any], machine: dict[str, Any]) -> Path:
     """Write ``bench/results/<name>.json``: the figures plus ``machine`` (with the load
     average at the end added) and ``command``; returns the path."""
