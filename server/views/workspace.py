@@ -31,7 +31,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from werkzeug.datastructures import MultiDict
 
-from server.campaigns.budget import budget_state
+from server.campaigns.budget import budget_state, budget_states
 from server.campaigns.commands import (
     CampaignInvalid,
     compose_campaign,
@@ -506,7 +506,7 @@ class CampaignWorkspaceView(BaseView):
         campaigns = db.session.scalars(
             sa.select(Campaign).order_by(Campaign.starts_on.desc())
         ).all()
-        states = {c.id: budget_state(db.session, c) for c in campaigns}
+        states = budget_states(db.session, campaigns)
         lang = current_language()
         body = self.render_template(
             "workspace/campaigns.html",

@@ -15,6 +15,7 @@ from server.campaigns.budget import (
     BudgetCaps,
     BudgetLevel,
     budget_state,
+    budget_states,
     capped_rule_keys,
 )
 from server.campaigns.commands import NewCampaign, compose_campaign, update_budget
@@ -40,14 +41,18 @@ def _partner(code: str) -> Partner:
 
 
 def _compose(
-    kind: CampaignKind, budget: str | None = "1000", partners: tuple[str, ...] = (), **extra: object
+    kind: CampaignKind,
+    budget: str | None = "1000",
+    partners: tuple[str, ...] = (),
+    slug: str = "spring",
+    **extra: object,
 ) -> object:
     if db.session.scalar(sa.select(sa.func.count(Partner.id))) == 0:
         load_basic()
     program_id = db.session.scalar(sa.text("select id from programs"))
     return compose_campaign(
         NewCampaign(
-            slug="spring",
+            slug=slug,
             title="Весна",
             kind=kind,
             starts_on=date(2026, 3, 1),
@@ -105,7 +110,7 @@ def _accrual(key: str, amount: str, partner: Partner, **extra: object) -> Accrua
     row = Accrual(
         dedupe_key=key,
         partner_id=partner.id,
-        rule_key="campaign-spring",
+        rule_key=extra.pop("rule_key", "campaign-spring"),
         kind=extra.pop("kind", AccrualKind.bonus),
         amount=Decimal(amount),
         points=0,
@@ -154,6 +159,40 @@ def test_spend_warning_cap_and_batch_filter(app_ctx: Flask) -> None:
     assert capped_rule_keys(db.session, date(2026, 4, 1)) == set()  # outside its period
     update_budget(campaign.id, Decimal("2000"), None)
     assert budget_state(db.session, campaign).level is BudgetLevel.ok
+
+
+def test_the_budgets_of_many_campaigns_are_read_in_three_queries(app_ctx: Flask) -> None:
+    spring = _compose(CampaignKind.seasonal, budget="1000").campaign  # type: ignore[attr-defined]
+    autumn = _compose(CampaignKind.seasonal, budget="120", slug="autumn").campaign  # type: ignore[attr-defined]
+    unused = _compose(CampaignKind.seasonal, budget=None, slug="winter").campaign  # type: ignore[attr-defined]
+    shop = _partner("SHOP-1")
+    _accrual("a", "500", shop)
+    held = _accrual("b", "300", shop, status=AccrualStatus.held)
+    _accrual("c", "0", shop, kind=AccrualKind.forfeit, reverses_accrual_id=held.id)
+    _accrual("d", "150", shop, rule_key="campaign-autumn")
+    _accrual("e", "-50", shop, rule_key="campaign-autumn", reverses="d")
+    _accrual("f", "70", shop, rule_key="campaign-autumn", kind=AccrualKind.points)  # spends nothing
+    db.session.commit()
+    for campaign in (spring, autumn, unused):
+        db.session.refresh(campaign)  # loaded, as the list page has them
+    statements: list[str] = []
+
+    def counted(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    sa.event.listen(db.engine, "before_cursor_execute", counted)
+    try:
+        states = budget_states(db.session, [spring, autumn, unused])
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", counted)
+    assert len(statements) == 3
+    assert {i: (s.spend, s.level) for i, s in states.items()} == {
+        spring.id: (Decimal("500.00"), BudgetLevel.ok),
+        autumn.id: (Decimal("100.00"), BudgetLevel.warning),
+        unused.id: (Decimal("0.00"), BudgetLevel.no_cap),
+    }
+    assert states[autumn.id].rule_keys == {"campaign-autumn"}
+    assert budget_state(db.session, autumn) == states[autumn.id]
 
 
 def test_reversal_against_the_ledger_is_clamped_to_what_was_booked(app_ctx: Flask) -> None:
