@@ -163,12 +163,20 @@ def rule_keys(partner_id: int) -> list[str]:
 
 
 def accruals_csv(partner: Partner, filters: AccrualFilter) -> Iterator[bytes]:
-    """The filtered accruals as CSV (UTF-8 with BOM, plain decimals, ISO 8601 UTC)."""
+    """The filtered accruals as CSV (UTF-8 with BOM, plain decimals, ISO 8601 UTC).
+
+    The query is built here, from the partner as the view loaded it; the rows are read as
+    the body is sent, which a WSGI server does after the view's session has ended.
+    """
+    query = _accrual_query(partner, filters).order_by(Accrual.occurred_at, Accrual.id)
+    return _csv_body(query)
+
+
+def _csv_body(query: sa.Select[Accrual, SalesEvent]) -> Iterator[bytes]:
     yield UTF8_BOM.encode("utf-8")
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    query = _accrual_query(partner, filters).order_by(Accrual.occurred_at, Accrual.id)
     for accrual, event in db.session.execute(query.execution_options(yield_per=1000)):
         writer.writerow(
             [

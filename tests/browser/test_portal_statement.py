@@ -1,11 +1,14 @@
 """A partner logs in to the portal in Chromium, opens its statements and downloads the
-PDF; the PDF's text (pdftotext) carries the statement's lines."""
+PDF (the PDF's text, from pdftotext, carries the statement's lines), and exports its
+accruals as CSV."""
 
 from __future__ import annotations
 
+import csv
+import io
 import subprocess
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +18,7 @@ from flask import Flask
 
 from server.demo.commands import load_demo
 from server.extensions import db
-from server.ledger.models import Statement
+from server.ledger.models import Accrual, AccrualKind, Statement
 from server.partners.models import Partner
 from server.statements.commands import close_period, render_statement, statement_data
 from tests.browser.conftest import screenshot
@@ -62,3 +65,33 @@ def test_a_partner_downloads_its_statement_pdf(
     assert rows
     for row in rows[:5] + rows[-3:]:
         assert row["event"] in text or row["description"][:20] in text, row
+
+
+@pytest.mark.browser
+def test_a_partner_exports_its_accruals_as_csv(
+    app: Flask, live_server: str, page: Any, statement_world: dict[str, Any], tmp_path: Path
+) -> None:
+    """Served by a real HTTP server, the CSV is read after the view has returned: the
+    export must not need the view's database session by then."""
+    page.goto(f"{live_server}/login/")
+    page.fill("input[name=username]", "partner")
+    page.fill("input[name=password]", "partner-demo")
+    with page.expect_navigation():
+        page.click("[type=submit]")
+    page.goto(f"{live_server}/portal/accruals?from=2026-06-01&to=2026-06-30")
+    with page.expect_download() as download_info:
+        page.click("#csv-export")
+    target = tmp_path / "accruals.csv"
+    download_info.value.save_as(str(target))
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
+    with app.app_context():
+        partner_id = db.session.scalar(sa.select(Partner.id).where(Partner.code == "A-AMB-01"))
+        expected = db.session.scalar(
+            sa.select(sa.func.count(Accrual.id)).where(
+                Accrual.partner_id == partner_id,
+                Accrual.occurred_at >= datetime(2026, 5, 31, 21, tzinfo=UTC),
+                Accrual.occurred_at < datetime(2026, 6, 30, 21, tzinfo=UTC),
+            )
+        )
+    assert expected and len(rows) == expected
+    assert {row["kind"] for row in rows} <= {kind.value for kind in AccrualKind}
