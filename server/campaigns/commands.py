@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from server.audit.commands import record
 from server.campaigns.models import Campaign, CampaignKind, CampaignStatus
 from server.campaigns.templates import CAMPAIGN_TEMPLATES
+from server.db.types import MONEY_LIMIT
 from server.errors import CommandError
 from server.extensions import db
 from server.partners.models import CodeKind, Partner
@@ -33,6 +34,8 @@ from server.rules.money import parse_decimal
 from server.rules.program import parse_program
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,60}$")
+#: a campaign bonus is a share of the sale: more than all of it is a typing mistake
+MAX_BONUS_RATE = Decimal(100)
 
 
 @dataclass(frozen=True)
@@ -94,15 +97,26 @@ def campaign_issues(new: NewCampaign) -> dict[str, Any]:
         issues["ends_on"] = _l("The campaign ends before it starts.")
     if template.needs_place and not (new.place or "").strip():
         issues["place"] = _l("An offline event needs a place.")
-    if new.budget is not None and new.budget <= 0:
-        issues["budget"] = _l("The budget is a positive amount.")
-    if new.rate is not None and new.rate < 0:
-        issues["rate"] = _l("The bonus rate is a percentage of 0 or more.")
+    if new.budget is not None:
+        budget_issue = _budget_issue(new.budget)
+        if budget_issue is not None:
+            issues["budget"] = budget_issue
+    if new.rate is not None and not 0 <= new.rate <= MAX_BONUS_RATE:
+        issues["rate"] = _l("The bonus rate is a percentage from 0 to 100.")
     if _base_version_or_none(new.program_id) is None:
         issues["program_id"] = _l("The program has no version to build on.")
     if any(db.session.get(Partner, pid) is None for pid in new.partner_ids):
         issues["partners"] = _l("Unknown partner in the campaign.")
     return issues
+
+
+def _budget_issue(budget: Decimal) -> Any:
+    """Why a budget cannot be set (``None``: it can)."""
+    if budget <= 0:
+        return _l("The budget is a positive amount.")
+    if budget >= MONEY_LIMIT:
+        return _l("The budget is too large: at most 16 digits before the decimal point.")
+    return None
 
 
 def parse_amount(text: str | None) -> Decimal | None:
@@ -278,8 +292,9 @@ def update_budget(campaign_id: int, budget: Decimal | None, actor_id: int | None
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None:
         raise CommandError(_l("Unknown campaign."))
-    if budget is not None and budget <= 0:
-        raise CommandError(_l("The budget is a positive amount."))
+    issue = _budget_issue(budget) if budget is not None else None
+    if issue is not None:
+        raise CommandError(issue)
     before = campaign_snapshot(campaign)
     campaign.budget = budget
     record(

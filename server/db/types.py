@@ -17,6 +17,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 CENT = Decimal("0.01")
+#: Amounts a :class:`Money` column keeps exactly on both databases stay below this:
+#: SQLite holds kopecks in a signed 64-bit integer (up to ~9.2 · 10^16 roubles),
+#: PostgreSQL ``NUMERIC(20, 2)`` up to 10^18. Forms refuse larger amounts with a reason.
+MONEY_LIMIT = Decimal(10) ** 16
 
 
 def to_money(value: Decimal | int | str) -> Decimal:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from server.db.types import MONEY_LIMIT
 from server.ledger.models import (
     AccrualKind,
     AccrualStatus,
@@ -61,7 +62,7 @@ def event_row(
         "received_at": received_at,
         "channel": _text(payload, "channel", 16),
         "region_code": _text(payload, "region", 16),
-        "amount": amount if amount is not None and abs(amount) < 10**17 else None,
+        "amount": amount if amount is not None and abs(amount) < MONEY_LIMIT else None,
         "currency": _text(payload, "currency", 3),
         "customer": _text(payload, "customer", 200),
         "category": _text(payload, "category", 100),

@@ -26,6 +26,7 @@ from flask_appbuilder.security.sqla.models import User
 from flask_babel import force_locale
 
 from server.audit.models import AuditEntry
+from server.campaigns import commands as campaign_commands
 from server.campaigns.budget import BudgetLevel, budget_state
 from server.campaigns.commands import (
     CampaignInvalid,
@@ -36,12 +37,13 @@ from server.campaigns.commands import (
 )
 from server.campaigns.models import Campaign, CampaignKind, CampaignStatus
 from server.campaigns.report import campaign_report
+from server.errors import CommandError
 from server.extensions import db
 from server.ledger.models import Accrual, AccrualKind
 from server.programs import versioning
 from server.programs.commands import version_in_force
 from server.programs.models import ProgramVersion, VersionStatus
-from server.rules.program import ProgramError
+from server.rules.program import Issue, ProgramError
 from server.workflows.engine import TransitionRefused, fire_transition, record_evidence
 from server.workflows.models import (
     EvidenceKind,
@@ -337,19 +339,46 @@ def test_composing_lists_every_bad_field_and_stores_nothing(
         "ends_on": "The campaign ends before it starts.",
         "place": "An offline event needs a place.",
         "budget": "The budget is a positive amount.",
-        "rate": "The bonus rate is a percentage of 0 or more.",
+        "rate": "The bonus rate is a percentage from 0 to 100.",
         "partners": "Unknown partner in the campaign.",
     }
     _nothing_stored()
 
 
-def test_a_program_error_after_the_campaign_row_leaves_nothing_in_the_session(
+def test_amounts_beyond_what_the_ledger_keeps_are_refused_with_a_reason(
     wf_app: Flask, campaign_world: CampaignWorld
+) -> None:
+    # Regression: a 23-digit budget reached SQLite's INTEGER and answered 500; a
+    # 100,000 % bonus was accepted
+    bad = _new(campaign_world, budget=Decimal("99999999999999999999999"), rate=Decimal("100000"))
+    with pytest.raises(CampaignInvalid) as invalid:
+        compose_campaign(bad, campaign_world.manager_id)
+    assert {name: str(message) for name, message in invalid.value.issues.items()} == {
+        "budget": "The budget is too large: at most 16 digits before the decimal point.",
+        "rate": "The bonus rate is a percentage from 0 to 100.",
+    }
+    _nothing_stored()
+    composed = compose_campaign(
+        _new(campaign_world, budget=Decimal("9999999999999999.99"), rate=Decimal("100")),
+        campaign_world.manager_id,
+    )
+    campaign_id = composed.campaign.id
+    with pytest.raises(CommandError, match="too large"):
+        update_budget(campaign_id, Decimal("1e16"), campaign_world.manager_id)
+    assert db.session.get(Campaign, campaign_id).budget == Decimal("9999999999999999.99")
+
+
+def test_a_program_error_after_the_campaign_row_leaves_nothing_in_the_session(
+    wf_app: Flask, campaign_world: CampaignWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Regression: the campaign row was flushed, then the program check failed and the
     # session kept the row; the compose page, shown again in the same request, listed it.
+    def refuse(_document: object) -> None:
+        raise ProgramError([Issue("rules[0]", "does not validate")])
+
+    monkeypatch.setattr(campaign_commands, "parse_program", refuse)
     with pytest.raises(ProgramError):
-        compose_campaign(_new(campaign_world, rate=Decimal("1e30")), campaign_world.manager_id)
+        compose_campaign(_new(campaign_world), campaign_world.manager_id)
     _nothing_stored()
 
 
