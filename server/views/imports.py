@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from server.tasks.events import request_evaluation
 from server.views.forms import csrf_token, require_csrf
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+#: rows of the file shown under the column mapping
+PREVIEW_ROWS = 5
 
 
 def _upload_dir() -> Path:
@@ -76,7 +79,7 @@ class SalesImportView(BaseView):
         (_upload_dir() / f"{token}.csv").write_bytes(data)
         saved = saved_mapping(source)
         mapping = (saved.columns if saved else None) or guess_mapping(header)
-        preview = [cells for _line, cells in zip(range(5), rows, strict=False)]
+        preview = [cells for _line, cells in itertools.islice(rows, PREVIEW_ROWS)]
         return self.render_template(
             "imports/mapping.html",
             token=token,
