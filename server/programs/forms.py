@@ -15,6 +15,7 @@ import enum
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from server.rules.program import SCOPE_DATES, SCOPE_LISTS, ProgramError, Rule, parse_program
@@ -283,6 +284,14 @@ def rule_issues(
     template = catalogue[draft.template]
     for problem in template.validate_params(draft.params):
         issues.append(FieldIssue(problem.field, problem.ru, problem.en))
+    if _dates_reversed(draft.scope):
+        issues.append(
+            FieldIssue(
+                "scope",
+                "«Действует с» позже, чем «Действует по».",
+                "'Valid from' is after 'Valid to'.",
+            )
+        )
     if issues:
         return issues
     try:
@@ -296,6 +305,16 @@ def rule_issues(
             else:  # scope problems: the engine's English message in both languages
                 issues.append(FieldIssue(name, found.message, found.message))
     return issues
+
+
+def _dates_reversed(scope: Mapping[str, Any]) -> bool:
+    """Both scope dates given, readable, and the first after the second."""
+    try:
+        start = date.fromisoformat(str(scope["valid_from"]))
+        end = date.fromisoformat(str(scope["valid_to"]))
+    except (KeyError, ValueError):
+        return False  # absent, or not a date: parse_program names that
+    return start > end
 
 
 def parsed_rule(draft: RuleDraft, catalogue: TemplateCatalogue) -> Rule:

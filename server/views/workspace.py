@@ -52,6 +52,7 @@ from server.programs.backtest import result_csv
 from server.programs.commands import version_document, version_spec
 from server.programs.diff import diff_programs
 from server.programs.forms import (
+    SCOPE_PREFIX,
     FieldIssue,
     RuleDraft,
     draft_from_form,
@@ -63,7 +64,7 @@ from server.programs.forms import (
 from server.programs.models import Program, ProgramVersion, VersionStatus
 from server.queues import redis_connection
 from server.rules.plain_words import describe_rule
-from server.rules.program import PartnerType, ProgramError
+from server.rules.program import SCOPE_LISTS, PartnerType, ProgramError
 from server.rules.templates import default_catalogue
 from server.tasks.backtest import enqueue_backtest
 from server.views.forms import actor_id, csrf_token, require_csrf
@@ -127,12 +128,16 @@ def _version(pk: int) -> ProgramVersion:
     return version
 
 
+#: the scope's multi-valued pickers (its dates are single values)
+_PICKER_FIELDS = frozenset(SCOPE_PREFIX + name for name in SCOPE_LISTS)
+
+
 def _form() -> dict[str, Any]:
     """The posted form with multi-valued pickers as lists."""
     out: dict[str, Any] = {}
     for key in request.form:
         values = request.form.getlist(key)
-        out[key] = values if key.startswith("scope.") else values[0]
+        out[key] = values if key in _PICKER_FIELDS else values[0]
     return out
 
 

@@ -119,3 +119,25 @@ def test_campaign_compose_screen(ws_app: Flask) -> None:
     assert page.status_code == 200 and "Осень" in page.text
     listing = client.get("/campaign-workspace/")
     assert "autumn" in listing.text
+
+
+def test_a_rule_whose_dates_are_reversed_comes_back_with_its_dates_and_a_reason(
+    ws_app: Flask,
+) -> None:
+    # Regression: the dates came back as lists (empty date inputs) and the reason was the
+    # engine's English sentence
+    draft_id = _draft(ws_app)
+    client = login_as(ws_app, "boss", Role.ADMIN)
+    dates = {"scope.valid_from": "2026-12-31", "scope.valid_to": "2026-01-01"}
+    refused = client.post(f"/workspace/version/{draft_id}/rule", data={**TIERS, **dates})
+    assert refused.status_code == 400
+    assert 'name="scope.valid_from" class="form-control" value="2026-12-31"' in refused.text
+    assert 'name="scope.valid_to" class="form-control" value="2026-01-01"' in refused.text
+    assert "«Действует с» позже, чем «Действует по»." in refused.text
+    live = client.post("/workspace/describe", data={**TIERS, **dates, "lang": "en"}).get_json()
+    assert live["errors"] == {"scope": "'Valid from' is after 'Valid to'."}
+    saved = client.post(
+        f"/workspace/version/{draft_id}/rule",
+        data={**TIERS, "scope.valid_from": "2026-01-01", "scope.valid_to": "2026-12-31"},
+    )
+    assert saved.status_code == 302
