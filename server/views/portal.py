@@ -21,7 +21,7 @@ from server.documents.contracts import ContractFileError, contract_pdf
 from server.errors import CommandError
 from server.i18n import current_language
 from server.ledger.models import AccrualKind, AccrualStatus
-from server.partners.models import CodeKind, Partner
+from server.partners.models import CodeKind, CodeStatus, Partner, PartnerKind
 from server.partners.qr import point_sheet_pdf, public_url, qr_png, qr_svg
 from server.portal import queries
 from server.statements.commands import statement_pdf
@@ -141,8 +141,11 @@ class PortalView(BaseView):
         partner = self._partner()
         base = public_base_url()
         rows = [(code, public_url(base, code)) for code in queries.codes(partner.id)]
-        has_qr = any(code.kind is CodeKind.qr for code, _url in rows)
-        return self.render_template("portal/codes.html", partner=partner, rows=rows, has_qr=has_qr)
+        # the sheet is printed for an offline point's active QR codes (point_sheet_pdf)
+        sheet = partner.kind is PartnerKind.offline_point and any(
+            code.kind is CodeKind.qr and code.status is CodeStatus.active for code, _url in rows
+        )
+        return self.render_template("portal/codes.html", partner=partner, rows=rows, sheet=sheet)
 
     @expose("/codes/<int:code_id>.png")
     @has_access

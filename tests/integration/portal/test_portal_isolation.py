@@ -20,7 +20,10 @@ from server.demo.commands import load_demo
 from server.documents.contracts import create_contract, render_contract
 from server.extensions import db
 from server.ledger.models import Accrual, Statement
-from server.partners.models import AttributionCode, CodeKind, Partner
+from server.partners.codes import NewCode, generate_code, revoke_codes
+from server.partners.models import AttributionCode, CodeKind, Partner, PartnerKind
+from server.security.commands import NewUser, create_user
+from server.security.roles import Role
 from server.statements.commands import close_period, render_statement, statement_ids
 
 DEMO_PARTNER = "A-AMB-01"
@@ -58,7 +61,7 @@ def world(app: Flask, tmp_path: Path) -> Iterator[dict[str, Any]]:
         other_accrual = db.session.scalar(
             sa.select(Accrual.id).where(Accrual.partner_id == other.id).limit(1)
         )
-        yield {
+        ids = {
             "mine": mine.id,
             "other": other.id,
             "my_code": my_code.id,
@@ -72,6 +75,8 @@ def world(app: Flask, tmp_path: Path) -> Iterator[dict[str, Any]]:
                 sa.select(sa.func.count(Accrual.id)).where(Accrual.partner_id == mine.id)
             ),
         }
+    # requests run outside the app context, each in its own, as a server runs them
+    yield ids
 
 
 def _demo_partner(app: Flask) -> FlaskClient:
@@ -117,6 +122,29 @@ def test_exports_and_filters_carry_only_the_partners_rows(
     # filters from the admin list (partner id) are ignored, never widen the list
     filtered = client.get(f"/portal/accruals.csv?_flt_0_partner={world['other']}&partner=x")
     assert len(list(csv.DictReader(io.StringIO(filtered.data.decode("utf-8-sig"))))) == len(rows)
+
+
+def test_the_qr_sheet_is_offered_only_where_it_can_be_printed(
+    app: Flask, world: dict[str, Any]
+) -> None:
+    # Regression: an ambassador given a QR code saw the sheet's link, which answered 404
+    with app.app_context():
+        generate_code(NewCode(partner_id=world["mine"], kind=CodeKind.qr))
+        point = db.session.get(AttributionCode, world["other_code"]).partner
+        assert point.kind is PartnerKind.offline_point
+        create_user(
+            NewUser("point", "point-pass-1", Role.PARTNER, "P", "P", "p@x.test", point.code)
+        )
+        point_codes = [c.id for c in point.codes if c.kind is CodeKind.qr]
+    ambassador = _demo_partner(app).get("/portal/codes").text
+    assert 'id="codes"' in ambassador and "sheet.pdf" not in ambassador
+    client = app.test_client()
+    client.post("/login/", data={"username": "point", "password": "point-pass-1"})
+    assert "sheet.pdf" in client.get("/portal/codes").text
+    assert client.get("/portal/codes/sheet.pdf").data.startswith(b"%PDF")
+    with app.app_context():
+        revoke_codes(point_codes)
+    assert "sheet.pdf" not in client.get("/portal/codes").text
 
 
 def test_another_partners_ids_are_not_found_anywhere(app: Flask, world: dict[str, Any]) -> None:
