@@ -37,7 +37,9 @@ MANAGER_MENUS = (
     r"|Programs workspace|Campaigns workspace|Statements)$"
 )
 LEGAL_EDIT_VIEWS = r"^(RegionalTermsView|ContractTemplateView|ContractView|WorkflowBoardView)$"
-LEGAL_READ_VIEWS = r"^(PartnerView|RegionView|ProgramVersionView|RuleInstanceView|DashboardView)$"
+LEGAL_READ_VIEWS = (
+    r"^(PartnerView|RegionView|ProgramView|ProgramVersionView|RuleInstanceView|DashboardView)$"
+)
 LEGAL_MENUS = (
     r"^(Partners|Regions|Regional terms|Programs|Program versions|Documents"
     r"|Contract templates|Contracts|Dashboard|Onboarding|Onboarding boards|Programs workspace)$"
@@ -65,8 +67,14 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
         [r"^PortalView$", ANY],
         [r"^(Portal|My partner account)$", r"^menu_access$"],
         [r"^(LocaleView|UtilView)$", ANY],
+        # their own login: the navbar's profile link, and changing the password
+        [r"^(UserInfoEditView|ResetMyPasswordView)$", ANY],
+        [r"^UserDBModelView$", r"^(can_userinfo|userinfoedit)$"],
     ],
     Role.INTEGRATION.value: [
         [r"^EventsApi$", ANY],
+        [r"^(LocaleView|UtilView)$", ANY],
+        [r"^(UserInfoEditView|ResetMyPasswordView)$", ANY],
+        [r"^UserDBModelView$", r"^(can_userinfo|userinfoedit)$"],
     ],
 }

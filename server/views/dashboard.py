@@ -51,6 +51,9 @@ class IndexView(FabIndexView):
             and not sm.has_access("can_list", "DashboardView")
         ):
             return redirect(url_for("PortalView.home"))
+        if not sm.has_access("can_list", "DashboardView"):
+            # a login with no screens of its own (an integration's): no figures for it
+            return self.render_template("welcome.html")
         as_of = ensure_rollups()
         return self.render_template(
             self.index_template,

@@ -150,6 +150,7 @@ class WorkflowBoardView(BaseView):
             board=data,
             language=current_language(),
             csrf=csrf_token(),
+            editor=self.appbuilder.sm.has_access("can_edit", "WorkflowEditorView"),
             title=data.spec.title.get(current_language()),
         )
 

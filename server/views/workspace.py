@@ -223,6 +223,8 @@ class ProgramWorkspaceView(BaseView):
             others=others,
             today=date.today().isoformat(),
             csrf=csrf_token(),
+            # legal reads versions; the editing controls are for those who may use them
+            editable=self.appbuilder.sm.has_access("can_rule", "ProgramWorkspaceView"),
         )
 
     def _render_rule_form(

@@ -45,8 +45,8 @@ ACCESS: dict[str, set[str]] = {
     "IndexView": EVERYONE,  # anonymous visitors are redirected to the login page
     "UtilView": EVERYONE,
     # every logged-in user edits their own profile
-    "UserInfoEditView": {M, L, A},
-    "ResetMyPasswordView": {M, L, A},
+    "UserInfoEditView": {M, L, A, P, INT},
+    "ResetMyPasswordView": {M, L, A, P, INT},
     # partner network and ledger: managers (legal reads partners, regions and terms)
     "PartnerView": {M, L, A},
     "RegionView": {M, L, A},
@@ -57,7 +57,7 @@ ACCESS: dict[str, set[str]] = {
     "HoldReviewView": {M, A},
     "IntakeRejectionView": {M, A},
     "SalesImportView": {M, A},
-    "ProgramView": {M, A},
+    "ProgramView": {M, L, A},
     "ProgramVersionView": {M, L, A},
     "RuleInstanceView": {M, L, A},
     "CampaignView": {M, A},

@@ -40,6 +40,7 @@ def test_board_shows_columns_cards_and_moves_a_card(wf_app: Flask, onboarding: O
     assert "WEB-NEW" in page
     assert 'data-trigger="accept_application"' in page
     assert "workflows/board.js" in page and external_fetches(page) == []
+    assert "/workflow-editor/edit/" in page  # managers edit workflows
 
     response = client.post(
         f"/workflows/fire/{instance_id}",
@@ -58,6 +59,7 @@ def test_refused_move_says_why_and_changes_nothing(wf_app: Flask, onboarding: On
     legal = login(wf_app, onboarding.legal_id)
     page = legal.get(f"/workflows/board/{KEY}").get_data(as_text=True)
     assert 'data-trigger="accept_application"' not in page  # not offered to Legal
+    assert "/workflow-editor/edit/" not in page  # nor the editor, which would answer 403
     response = legal.post(
         f"/workflows/fire/{instance_id}",
         data={"trigger": "accept_application"},
