@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from server.demo.data import DEMO_USERS, REGIONS, demo_partners, fake_inn
+from server.demo.data import DEMO_USERS, REGIONS, demo_partners, fake_inn, fake_ogrn
 from server.demo.events import demo_events, source_of
 from server.errors import CommandError
 from server.extensions import db
@@ -129,7 +129,7 @@ def _partners(regions: dict[str, Region]) -> dict[str, Partner]:
             legal_name=item.name,
             inn=fake_inn(index),
             kpp=f"7701{index:05d}",
-            ogrn=f"1{index:012d}7"[:13],
+            ogrn=fake_ogrn(index),
         )
         for kind, code in item.codes:
             partner.codes.append(AttributionCode(kind=kind, code=code))

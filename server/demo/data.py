@@ -231,6 +231,12 @@ def fake_inn(seed: int) -> str:
     return "".join(map(str, digits)) + str(check)
 
 
+def fake_ogrn(seed: int) -> str:
+    """A 13-digit OGRN with a valid check digit (deterministic, fictitious)."""
+    base = f"102770{seed:06d}"
+    return base + str(int(base) % 11 % 10)
+
+
 def demo_partner_directory() -> PartnerDirectory:
     """The demo partners as the rules engine reads them (the spec's partners document)."""
     return parse_partners(
