@@ -45,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         builder = AppBuilder(
             indexview=IndexView,
+            base_template="partnerflow_base.html",
             security_manager_class=PartnerflowSecurityManager,
             update_perms=False,
         )

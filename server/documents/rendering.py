@@ -8,11 +8,12 @@ shows, inside a sandboxed frame).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import tinycss2
 from markupsafe import escape
 
 from server.documents.pdf import DEFAULT_PDF_VARIANT, PdfOptions, html_to_pdf
@@ -23,6 +24,8 @@ PREVIEW_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
     "base-uri 'none'; form-action 'none'"
 )
+#: at-rules whose rules the preview keeps, filtering the rules inside them
+_GROUPING_AT_RULES = frozenset({"media", "supports"})
 
 
 @dataclass(frozen=True)
@@ -58,11 +61,61 @@ def html_document(body: str, language: str, title: str = "", preview: bool = Fal
 
 
 def preview_document(body: str, css: str, language: str) -> str:
-    """The page the editor shows in a sandboxed iframe: the body with the CSS inlined and
-    a policy that blocks scripts and every network load."""
-    safe_css = css.replace("</", "<\\/")  # a stylesheet cannot close its <style> element
+    """The page the editor shows in a sandboxed iframe: the body with the CSS inlined
+    (without the rules that load files, see :func:`preview_stylesheet`) and a policy
+    that blocks scripts and every network load."""
+    # a stylesheet cannot close its <style> element
+    safe_css = preview_stylesheet(css).replace("</", "<\\/")
     page = html_document(body, language, preview=True)
     return page.replace("</head>", f"<style>{safe_css}</style></head>", 1)
+
+
+def preview_stylesheet(css: str) -> str:
+    """``css`` without the rules that would load a file in the browser: ``@import`` and
+    ``@font-face`` with a source other than a ``data:`` URL, also inside ``@media`` and
+    ``@supports``. Everything else is kept as written.
+
+    The files are the PDF's (``url(fonts/DejaVuSerif.ttf)`` is relative to
+    ``contract_templates/assets/``, read by WeasyPrint's fetcher). In the preview such a
+    URL would resolve under the editor's route and the preview's policy blocks it, so
+    the browser uses the next family of the ``font-family`` list instead.
+    """
+    return _without_file_loads(tinycss2.parse_stylesheet(css))
+
+
+def _without_file_loads(rules: Iterable[Any]) -> str:
+    kept = []
+    for rule in rules:
+        if rule.type == "error":  # an unfinished rule: the browser drops it too
+            continue
+        keyword = rule.lower_at_keyword if rule.type == "at-rule" else None
+        if keyword == "import":
+            continue
+        if keyword == "font-face" and not all(_is_data_url(url) for url in _urls(rule.content)):
+            continue
+        if keyword in _GROUPING_AT_RULES and rule.content is not None:
+            inner = _without_file_loads(tinycss2.parse_rule_list(rule.content))
+            kept.append(f"@{rule.at_keyword}{tinycss2.serialize(rule.prelude)}{{{inner}}}")
+        else:
+            kept.append(rule.serialize())
+    return "".join(kept)
+
+
+def _is_data_url(url: str) -> bool:
+    return url.strip().lower().startswith("data:")
+
+
+def _urls(tokens: Iterable[Any] | None) -> Iterator[str]:
+    """The URLs in CSS tokens: ``url(x)`` and ``url("x")``, in nested blocks too."""
+    for token in tokens or ():
+        if token.type == "url":
+            yield token.value
+        elif token.type == "function" and token.lower_name == "url":
+            yield from (arg.value for arg in token.arguments if arg.type == "string")
+        elif token.type == "function":
+            yield from _urls(token.arguments)
+        elif token.type in ("() block", "[] block", "{} block"):
+            yield from _urls(token.content)
 
 
 def render_html(template: TemplateSource, data: Mapping[str, Any]) -> str:

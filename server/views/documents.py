@@ -2,14 +2,19 @@
 
 Routes (besides Flask-AppBuilder's list/show):
 
-* ``/contracttemplateview/editor/<id>``: editor (GET), save (POST)
+* ``/contracttemplateview/editor/<id>``: editor (GET), save (POST); ``/edit/<id>``
+  leads there
 * ``/contracttemplateview/preview/<id>``: live HTML preview as JSON (POST, CSRF header)
 * ``/contracttemplateview/preview_pdf/<id>``: PDF preview on a chosen partner (POST)
 * ``/contracttemplateview/publish/<id>`` (POST), ``/contracttemplateview/diff/<id>``
 * ``/contracts/<id>/pdf`` and ``/contracts/<id>/scan``: downloads
 * ``/contracts/<id>/send|sign|terminate|retry`` (POST)
-* ``/contracts/generate/<partner_id>`` (GET confirm, POST create) and
+* ``/contracts/generate/<partner_id>`` (GET confirm, POST create),
+  ``/contracts/add`` (choose the partner, then create) and
   ``/contracts/generate-region`` (bulk)
+
+Neither view has Flask-AppBuilder's add/edit forms: nothing stored is edited field by
+field (see the classes).
 """
 
 from __future__ import annotations
@@ -97,6 +102,10 @@ class SignForm(FlaskForm):
     scan = FileField(_l("Signed scan (PDF, PNG, JPEG)"), validators=[FileRequired()])
 
 
+class PartnerChoiceForm(FlaskForm):
+    partner_id = SelectField(_l("Partner"), coerce=int, validators=[DataRequired()])
+
+
 class RegionForm(FlaskForm):
     region = SelectField(_l("Region"), validate_choice=True)
 
@@ -117,10 +126,17 @@ def _issues_json(issues: list[TemplateIssue]) -> list[dict[str, Any]]:
 
 
 class ContractTemplateView(ModelView):
-    """Template versions; Legal edits, previews and publishes them."""
+    """Template versions; Legal edits, previews and publishes them.
+
+    There is no field-by-field form: a version is changed only through the editor
+    (validated, and a published version is frozen: the edit becomes the next draft) and
+    its status only by publishing. ``/edit/<id>`` (the list's edit button) opens the
+    editor; new templates come from the seed files.
+    """
 
     datamodel = SQLAInterface(ContractTemplate)
     base_permissions = ["can_list", "can_show", "can_edit"]
+    exclude_route_methods = {"add", "delete"}
     base_order = ("key", "asc")
     list_columns = [
         "key",
@@ -171,6 +187,12 @@ class ContractTemplateView(ModelView):
             versions=versions,
             title=_("Edit %(name)s", name=str(template)),
         )
+
+    @expose("/edit/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, pk: int) -> ResponseReturnValue:
+        """The editor replaces Flask-AppBuilder's form (which would edit stored fields)."""
+        return redirect(url_for(".editor", pk=pk))
 
     @expose("/editor/<int:pk>", methods=["GET", "POST"])
     @has_access
@@ -289,11 +311,20 @@ def _text_error(message: str) -> Response:
 
 
 class ContractView(ModelView):
-    """Partner contracts: generate, download, send, record the signature, terminate."""
+    """Partner contracts: generate, download, send, record the signature, terminate.
+
+    A contract is never edited field by field: its number, snapshot, PDF and hash are
+    fixed when it is generated and rendered, and its status moves only through the
+    commands on its page. So Flask-AppBuilder's edit form (and its file download) is not
+    routed; ``can_add`` and ``can_edit`` are the permissions of generating and of those
+    commands, and ``/add`` (the list's add button) generates a contract for a chosen
+    partner.
+    """
 
     route_base = "/contracts"
     datamodel = SQLAInterface(Contract)
     base_permissions = ["can_list", "can_show", "can_download", "can_add", "can_edit"]
+    exclude_route_methods = {"edit", "delete", "download"}
     base_order = ("id", "desc")
     list_columns = ["number", "partner", "status", "render_status", "created_at", "signed_at"]
     show_columns = [
@@ -417,6 +448,34 @@ class ContractView(ModelView):
             flash(_("Signed scan stored; the contract is signed."), "success")
         return redirect(url_for(".show", pk=pk))
 
+    def _create(self, partner_id: int) -> ResponseReturnValue | None:
+        """Generate a partner's contract and go to it; ``None`` (with the error flashed)
+        if it could not be generated."""
+        try:
+            contract_id = generate_contract(partner_id, _actor_id())
+        except CommandError as error:
+            flash(str(error), "danger")
+            return None
+        flash(_("Contract created; its PDF is being rendered."), "success")
+        return redirect(url_for(".show", pk=contract_id))
+
+    @expose("/add", methods=["GET", "POST"])
+    @has_access
+    def add(self) -> ResponseReturnValue:
+        """The list's add button: choose a partner (GET), then create and queue (POST)."""
+        form = PartnerChoiceForm()
+        form.partner_id.choices = _partner_choices()[1:]
+        if request.method == "POST" and form.validate_on_submit():
+            created = self._create(form.partner_id.data or 0)
+            if created is not None:
+                return created
+        return self.render_template(
+            "documents/contract_generate.html",
+            partner=None,
+            form=form,
+            title=_("New contract"),
+        )
+
     @expose("/generate/<int:partner_id>", methods=["GET", "POST"])
     @has_access
     @permission_name("add")
@@ -429,13 +488,9 @@ class ContractView(ModelView):
         if request.method == "POST":
             if not form.validate_on_submit():
                 abort(400)
-            try:
-                contract_id = generate_contract(partner_id, _actor_id())
-            except CommandError as error:
-                flash(str(error), "danger")
-            else:
-                flash(_("Contract created; its PDF is being rendered."), "success")
-                return redirect(url_for(".show", pk=contract_id))
+            created = self._create(partner_id)
+            if created is not None:
+                return created
         return self.render_template(
             "documents/contract_generate.html",
             partner=partner,

@@ -6,33 +6,17 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
 
 from server.documents.models import Contract, ContractTemplate, TemplateStatus
 from server.extensions import db
-from server.security.commands import NewUser, create_user
 from server.security.roles import Role
-from tests.integration.documents.conftest import World, run_documents_worker
+from tests.integration.documents.conftest import (
+    World,
+    agreement_ru,
+    login,
+    run_documents_worker,
+)
 from tests.support.pages import external_fetches
-
-
-def login(app: Flask, role: Role, partner_code: str | None = None) -> FlaskClient:
-    username = f"docs-{role.value.lower()}"
-    create_user(
-        NewUser(username, "secret-pass-1", role, "T", "U", f"{username}@example.test", partner_code)
-    )
-    client = app.test_client()
-    response = client.post("/login/", data={"username": username, "password": "secret-pass-1"})
-    assert response.status_code in (200, 302)
-    return client
-
-
-def agreement_ru() -> ContractTemplate:
-    template = db.session.scalar(
-        sa.select(ContractTemplate).where(ContractTemplate.key == "partner_agreement.ru")
-    )
-    assert template is not None
-    return template
 
 
 def test_legal_edits_previews_publishes_and_diffs(docs_app: Flask, world: World) -> None:
