@@ -6,9 +6,13 @@ only commands add rows.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from flask import current_app
-from flask_appbuilder import AppBuilder
+from flask_appbuilder import AppBuilder, ModelView
 from flask_babel import lazy_gettext as _l
+from markupsafe import escape
 
 from server.views.audit import AuditEntryView
 from server.views.codes import register_code_views
@@ -114,3 +118,55 @@ def register_views(builder: AppBuilder) -> None:
         category="Audit",
         category_label=_l("Audit"),
     )
+    _titles_from_menu_labels(builder)
+
+
+#: Flask-AppBuilder's own titles ("List Partner", "Show Accrual"): English, built from
+#: the model's class name; replaced below where a view keeps them
+_DEFAULT_TITLE_PREFIXES = {
+    "list_title": "List ",
+    "show_title": "Show ",
+    "add_title": "Add ",
+    "edit_title": "Edit ",
+}
+
+
+def _titles_from_menu_labels(builder: AppBuilder) -> None:
+    """Title every model page by its menu entry's translated label ("Партнёры",
+    "Партнёры: запись") instead of FAB's English default, unless the view sets its own."""
+    titles = {
+        "list_title": "%(what)s",
+        "show_title": _l("%(what)s: record"),
+        "add_title": _l("%(what)s: new record"),
+        "edit_title": _l("%(what)s: editing"),
+    }
+    for item in _menu_items(builder.menu.get_list()):
+        view = item.baseview
+        if not isinstance(view, ModelView) or not item.label:
+            continue
+        for attribute, prefix in _DEFAULT_TITLE_PREFIXES.items():
+            current = getattr(view, attribute)
+            if isinstance(current, str) and current.startswith(prefix):
+                pattern = titles[attribute]
+                setattr(view, attribute, _LazyTitle(pattern, item.label))
+        view.title = view.list_title
+
+
+def _menu_items(items: list[Any]) -> Iterator[Any]:
+    for item in items:
+        yield item
+        yield from _menu_items(item.childs)
+
+
+class _LazyTitle:
+    """A page title translated when rendered: ``pattern`` filled with ``label``."""
+
+    def __init__(self, pattern: Any, label: Any) -> None:
+        self.pattern = pattern
+        self.label = label
+
+    def __str__(self) -> str:
+        return str(self.pattern) % {"what": str(self.label)}
+
+    def __html__(self) -> str:
+        return escape(str(self))

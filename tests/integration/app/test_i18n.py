@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from flask import Flask
 
+from server.extensions import db
 from server.i18n import format_money
+from server.partners.models import Partner, PartnerKind, Region
 from server.security.commands import NewUser, create_user
 from server.security.roles import Role
 
@@ -30,3 +33,35 @@ def test_roubles_are_formatted_per_locale(app: Flask) -> None:
         assert format_money(Decimal("-0.5")) == "-0,50\xa0₽"
     with app.test_request_context("/?_l_=en"):
         assert format_money(Decimal("1234567.5")) == "1,234,567.50\xa0₽"
+
+
+def test_model_pages_are_titled_in_the_users_language(app: Flask) -> None:
+    # Regression: Flask-AppBuilder's own titles ("List Partner", "Add Partner") and its
+    # "Add"/"Detail" stayed English on Russian pages
+    with app.app_context():
+        create_user(NewUser("m", "secret-pass-1", Role.MANAGER, "M", "M", "m@example.test"))
+        region = Region(code="A", name_ru="Центр", name_en="Centre")
+        db.session.add(Partner(code="P-1", name="P", kind=PartnerKind.ambassador, region=region))
+        db.session.commit()
+    client = app.test_client()
+    client.post("/login/", data={"username": "m", "password": "secret-pass-1"})
+    pages = {
+        "/partnerview/list/": ("Партнёры", "Partners"),
+        "/partnerview/show/1": ("Партнёры: запись", "Partners: record"),
+        "/partnerview/add": ("Партнёры: новая запись", "Partners: new record"),
+        "/partnerview/edit/1": ("Партнёры: изменение", "Partners: editing"),
+    }
+    for url, (russian, _english) in pages.items():
+        text = client.get(url).get_data(as_text=True)
+        assert f'<h4 class="panel-title">{russian}</h4>' in _squeezed(text), url
+        assert "List Partner" not in text and "Show Partner" not in text
+    assert "Подробно" in client.get("/partnerview/show/1").get_data(as_text=True)
+    client.get("/lang/en")
+    for url, (_russian, english) in pages.items():
+        text = client.get(url).get_data(as_text=True)
+        assert f'<h4 class="panel-title">{english}</h4>' in _squeezed(text), url
+
+
+def _squeezed(html: str) -> str:
+    """The page with the whitespace around tags' text taken out."""
+    return re.sub(r">\s+", ">", re.sub(r"\s+<", "<", html))
