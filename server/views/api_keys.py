@@ -26,6 +26,7 @@ class ApiKeyView(ModelView):
     base_permissions = ["can_list", "can_show", "can_issue", "can_revoke"]
     list_columns = ["name", "source", "prefix", "created_at", "last_used_at", "revoked_at"]
     show_columns = list_columns
+    search_columns = ["name", "source", "prefix"]
     base_order = ("id", "desc")
     list_template = "api_keys/list.html"
     label_columns = {

@@ -84,6 +84,12 @@ class HoldReviewView(ModelView):
         "amount": _l("Amount"),
         "points": _l("Points"),
         "reason": _l("Hold rule"),
+        "status": _l("Status"),
+        "level": _l("Level"),
+        "reward": _l("Reward"),
+        "reverses": _l("Reverses sale"),
+        "dedupe_key": _l("Key"),
+        "created_at": _l("Created"),
     }
 
     @action(

@@ -271,6 +271,7 @@ class RegionalTermsView(ModelView):
         "court": _l("Court"),
         "contract_language": _l("Contract language"),
         "program_version": _l("Program version"),
+        "created_at": _l("Created"),
     }
 
 
@@ -285,6 +286,7 @@ class RegionView(ModelView):
         "name_en": _l("Name (en)"),
         "timezone": _l("Time zone"),
         "description": _l("Description"),
+        "terms": _l("Regional terms"),
     }
 
     def __init__(self, **kwargs: Any) -> None:

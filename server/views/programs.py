@@ -21,6 +21,8 @@ class RuleInstanceView(ModelView):
         "template_key": _l("Template"),
         "params": _l("Parameters"),
         "scope": _l("Scope"),
+        "program_version": _l("Program version"),
+        "template_version": _l("Template version"),
     }
 
 
@@ -37,6 +39,9 @@ class ProgramVersionView(ModelView):
         "effective_from": _l("Effective from"),
         "effective_to": _l("Effective to"),
         "published_at": _l("Published"),
+        "created_at": _l("Created"),
+        "note": _l("Note"),
+        "rules": _l("Rules"),
     }
 
 
@@ -50,6 +55,7 @@ class ProgramView(ModelView):
         "title": _l("Title"),
         "currency": _l("Currency"),
         "created_at": _l("Created"),
+        "versions": _l("Program versions"),
     }
 
 
@@ -65,4 +71,11 @@ class CampaignView(ModelView):
         "ends_on": _l("Ends"),
         "regions": _l("Regions"),
         "budget": _l("Budget"),
+        "slug": _l("Campaign code"),
+        "channels": _l("Channels"),
+        "place": _l("Place"),
+        "details": _l("Details"),
+        "running_since": _l("Running since"),
+        "closed_at": _l("Closed"),
+        "created_at": _l("Created"),
     }

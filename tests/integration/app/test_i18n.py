@@ -6,6 +6,8 @@ import re
 from decimal import Decimal
 
 from flask import Flask
+from flask_appbuilder import ModelView
+from flask_babel import LazyString
 
 from server.extensions import db
 from server.i18n import format_money
@@ -65,3 +67,22 @@ def test_model_pages_are_titled_in_the_users_language(app: Flask) -> None:
 def _squeezed(html: str) -> str:
     """The page with the whitespace around tags' text taken out."""
     return re.sub(r">\s+", ">", re.sub(r"\s+<", "<", html))
+
+
+def test_every_column_our_screens_show_has_a_translated_label(app: Flask) -> None:
+    # Regression: unlabelled columns showed Flask-AppBuilder's English from the column's
+    # name ("Created At", "Note", "Rules") on Russian pages
+    unlabelled = {}
+    for view in app.appbuilder.baseviews:
+        if not isinstance(view, ModelView) or not type(view).__module__.startswith("server."):
+            continue
+        shown = {*view.list_columns, *view.show_columns, *view.search_columns}
+        missing = sorted(
+            column
+            for column in shown
+            if not isinstance(view.label_columns.get(column), LazyString)
+            and any(ch.isalpha() for ch in str(view.label_columns.get(column, column)))
+        )
+        if missing:
+            unlabelled[type(view).__name__] = missing
+    assert unlabelled == {}
