@@ -57,6 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from server.i18n import register_template_helpers
     from server.queues import init_queues
     from server.security.headers import install_security_headers
+    from server.views.error_pages import install_error_pages
     from server.views.guards import fix_enum_field_validation, install_view_guards
 
     fix_enum_field_validation()
@@ -64,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_queues(app)
     install_security_headers(app)
     install_view_guards(app)
+    install_error_pages(app)
     app.register_blueprint(health_blueprint)
     register_template_helpers(app)
     return app

@@ -86,3 +86,27 @@ def test_every_column_our_screens_show_has_a_translated_label(app: Flask) -> Non
         if missing:
             unlabelled[type(view).__name__] = missing
     assert unlabelled == {}
+
+
+def test_refusals_are_pages_in_the_users_language_and_json_on_the_api(app: Flask) -> None:
+    # Regression: a 403 or 404 was Werkzeug's English page outside the app's layout
+    with app.app_context():
+        create_user(NewUser("m", "secret-pass-1", Role.MANAGER, "M", "M", "m@example.test"))
+    client = app.test_client()
+    client.post("/login/", data={"username": "m", "password": "secret-pass-1"})
+    missing = client.get("/partnerview/show/999999")
+    denied = client.get("/portal/")
+    nowhere = client.get("/no-such-page")
+    for response, status, text in (
+        (missing, 404, "Не найдено"),
+        (denied, 403, "Доступ запрещён"),
+        (nowhere, 404, "Не найдено"),
+    ):
+        assert response.status_code == status
+        page = response.get_data(as_text=True)
+        assert f'data-status="{status}"' in page and text in page
+        assert "appbuilder/js/ab.js" in page  # the app's layout, with its menu
+    client.get("/lang/en")
+    assert "Access denied" in client.get("/portal/").get_data(as_text=True)
+    api = client.get("/api/v1/no-such-endpoint")
+    assert api.status_code == 404 and 'data-status="' not in api.get_data(as_text=True)
