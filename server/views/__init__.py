@@ -14,6 +14,7 @@ from flask_appbuilder import AppBuilder, ModelView
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
 
+from server.labels import shown_value, value_label
 from server.views.audit import AuditEntryView
 from server.views.codes import register_code_views
 from server.views.dashboard import IndexView
@@ -119,6 +120,7 @@ def register_views(builder: AppBuilder) -> None:
         category_label=_l("Audit"),
     )
     _titles_from_menu_labels(builder)
+    _readable_cells(builder)
 
 
 #: Flask-AppBuilder's own titles ("List Partner", "Show Accrual"): English, built from
@@ -170,3 +172,19 @@ class _LazyTitle:
 
     def __html__(self) -> str:
         return escape(str(self))
+
+
+def _readable_cells(builder: AppBuilder) -> None:
+    """Cells of our list and record pages that Flask-AppBuilder would show raw: enum
+    values as words in the user's language, empty ones as a dash, instants to the
+    minute. A view's own formatters win."""
+    for view in builder.baseviews:
+        if not isinstance(view, ModelView) or not type(view).__module__.startswith("server."):
+            continue
+        formatters = dict(view.formatters_columns)  # the class's dict is shared
+        for column in {*view.list_columns, *view.show_columns}:
+            if column in formatters:
+                continue
+            is_enum = "." not in column and view.datamodel.is_enum(column)
+            formatters[column] = value_label if is_enum else shown_value
+        view.formatters_columns = formatters

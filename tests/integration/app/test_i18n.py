@@ -43,21 +43,28 @@ def test_model_pages_are_titled_in_the_users_language(app: Flask) -> None:
     with app.app_context():
         create_user(NewUser("m", "secret-pass-1", Role.MANAGER, "M", "M", "m@example.test"))
         region = Region(code="A", name_ru="Центр", name_en="Centre")
-        db.session.add(Partner(code="P-1", name="P", kind=PartnerKind.ambassador, region=region))
+        partner = Partner(code="P-1", name="P", kind=PartnerKind.ambassador, region=region)
+        db.session.add(partner)
         db.session.commit()
+        pk = partner.id
     client = app.test_client()
     client.post("/login/", data={"username": "m", "password": "secret-pass-1"})
     pages = {
         "/partnerview/list/": ("Партнёры", "Partners"),
-        "/partnerview/show/1": ("Партнёры: запись", "Partners: record"),
+        f"/partnerview/show/{pk}": ("Партнёры: запись", "Partners: record"),
         "/partnerview/add": ("Партнёры: новая запись", "Partners: new record"),
-        "/partnerview/edit/1": ("Партнёры: изменение", "Partners: editing"),
+        f"/partnerview/edit/{pk}": ("Партнёры: изменение", "Partners: editing"),
     }
     for url, (russian, _english) in pages.items():
         text = client.get(url).get_data(as_text=True)
         assert f'<h4 class="panel-title">{russian}</h4>' in _squeezed(text), url
         assert "List Partner" not in text and "Show Partner" not in text
-    assert "Подробно" in client.get("/partnerview/show/1").get_data(as_text=True)
+    record = _squeezed(client.get(f"/partnerview/show/{pk}").get_data(as_text=True))
+    assert "Подробно" in record
+    # stored values in words, empty ones as a dash (they showed as "ambassador", "None")
+    assert "амбассадор" in record and "ambassador" not in record
+    assert ">None<" not in record and ">—<" in record
+    assert "<td>амбассадор</td>" in _squeezed(client.get("/partnerview/list/").text)
     client.get("/lang/en")
     for url, (_russian, english) in pages.items():
         text = client.get(url).get_data(as_text=True)
