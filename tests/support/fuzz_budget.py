@@ -91,7 +91,8 @@ BUDGETS: dict[tuple[str, str], Budget] = {
     ("schemathesis.bad_keys", "postgresql"): Budget(examples=40, inputs=30),
     ("schemathesis.rate_limited", "sqlite"): Budget(examples=30, inputs=25),
     ("schemathesis.rate_limited", "postgresql"): Budget(examples=15, inputs=12),
-    ("csv.files", "sqlite"): Budget(examples=1_500, inputs=2_800),
+    # 1,500 examples gave 2,750-2,860 distinct rows as the modules imported changed
+    ("csv.files", "sqlite"): Budget(examples=1_800, inputs=2_800),
     ("csv.files", "postgresql"): Budget(examples=200, inputs=320),
 }
 
