@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from jinja2 import TemplateError
 from redis.exceptions import RedisError
 
@@ -161,16 +162,19 @@ def close_period(
     closed_at = now or utcnow()
     timezone = period_timezone()
     if period_end < period_start:
-        raise CommandError("The period ends before it starts.")
+        raise CommandError(_l("The period ends before it starts."))
     _, end_instant = period_bounds(period_start, period_end, timezone)
     if end_instant > closed_at:
-        raise CommandError("The period has not ended yet; close it after its last day.")
+        raise CommandError(_l("The period has not ended yet; close it after its last day."))
     last = db.session.scalar(
         sa.select(PeriodClose).order_by(PeriodClose.period_end.desc()).limit(1)
     )
     if last is not None and period_start <= last.period_end:
         raise CommandError(
-            f"Periods up to {last.period_end.isoformat()} are closed; a new close starts later."
+            _l(
+                "Periods up to %(day)s are closed; a new close starts later.",
+                day=last.period_end.isoformat(),
+            )
         )
     # Wait for a running evaluation batch: its rows are either all before the close's
     # instant or all after it (see server.ledger.holds._serialize_with_evaluation).

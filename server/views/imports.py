@@ -121,7 +121,18 @@ class SalesImportView(BaseView):
         path.unlink(missing_ok=True)
         if report.accepted:
             request_evaluation()
-        flash(report.summary(), "info")
+        flash(
+            _(
+                "%(total)s rows: %(accepted)s accepted, %(duplicates)s already imported, "
+                "%(merged)s merged with online orders, %(rejected)s rejected",
+                total=report.rows_total,
+                accepted=report.accepted,
+                duplicates=report.duplicates,
+                merged=report.merged,
+                rejected=report.rejected,
+            ),
+            "info",
+        )
         return redirect(url_for(".show", import_id=report.import_id))
 
     @expose("/<int:import_id>")

@@ -200,6 +200,7 @@ def test_manager_imports_through_the_browser(app: Flask) -> None:
     body = done.get_data(as_text=True)
     summary = body.split('id="summary">')[1].split("</p>")[0]
     assert re.findall(r"\d+", summary) == ["6", "3", "0", "0", "3"]
+    assert "Строк: 6; принято: 3" in body  # the flashed summary, in the user's language
     assert "invalid amount" in body
     errors_link = body.split("/errors.csv")[0].rsplit('href="', 1)[1] + "/errors.csv"
     report = client.get(errors_link)

@@ -65,3 +65,11 @@ def test_a_manager_closes_a_period_and_pays_out(app: Flask, tmp_path: Path) -> N
         "/statements/close", data={"period_start": "2026-03-01", "period_end": "2026-03-31"}
     )
     assert refused.status_code == 302 and refused.headers["Location"].endswith("/statements/")
+    # the reason in the user's language (it was English on Russian pages)
+    assert "Периоды по 2026-03-31 уже закрыты" in client.get("/statements/").text
+    reversed_dates = client.post(
+        "/statements/close",
+        data={"period_start": "2026-05-31", "period_end": "2026-05-01"},
+        follow_redirects=True,
+    )
+    assert "Период заканчивается раньше, чем начинается." in reversed_dates.text
