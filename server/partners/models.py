@@ -57,8 +57,15 @@ class Region(Model):
         back_populates="region", order_by="RegionalTerms.version"
     )
 
+    def name_in(self, language: str) -> str:
+        """The region's name in ``language`` ("ru" or "en"; Russian if no English one)."""
+        return (self.name_en if language == "en" else None) or self.name_ru
+
     def __str__(self) -> str:
-        return f"{self.code} · {self.name_ru}"
+        # pickers and lists show regions in the user's language
+        from server.i18n import current_language
+
+        return f"{self.code} · {self.name_in(current_language())}"
 
 
 class RegionalTerms(Model):

@@ -65,10 +65,13 @@ def test_model_pages_are_titled_in_the_users_language(app: Flask) -> None:
     assert "амбассадор" in record and "ambassador" not in record
     assert ">None<" not in record and ">—<" in record
     assert "<td>амбассадор</td>" in _squeezed(client.get("/partnerview/list/").text)
+    assert "<td>A · Центр</td>" in _squeezed(client.get("/partnerview/list/").text)
     client.get("/lang/en")
     for url, (_russian, english) in pages.items():
         text = client.get(url).get_data(as_text=True)
         assert f'<h4 class="panel-title">{english}</h4>' in _squeezed(text), url
+    # regions by their English name in English (they kept the Russian one)
+    assert "<td>A · Centre</td>" in _squeezed(client.get("/partnerview/list/").text)
 
 
 def _squeezed(html: str) -> str:
