@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from server.db.types import utcnow
 from server.errors import CommandError
@@ -97,7 +98,7 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("cp1251")
     except UnicodeDecodeError:
-        raise CommandError("The file is not text in UTF-8 or Windows-1251.") from None
+        raise CommandError(_l("The file is not text in UTF-8 or Windows-1251.")) from None
 
 
 def read_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
@@ -115,11 +116,13 @@ def read_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     try:
         header = [name.strip() for name in next(reader)]
     except StopIteration:
-        raise CommandError("The file is empty: expected a header line and rows.") from None
+        raise CommandError(_l("The file is empty: expected a header line and rows.")) from None
     except csv.Error as error:
-        raise CommandError(f"Line 1: not valid CSV ({error}).") from None
+        raise CommandError(
+            _l("Line %(line)s: not valid CSV (%(error)s).", line=1, error=error)
+        ) from None
     if not any(header):
-        raise CommandError("The first line must name the columns.")
+        raise CommandError(_l("The first line must name the columns."))
 
     # Read every row before anything is imported: a broken line refuses the whole file
     # rather than leaving it half imported.
@@ -129,7 +132,9 @@ def read_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
             if any(text.strip() for text in row):
                 rows.append((reader.line_num, row))
     except csv.Error as error:
-        raise CommandError(f"Line {reader.line_num}: not valid CSV ({error}).") from None
+        raise CommandError(
+            _l("Line %(line)s: not valid CSV (%(error)s).", line=reader.line_num, error=error)
+        ) from None
     return header, iter(rows)
 
 
@@ -149,10 +154,12 @@ def check_mapping(mapping: dict[str, str], header: list[str]) -> None:
     """Raises CommandError if a required field is unmapped or a column is missing."""
     missing = [name for name in REQUIRED_FIELDS if not mapping.get(name)]
     if missing:
-        raise CommandError(f"Map these fields to columns first: {', '.join(missing)}.")
+        raise CommandError(
+            _l("Map these fields to columns first: %(fields)s.", fields=", ".join(missing))
+        )
     unknown = [col for col in mapping.values() if col and col not in header]
     if unknown:
-        raise CommandError(f"Columns not in the file: {', '.join(unknown)}.")
+        raise CommandError(_l("Columns not in the file: %(columns)s.", columns=", ".join(unknown)))
 
 
 _DATE_FORMATS = (
@@ -283,7 +290,7 @@ def import_sales(
     try:
         zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise CommandError(f"Unknown time zone {zone_name!r}.") from None
+        raise CommandError(_l("Unknown time zone %(zone)r.", zone=zone_name)) from None
     save_mapping(source, columns, zone_name)
     index = {name: header.index(column) for name, column in columns.items() if column in header}
     report = ImportReport()

@@ -205,6 +205,13 @@ def test_manager_imports_through_the_browser(app: Flask) -> None:
     errors_link = body.split("/errors.csv")[0].rsplit('href="', 1)[1] + "/errors.csv"
     report = client.get(errors_link)
     assert report.status_code == 200 and "invalid amount" in report.get_data(as_text=True)
+    empty = client.post(
+        "/imports/upload",
+        data={"source": "pos-msk", "file": (io.BytesIO(b""), "empty.csv")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "Файл пуст: нужны строка заголовков и строки данных." in empty.text
     anonymous = app.test_client()
     assert anonymous.get("/imports/").status_code in (302, 401, 403)
 
