@@ -22,7 +22,7 @@ from server.programs.models import ProgramVersion, VersionStatus
 from server.security.roles import Role
 from server.workflows.definitions import import_definition_files
 from server.workflows.models import WorkflowInstance
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import log_in, screenshot
 from tests.integration.documents.conftest import make_world
 from tests.integration.workflows.conftest import (  # noqa: F401  (wf_app: a fixture)
     PASSWORD,
@@ -82,11 +82,7 @@ def test_manager_composes_publishes_launches_and_reads_a_campaign(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     app = wf_app
-    page.goto(f"{live_server}/login/")
-    page.fill("input[name=username]", manager_name)
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.click("[type=submit]")
+    log_in(page, live_server, manager_name, PASSWORD)
 
     page.goto(f"{live_server}/campaign-workspace/")
     assert _text(page.locator("h3").first) == "Конструктор кампаний"

@@ -21,7 +21,7 @@ from server.extensions import db
 from server.ledger.models import Accrual, AccrualKind, Statement
 from server.partners.models import Partner
 from server.statements.commands import close_period, render_statement, statement_data
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import log_in, screenshot
 
 
 @pytest.fixture
@@ -42,11 +42,7 @@ def statement_world(app: Flask, tmp_path: Path) -> Iterator[dict[str, Any]]:
 def test_a_partner_downloads_its_statement_pdf(
     app: Flask, live_server: str, page: Any, statement_world: dict[str, Any], tmp_path: Path
 ) -> None:
-    page.goto(f"{live_server}/login/")
-    page.fill("input[name=username]", "partner")
-    page.fill("input[name=password]", "partner-demo")
-    with page.expect_navigation():
-        page.click("[type=submit]")
+    log_in(page, live_server, "partner", "partner-demo")
     page.goto(f"{live_server}/portal/")
     assert page.locator("[data-kpi=payable]").count() == 1
     page.click("#portal-nav >> text=/Выписки|Statements/")
@@ -73,11 +69,7 @@ def test_a_partner_exports_its_accruals_as_csv(
 ) -> None:
     """Served by a real HTTP server, the CSV is read after the view has returned: the
     export must not need the view's database session by then."""
-    page.goto(f"{live_server}/login/")
-    page.fill("input[name=username]", "partner")
-    page.fill("input[name=password]", "partner-demo")
-    with page.expect_navigation():
-        page.click("[type=submit]")
+    log_in(page, live_server, "partner", "partner-demo")
     page.goto(f"{live_server}/portal/accruals?from=2026-06-01&to=2026-06-30")
     with page.expect_download() as download_info:
         page.click("#csv-export")

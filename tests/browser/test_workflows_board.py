@@ -16,7 +16,7 @@ from server.partners.models import Partner, PartnerStatus
 from server.security.roles import Role
 from server.workflows.engine import UploadedFile, record_evidence, start_workflow
 from server.workflows.models import EvidenceKind, WorkflowInstance
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import log_in, screenshot
 from tests.integration.workflows.conftest import (
     PASSWORD,
     add_partner,
@@ -91,11 +91,7 @@ def test_workflows_manager_drags_partner_through_board(
     onboarding_world: dict,  # type: ignore[no-untyped-def]
 ) -> None:
     instance_id = int(onboarding_world["instance_id"])
-    page.goto(f"{live_server}/login/")
-    page.fill("input[name=username]", str(onboarding_world["username"]))
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.click("[type=submit]")
+    log_in(page, live_server, str(onboarding_world["username"]), PASSWORD)
     page.goto(f"{live_server}/workflows/board/{KEY}")
     assert page.locator('.pf-column[data-state="application"] .pf-card').count() == 1
     screenshot(page, "workflows-board-start")

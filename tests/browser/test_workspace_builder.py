@@ -15,7 +15,7 @@ from server.extensions import db
 from server.programs import versioning
 from server.programs.models import ProgramVersion, VersionStatus
 from server.security.roles import Role
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import log_in, screenshot
 from tests.integration.workspace.conftest import PASSWORD, ws_app  # noqa: F401
 from tests.integration.workspace.helpers import (
     BASIC,
@@ -46,10 +46,7 @@ def test_compose_tiers_backtest_publish(ws_app: Flask, live_server: str, page) -
         store_events(basic_events())
         draft_id = versioning.new_draft(v1.id, None).id
     username = _user(app)
-    page.goto(f"{live_server}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit], button[type=submit]")
+    log_in(page, live_server, username, PASSWORD)
     page.goto(f"{live_server}/workspace/version/{draft_id}")
     screenshot(page, "workspace-01-draft")
     page.click('a[data-template="tiered_percent"]')
