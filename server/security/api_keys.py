@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from server.db.types import utcnow
 from server.errors import CommandError
@@ -36,7 +37,11 @@ def create_api_key(name: str, source: str, actor_id: int | None = None) -> Issue
     """
     if not SOURCE_PATTERN.match(source):
         raise CommandError(
-            f"Source {source!r} must be a lowercase slug (letters, digits, . _ -), e.g. pos-msk."
+            _l(
+                "Source %(source)r must be a lowercase slug (letters, digits, . _ -), "
+                "e.g. pos-msk.",
+                source=source,
+            )
         )
     prefix = secrets.token_hex(4)
     key = f"pf_{prefix}_{secrets.token_urlsafe(32)}"

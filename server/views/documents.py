@@ -121,6 +121,16 @@ def _partner_choices() -> list[tuple[int, str]]:
     return [(0, "—")] + [(row.id, f"{row.code} · {row.name}") for row in rows]
 
 
+def _issues_text(issues: list[TemplateIssue]) -> str:
+    """The issues as one line each, "строка 3: …" in the user's language."""
+    return "\n".join(
+        _("line %(line)s: %(message)s", line=issue.line, message=issue.message)
+        if issue.line
+        else issue.message
+        for issue in issues
+    )
+
+
 def _issues_json(issues: list[TemplateIssue]) -> list[dict[str, Any]]:
     return [{"line": issue.line, "message": issue.message} for issue in issues]
 
@@ -259,7 +269,7 @@ class ContractTemplateView(ModelView):
             html = render_source(form.body_html.data or "", data)
             pdf = html_to_pdf(html, form.css.data or "", PdfOptions(assets_dir()))
         except TemplateSaveError as error:
-            return _text_error(_("The template has errors:") + "\n" + str(error))
+            return _text_error(_("The template has errors:") + "\n" + _issues_text(error.issues))
         except (TemplateError, CommandError, DocumentRenderError) as error:
             return _text_error(str(error))
         response = Response(pdf, mimetype="application/pdf")
@@ -275,7 +285,7 @@ class ContractTemplateView(ModelView):
         try:
             template = publish_template(pk, _actor_id())
         except TemplateSaveError as error:
-            flash(_("Not published: %(error)s", error=str(error)), "danger")
+            flash(_("Not published: %(error)s", error=_issues_text(error.issues)), "danger")
         except CommandError as error:
             flash(str(error), "danger")
         else:

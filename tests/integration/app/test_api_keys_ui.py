@@ -48,7 +48,7 @@ def test_admin_creates_a_key_shown_once_then_revokes_it(app: Flask) -> None:
         data={"name": "x", "source": "Not A Slug"},
         follow_redirects=True,
     )
-    assert "lowercase slug" in bad.get_data(as_text=True)
+    assert "строчные латинские буквы, цифры" in bad.get_data(as_text=True)
 
 
 def test_managers_cannot_manage_keys(app: Flask) -> None:

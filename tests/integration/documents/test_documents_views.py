@@ -62,6 +62,12 @@ def test_legal_edits_previews_publishes_and_diffs(docs_app: Flask, world: World)
         data={"body_html": published.body_html, "css": published.css, "partner_id": partner_id},
     )
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
+    broken = client.post(
+        f"/contracttemplateview/preview_pdf/{published.id}",
+        data={"body_html": "<p>\n{{ partner.nam }}</p>", "css": "", "partner_id": partner_id},
+    )
+    # the problems' lines in the user's language, as the HTML preview gives them
+    assert broken.status_code >= 400 and "строка 2:" in broken.get_data(as_text=True)
 
     # Saving a published version makes version 2 as a draft; publishing archives v1.
     edited = published.body_html.replace("Предмет договора", "Предмет настоящего договора")
