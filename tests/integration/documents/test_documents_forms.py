@@ -240,4 +240,7 @@ def test_the_contract_add_button_generates_for_a_chosen_partner(
 
     refused = client.post("/contracts/add", data={"partner_id": "0"})
     assert refused.status_code == 200
+    assert 'class="help-block text-danger"' in refused.text  # the form says why
+    unknown = client.post("/contracts/add", data={"partner_id": "999999"})
+    assert 'class="help-block text-danger"' in unknown.text
     assert db.session.scalar(sa.select(sa.func.count(Contract.id))) == 2
