@@ -26,6 +26,7 @@ from sqlalchemy.orm import joinedload
 
 from server.extensions import db
 from server.i18n import format_money
+from server.labels import value_label
 from server.ledger.models import Accrual, HoldDecision, IntakeRejection, SalesEvent
 from server.spreadsheet import UTF8_BOM, cell
 
@@ -227,7 +228,12 @@ class SalesEventView(ModelView):
         "merged_into_id",
     ]
     search_columns = ["source", "external_id", "type", "partner", "status", "customer"]
-    formatters_columns = {"amount": format_money}
+    # channel and reason are stored as the API's words; shown in the user's language
+    formatters_columns = {
+        "amount": format_money,
+        "channel": value_label,
+        "rejection_reason": value_label,
+    }
     label_columns = {
         "occurred_at": _l("Occurred"),
         "received_at": _l("Received"),

@@ -17,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import UnboundField
 from wtforms.validators import InputRequired, ValidationError
 
+from server.labels import VALUE_LABELS
 from server.partners.models import Partner, PartnerKind, PartnerStatus, Region, RegionalTerms
 from server.partners.validation import (
     FieldProblem,
@@ -125,7 +126,10 @@ def enum_select(
     return SelectField(
         label,
         coerce=enum_coerce(enum_class),
-        choices=[SelectChoice(member.value) for member in enum_class],
+        choices=[
+            SelectChoice(member.value, VALUE_LABELS.get(member.value, member.value))
+            for member in enum_class
+        ],
         default=default,
         validators=[InputRequired()],
         invalid_value_message=_l("Not a valid choice"),

@@ -116,6 +116,12 @@ def test_event_page_shows_escaped_payload_attribution_and_accruals(app: Flask) -
     assert len(by_event) == 2
     bad = client.get(f"/saleseventview/show/{rejected_id}").get_data(as_text=True)
     assert "unknown_partner" in bad and "data-rejection" in bad
+    with app.app_context():
+        db.session.get(type(rejected), rejected_id).rejection_reason = "unattributed"
+        db.session.commit()
+    listing = client.get("/saleseventview/list/").get_data(as_text=True)
+    # the API's words in the user's language (they showed as "unattributed", "online")
+    assert "нет кода или ссылки партнёра" in listing and ">unattributed<" not in listing
 
 
 def test_intake_rejections_are_listed_read_only(app: Flask) -> None:

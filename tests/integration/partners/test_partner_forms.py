@@ -163,8 +163,13 @@ def test_a_partner_is_edited_with_its_enum_values_preselected(app: Flask) -> Non
     assert _post_partner(client, region_id)[0] == 302
     [partner] = _partners(app)
     page = unescape(client.get(f"/partnerview/edit/{partner.id}").get_data(as_text=True))
-    assert '<option selected value="online_affiliate">' in page
-    assert '<option selected value="active">' in page
+    # the options read as words, not stored values ("online_affiliate" showed before)
+    assert '<option selected value="online_affiliate">online affiliate</option>' in page
+    assert '<option selected value="active">active</option>' in page
+    client.get("/lang/ru")
+    russian = unescape(client.get(f"/partnerview/edit/{partner.id}").get_data(as_text=True))
+    assert '<option selected value="online_affiliate">онлайн-партнёр</option>' in russian
+    client.get("/lang/en")
     response = client.post(
         f"/partnerview/edit/{partner.id}",
         data={**VALID_PARTNER, "region": region_id, "status": "suspended", "kind": "nonsense"},
