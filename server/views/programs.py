@@ -13,6 +13,9 @@ from server.programs.models import Program, ProgramVersion, RuleInstance
 class RuleInstanceView(ModelView):
     datamodel = SQLAInterface(RuleInstance)
     base_permissions = ["can_list", "can_show"]
+    # no menu entry to take a title from (a version's page lists them in a tab)
+    list_title = _l("Rules")
+    show_title = _l("Rule")
     list_columns = ["position", "rule_key", "template_key", "params", "scope"]
     base_order = ("position", "asc")
     label_columns = {

@@ -72,3 +72,5 @@ def test_legal_reads_programs_without_the_editing_controls(app: Flask, draft_id:
         assert control in manager, control
     with app.app_context():
         assert db.session.get(ProgramVersion, draft_id) is not None
+    rules_tab = legal.get(f"/programversionview/show/{draft_id}").text
+    assert "List Rule Instance" not in rules_tab and "Правила" in rules_tab
