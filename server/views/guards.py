@@ -12,6 +12,8 @@ guards answer 404 (unknown action in the URL) or 400 (unknown posted action) fir
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, abort, request
 
 from server.views.forms import require_csrf
@@ -53,20 +55,51 @@ def install_view_guards(app: Flask) -> None:
 
 
 def fix_enum_field_validation() -> None:
-    """Make FAB's EnumField report a bad choice as a form error, not a crash.
+    """Make FAB's EnumField report a bad choice as a form error, not a crash, and name
+    its options in the user's language.
 
-    ``flask_appbuilder.fields.EnumField.pre_validate`` raises a bare ValueError, which
-    WTForms does not catch (it expects ValidationError), so posting a form with a
-    missing or unknown enum value (a partner's kind, a code's kind) was a 500. This
-    replaces that one method; the check itself is unchanged.
+    FAB's EnumField failed on a missing or unknown value twice over: its coerce looks
+    the value up with ``enum_class.__members__[value]`` (KeyError, which WTForms does
+    not catch: a tampered ``kind=nonsense`` was a 500), and its ``pre_validate`` raises
+    a bare ValueError (WTForms expects ValidationError). Coerce now raises ValueError,
+    which WTForms reports on the field, and pre_validate a ValidationError; the options
+    read as :data:`server.labels.VALUE_LABELS` words instead of stored values. Applies
+    once per process, to every enum column of every form.
     """
     from flask_appbuilder.fields import EnumField
     from wtforms.validators import ValidationError
 
+    from server.labels import VALUE_LABELS
+
+    if getattr(EnumField, "_partnerflow_fixed", False):
+        return
+    original_init = EnumField.__init__
+
+    def __init__(self: EnumField, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        lookup = self.coerce
+
+        def coerce(value: Any) -> Any:
+            try:
+                return lookup(value)
+            except KeyError:
+                raise ValueError(f"{value!r} is not one of the choices") from None
+
+        self.coerce = coerce
+        self.choices = [
+            (value, VALUE_LABELS.get(str(value), label)) for value, label in self.choices
+        ]
+
     def pre_validate(self: EnumField, form: object) -> None:
+        # a posted value that is no choice keeps the field's default as its data
+        posted = self.raw_data[0] if self.raw_data else None
+        if posted and posted not in {str(value) for value, _label in self.choices}:
+            raise ValidationError(self.gettext("Not a valid choice"))
         for value, _label in self.choices:
             if self.data == self.coerce(value):
                 return
         raise ValidationError(self.gettext("Not a valid choice"))
 
+    EnumField.__init__ = __init__
     EnumField.pre_validate = pre_validate
+    EnumField._partnerflow_fixed = True

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from typing import Any
 
 from flask_appbuilder import ModelView
-from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from wtforms import Field, Form, SelectField
-from wtforms.fields import enum_coerce
-from wtforms.fields.choices import SelectChoice
-from wtforms.fields.core import UnboundField
-from wtforms.validators import InputRequired, ValidationError
+from wtforms import Field, Form
+from wtforms.validators import ValidationError
 
-from server.labels import VALUE_LABELS
-from server.partners.models import Partner, PartnerKind, PartnerStatus, Region, RegionalTerms
+from server.partners.models import Partner, Region, RegionalTerms
 from server.partners.validation import (
     FieldProblem,
     bik_problem,
@@ -66,95 +60,53 @@ PROBLEM_MESSAGES: dict[FieldProblem, LazyString] = {
 
 
 class FieldCheck:
-    """A WTForms validator refusing a filled field that one check of
-    :mod:`server.partners.validation` finds a problem with.
+    """A WTForms validator refusing a filled field that ``check`` (one of
+    :mod:`server.partners.validation`) finds a problem with.
 
+    ``with_bik``: the check also takes the form's BIK (an account's control key).
     An empty field passes: whether it may be empty is the column's business (FAB adds
     ``InputRequired`` or ``Optional`` after the validators given here). Blanks count as
     empty in an optional field; in a ``required`` one they are checked (and refused),
     since ``InputRequired`` lets them through.
     """
 
-    required = False
-
-    def problem(self, form: Form, value: str) -> FieldProblem | None:
-        raise NotImplementedError
+    def __init__(
+        self,
+        check: Callable[..., FieldProblem | None],
+        *,
+        required: bool = False,
+        with_bik: bool = False,
+    ) -> None:
+        self.check = check
+        self.required = required
+        self.with_bik = with_bik
 
     def __call__(self, form: Form, field: Field) -> None:
         value = field.data
         if not isinstance(value, str) or not value or (not self.required and not value.strip()):
             return
-        problem = self.problem(form, value)
+        if self.with_bik:
+            bik = form["bik"].data if "bik" in form else None
+            problem = self.check(value, bik.strip() if isinstance(bik, str) else None)
+        else:
+            problem = self.check(value)
         if problem is not None:
             raise ValidationError(str(PROBLEM_MESSAGES[problem]))
 
 
-class ValueCheck(FieldCheck):
-    """Checks the field's value alone."""
-
-    def __init__(
-        self, check: Callable[[str], FieldProblem | None], *, required: bool = False
-    ) -> None:
-        self.check = check
-        self.required = required
-
-    def problem(self, form: Form, value: str) -> FieldProblem | None:
-        return self.check(value)
-
-
-class BankAccountCheck(FieldCheck):
-    """Checks an account number together with the form's BIK (for the control key)."""
-
-    def __init__(self, check: Callable[[str, str | None], FieldProblem | None]) -> None:
-        self.check = check
-
-    def problem(self, form: Form, value: str) -> FieldProblem | None:
-        bik = form["bik"].data if "bik" in form else None
-        return self.check(value, bik.strip() if isinstance(bik, str) else None)
-
-
-def enum_select(
-    enum_class: type[enum.Enum], label: LazyString, default: enum.Enum | None = None
-) -> UnboundField:
-    """A required select over a ``str, Enum`` that refuses unknown values as a form error.
-
-    FAB's own ``EnumField`` looks a posted value up with ``enum_class.__members__[value]``:
-    a tampered value (``kind=nonsense``) raised KeyError, which WTForms does not catch,
-    so the add form answered 500. WTForms' ``enum_coerce`` raises ValueError instead,
-    which becomes the field's error.
-    """
-    return SelectField(
-        label,
-        coerce=enum_coerce(enum_class),
-        choices=[
-            SelectChoice(member.value, VALUE_LABELS.get(member.value, member.value))
-            for member in enum_class
-        ],
-        default=default,
-        validators=[InputRequired()],
-        invalid_value_message=_l("Not a valid choice"),
-        widget=Select2Widget(),
-    )
-
-
-#: the partner form's enum columns, replacing FAB's EnumField (see :func:`enum_select`)
-PARTNER_ENUM_FIELDS = {
-    "kind": enum_select(PartnerKind, _l("Kind")),
-    "status": enum_select(PartnerStatus, _l("Status"), default=PartnerStatus.onboarding),
-}
 PARTNER_VALIDATORS: dict[str, list[Any]] = {
-    "email": [ValueCheck(email_problem)],
-    "phone": [ValueCheck(phone_problem)],
-    "landing_url": [ValueCheck(landing_url_problem)],
-    "inn": [ValueCheck(inn_problem)],
-    "kpp": [ValueCheck(kpp_problem)],
-    "ogrn": [ValueCheck(ogrn_problem)],
-    "bik": [ValueCheck(bik_problem)],
-    "settlement_account": [BankAccountCheck(settlement_account_problem)],
-    "correspondent_account": [BankAccountCheck(correspondent_account_problem)],
+    "email": [FieldCheck(email_problem)],
+    "phone": [FieldCheck(phone_problem)],
+    "landing_url": [FieldCheck(landing_url_problem)],
+    "inn": [FieldCheck(inn_problem)],
+    "kpp": [FieldCheck(kpp_problem)],
+    "ogrn": [FieldCheck(ogrn_problem)],
+    "bik": [FieldCheck(bik_problem)],
+    "settlement_account": [FieldCheck(settlement_account_problem, with_bik=True)],
+    "correspondent_account": [FieldCheck(correspondent_account_problem, with_bik=True)],
 }
 REGION_VALIDATORS: dict[str, list[Any]] = {
-    "timezone": [ValueCheck(time_zone_problem, required=True)]
+    "timezone": [FieldCheck(time_zone_problem, required=True)]
 }
 
 
@@ -217,7 +169,6 @@ class PartnerView(ModelView):
         "settlement_account",
         "correspondent_account",
     ]
-    add_form_extra_fields = edit_form_extra_fields = PARTNER_ENUM_FIELDS
     related_views = [AttributionCodeView]
     label_columns = {
         "code": _l("Code"),
