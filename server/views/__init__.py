@@ -6,13 +6,12 @@ only commands add rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import current_app
 from flask_appbuilder import AppBuilder, ModelView
 from flask_babel import lazy_gettext as _l
-from markupsafe import escape
 
 from server.labels import shown_value, value_label
 from server.views.audit import AuditEntryView
@@ -136,11 +135,11 @@ _DEFAULT_TITLE_PREFIXES = {
 def _titles_from_menu_labels(builder: AppBuilder) -> None:
     """Title every model page by its menu entry's translated label ("Партнёры",
     "Партнёры: запись") instead of FAB's English default, unless the view sets its own."""
-    titles = {
-        "list_title": "%(what)s",
-        "show_title": _l("%(what)s: record"),
-        "add_title": _l("%(what)s: new record"),
-        "edit_title": _l("%(what)s: editing"),
+    titles: dict[str, Callable[[Any], Any]] = {
+        "list_title": lambda label: label,
+        "show_title": lambda label: _l("%(what)s: record", what=label),
+        "add_title": lambda label: _l("%(what)s: new record", what=label),
+        "edit_title": lambda label: _l("%(what)s: editing", what=label),
     }
     for item in _menu_items(builder.menu.get_list()):
         view = item.baseview
@@ -149,8 +148,7 @@ def _titles_from_menu_labels(builder: AppBuilder) -> None:
         for attribute, prefix in _DEFAULT_TITLE_PREFIXES.items():
             current = getattr(view, attribute)
             if isinstance(current, str) and current.startswith(prefix):
-                pattern = titles[attribute]
-                setattr(view, attribute, _LazyTitle(pattern, item.label))
+                setattr(view, attribute, titles[attribute](item.label))
         view.title = view.list_title
 
 
@@ -158,20 +156,6 @@ def _menu_items(items: list[Any]) -> Iterator[Any]:
     for item in items:
         yield item
         yield from _menu_items(item.childs)
-
-
-class _LazyTitle:
-    """A page title translated when rendered: ``pattern`` filled with ``label``."""
-
-    def __init__(self, pattern: Any, label: Any) -> None:
-        self.pattern = pattern
-        self.label = label
-
-    def __str__(self) -> str:
-        return str(self.pattern) % {"what": str(self.label)}
-
-    def __html__(self) -> str:
-        return escape(str(self))
 
 
 def _readable_cells(builder: AppBuilder) -> None:
