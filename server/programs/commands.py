@@ -15,8 +15,10 @@ from server.db.types import utcnow
 from server.errors import CommandError
 from server.extensions import db
 from server.programs.models import Program, ProgramVersion, RuleInstance, VersionStatus
+from server.rules.plain_words import describe_rule
 from server.rules.program import Program as ProgramSpec
 from server.rules.program import parse_program
+from server.rules.templates import default_catalogue
 
 
 def rule_instances(
@@ -99,17 +101,33 @@ def add_program_version(
 
 def version_document(version: ProgramVersion) -> dict[str, Any]:
     """A stored version as the spec's program document."""
-    rules = []
-    for rule in version.rules:
-        entry: dict[str, Any] = {"id": rule.rule_key, "template": rule.template_key}
-        if rule.scope:
-            entry["scope"] = rule.scope
-        entry["params"] = rule.params
-        rules.append(entry)
+    return _program_document(version.program, [_rule_entry(rule) for rule in version.rules])
+
+
+def rule_in_words(rule: RuleInstance, lang: str) -> str:
+    """A stored rule as the sentence partners read, in ``lang`` (``ru`` or ``en``).
+
+    Raises :class:`ProgramError` if the stored rule no longer validates (a template
+    changed under it), ``KeyError`` for an unknown language or template.
+    """
+    program = rule.program_version.program
+    spec = parse_program(_program_document(program, [_rule_entry(rule)]))
+    return describe_rule(spec.rules[0], default_catalogue(), lang, program.currency)
+
+
+def _rule_entry(rule: RuleInstance) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": rule.rule_key, "template": rule.template_key}
+    if rule.scope:
+        entry["scope"] = rule.scope
+    entry["params"] = rule.params
+    return entry
+
+
+def _program_document(program: Program, rules: list[dict[str, Any]]) -> dict[str, Any]:
     return {
-        "program": version.program.slug,
-        "title": version.program.title,
-        "currency": version.program.currency,
+        "program": program.slug,
+        "title": program.title,
+        "currency": program.currency,
         "rules": rules,
     }
 

@@ -95,3 +95,15 @@ class RuleInstance(Model):
 
     def __str__(self) -> str:
         return f"{self.rule_key} ({self.template_key})"
+
+    def in_plain_words(self) -> str:
+        """The rule as partners read it, in the user's language (the rules tab's column);
+        a dash if the stored rule no longer validates against its template."""
+        from server.i18n import current_language
+        from server.programs.commands import rule_in_words
+        from server.rules.program import ProgramError
+
+        try:
+            return rule_in_words(self, current_language())
+        except (ProgramError, KeyError):
+            return "—"

@@ -16,11 +16,22 @@ class RuleInstanceView(ModelView):
     # no menu entry to take a title from (a version's page lists them in a tab)
     list_title = _l("Rules")
     show_title = _l("Rule")
-    list_columns = ["position", "rule_key", "template_key", "params", "scope"]
+    list_columns = ["position", "rule_key", "in_plain_words", "template_key"]
+    show_columns = [
+        "program_version",
+        "position",
+        "rule_key",
+        "in_plain_words",
+        "template_key",
+        "template_version",
+        "params",
+        "scope",
+    ]
     base_order = ("position", "asc")
     label_columns = {
         "position": "#",
         "rule_key": _l("Rule"),
+        "in_plain_words": _l("In plain words"),
         "template_key": _l("Template"),
         "params": _l("Parameters"),
         "scope": _l("Scope"),

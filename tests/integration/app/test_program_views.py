@@ -1,0 +1,46 @@
+"""The programs' read views: a version's rules tab reads as sentences, in both languages."""
+
+from __future__ import annotations
+
+import html
+
+import sqlalchemy as sa
+from flask import Flask
+
+from server.extensions import db
+from server.programs.models import RuleInstance
+from server.rules.plain_words import describe_rule
+from server.rules.program import load_program_file
+from server.rules.templates import default_catalogue
+from server.security.commands import NewUser, create_user
+from server.security.roles import Role
+from tests.integration.workspace.helpers import BASIC, load_basic
+
+
+def test_the_rules_tab_says_each_rule_in_plain_words(app: Flask) -> None:
+    with app.app_context():
+        version_id = load_basic().id
+        create_user(NewUser("legal", "secret-pass-1", Role.LEGAL, "L", "L", "l@x.test"))
+    program = load_program_file(BASIC / "program.yaml")
+    catalogue = default_catalogue()
+    client = app.test_client()
+    client.post("/login/", data={"username": "legal", "password": "secret-pass-1"})
+    for lang in ("ru", "en"):
+        client.get(f"/lang/{lang}")
+        page = html.unescape(client.get(f"/programversionview/show/{version_id}").text)
+        for rule in program.rules:
+            sentence = describe_rule(rule, catalogue, lang, program.currency)
+            assert sentence in page, (lang, sentence)
+        assert "{'rate'" not in page  # the parameters' dicts were the column before
+    assert "Простыми словами" not in page and "In plain words" in page
+
+    with app.app_context():
+        rule = db.session.scalars(
+            sa.select(RuleInstance).where(RuleInstance.program_version_id == version_id)
+        ).first()
+        assert rule is not None
+        rule.params = {"rate": "many"}  # no longer valid for its template
+        db.session.commit()
+        rule_id = rule.id
+    shown = client.get(f"/ruleinstanceview/show/{rule_id}")
+    assert shown.status_code == 200 and "—" in shown.text and "many" in shown.text
