@@ -15,6 +15,8 @@ from flask_babel import lazy_gettext as _l
 
 #: shown for an empty value
 EMPTY = "—"
+YES = _l("yes")
+NO = _l("no")
 
 VALUE_LABELS: dict[str, LazyString] = {
     # partners and codes
@@ -107,9 +109,12 @@ def value_label(value: object) -> str:
 
 
 def shown_value(value: object) -> object:
-    """A cell of a list or record: empty as a dash, an instant to the minute (UTC)."""
+    """A cell of a list or record: empty as a dash, an instant to the minute (UTC), a
+    yes/no as a word."""
     if value is None or value == "":
         return EMPTY
+    if isinstance(value, bool):
+        return YES if value else NO
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M") + (" UTC" if value.tzinfo else "")
     if isinstance(value, date):

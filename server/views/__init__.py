@@ -158,12 +158,18 @@ def _menu_items(items: list[Any]) -> Iterator[Any]:
         yield from _menu_items(item.childs)
 
 
+#: whose model views get readable cells: ours and Flask-AppBuilder's security screens
+_READABLE_MODULES = ("server.", "flask_appbuilder.security.")
+
+
 def _readable_cells(builder: AppBuilder) -> None:
-    """Cells of our list and record pages that Flask-AppBuilder would show raw: enum
-    values as words in the user's language, empty ones as a dash, instants to the
-    minute. A view's own formatters win."""
+    """Cells of our list and record pages, and of Flask-AppBuilder's user and role
+    screens, that it would show raw: enum values as words in the user's language,
+    empty ones as a dash, instants to the minute, yes/no as words ("True" before). A
+    view's own formatters win."""
     for view in builder.baseviews:
-        if not isinstance(view, ModelView) or not type(view).__module__.startswith("server."):
+        module = type(view).__module__
+        if not isinstance(view, ModelView) or not module.startswith(_READABLE_MODULES):
             continue
         formatters = dict(view.formatters_columns)  # the class's dict is shared
         for column in {*view.list_columns, *view.show_columns}:

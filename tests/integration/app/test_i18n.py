@@ -120,3 +120,21 @@ def test_refusals_are_pages_in_the_users_language_and_json_on_the_api(app: Flask
     assert "Access denied" in client.get("/portal/").get_data(as_text=True)
     api = client.get("/api/v1/no-such-endpoint")
     assert api.status_code == 404 and 'data-status="' not in api.get_data(as_text=True)
+
+
+def test_the_user_screens_speak_the_users_language_too(app: Flask) -> None:
+    # Flask-AppBuilder's own screens showed "True", "Email", a hard-coded "Cancel" in
+    # every page's confirmation dialog, and its catalogue's typos ("Отобажения/меню")
+    with app.app_context():
+        user_id = create_user(NewUser("a", "secret-pass-1", Role.ADMIN, "A", "A", "a@example.test"))
+    client = app.test_client()
+    client.post("/login/", data={"username": "a", "password": "secret-pass-1"})
+    record = _squeezed(client.get(f"/users/show/{user_id}").text)
+    assert '<span style="white-space: pre-line">да</span>' in record
+    assert ">True<" not in record and ">Эл. почта<" in record
+    assert 'data-dismiss="modal">Отмена</button>' in record
+    assert "Разделы и меню" in record and "Отобажения" not in record
+    client.get("/lang/en")
+    record = _squeezed(client.get(f"/users/show/{user_id}").text)
+    assert '<span style="white-space: pre-line">yes</span>' in record
+    assert 'data-dismiss="modal">Cancel</button>' in record
