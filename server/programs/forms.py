@@ -302,8 +302,8 @@ def rule_issues(
             known = template.errors.get(name)
             if known is not None:
                 issues.append(FieldIssue(name, known["ru"], known["en"]))
-            else:  # scope problems: the engine's English message in both languages
-                issues.append(FieldIssue(name, found.message, found.message))
+            else:  # scope problems: the engine's own message, in both languages
+                issues.append(FieldIssue(name, found.ru or found.message, found.message))
     return issues
 
 

@@ -260,13 +260,22 @@ class Program:
 
 @dataclass(frozen=True)
 class Issue:
-    """One problem in a program or partners file: where, and what is wrong."""
+    """One problem in a program or partners file: where, and what is wrong.
+
+    ``message`` is English (the command line's and the log's); ``ru`` says the same in
+    Russian where the check gives it, for the pages (:meth:`text`).
+    """
 
     where: str
     message: str
+    ru: str | None = None
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
+
+    def text(self, lang: str) -> str:
+        """The issue in ``lang`` (``ru`` or ``en``); English where no Russian is given."""
+        return f"{self.where}: {self.ru if lang == 'ru' and self.ru else self.message}"
 
 
 class ProgramError(ValueError):
@@ -275,6 +284,10 @@ class ProgramError(ValueError):
     def __init__(self, issues: list[Issue]) -> None:
         self.issues = issues
         super().__init__("; ".join(str(issue) for issue in issues))
+
+    def text(self, lang: str) -> str:
+        """Every issue in ``lang`` (:meth:`Issue.text`), in one line."""
+        return "; ".join(issue.text(lang) for issue in self.issues)
 
 
 def _to_plain(value: Any) -> Any:
@@ -355,7 +368,7 @@ def _parse_scope(raw: object, where: str, issues: list[Issue]) -> Scope:
     if raw is None:
         return Scope()
     if not isinstance(raw, dict):
-        issues.append(Issue(f"{where}.scope", "must be a mapping"))
+        issues.append(Issue(f"{where}.scope", "must be a mapping", "должен быть словарём"))
         return Scope()
     values: dict[str, Any] = {}
     allowed = {
@@ -370,7 +383,9 @@ def _parse_scope(raw: object, where: str, issues: list[Issue]) -> Scope:
             items = value if isinstance(value, list) else [value]
             texts = [_text(item) for item in items]
             if any(t is None for t in texts):
-                issues.append(Issue(here, "must be a list of names (text)"))
+                issues.append(
+                    Issue(here, "must be a list of names (text)", "должен быть списком названий")
+                )
                 continue
             bad = [t for t in texts if name in allowed and t not in allowed[name]]
             if bad:
@@ -379,6 +394,8 @@ def _parse_scope(raw: object, where: str, issues: list[Issue]) -> Scope:
                         here,
                         f"unknown value(s) {', '.join(map(str, bad))}; "
                         f"expected {', '.join(sorted(allowed[name]))}",
+                        f"неизвестные значения: {', '.join(map(str, bad))}; "
+                        f"допустимы: {', '.join(sorted(allowed[name]))}",
                     )
                 )
                 continue
@@ -393,15 +410,25 @@ def _parse_scope(raw: object, where: str, issues: list[Issue]) -> Scope:
                 except ValueError:
                     day = None
             if day is None:
-                issues.append(Issue(here, "must be a date like 2026-10-01"))
+                issues.append(
+                    Issue(here, "must be a date like 2026-10-01", "нужна дата вида 2026-10-01")
+                )
                 continue
             values[name] = day
         else:
             expected = ", ".join((*SCOPE_LISTS, *SCOPE_DATES))
-            issues.append(Issue(here, f"unknown scope key (expected one of: {expected})"))
+            issues.append(
+                Issue(
+                    here,
+                    f"unknown scope key (expected one of: {expected})",
+                    f"неизвестный ключ охвата (допустимы: {expected})",
+                )
+            )
     scope = Scope(**values)
     if scope.valid_from and scope.valid_to and scope.valid_from > scope.valid_to:
-        issues.append(Issue(f"{where}.scope", "valid_from is after valid_to"))
+        issues.append(
+            Issue(f"{where}.scope", "valid_from is after valid_to", "valid_from позже valid_to")
+        )
     return scope
 
 
@@ -410,11 +437,17 @@ def _parse_rule(
 ) -> Rule | None:
     where = f"rules[{index}]"
     if not isinstance(raw, dict):
-        issues.append(Issue(where, "must be a mapping with id, template, scope, params"))
+        issues.append(
+            Issue(
+                where,
+                "must be a mapping with id, template, scope, params",
+                "должно быть словарём с ключами id, template, scope, params",
+            )
+        )
         return None
     rule_id = _text(raw.get("id"))
     if rule_id is None:
-        issues.append(Issue(f"{where}.id", "missing or not text"))
+        issues.append(Issue(f"{where}.id", "missing or not text", "нет или не текст"))
     else:
         where = f"rule '{rule_id}'"
     for name in raw:
@@ -430,12 +463,20 @@ def _parse_rule(
     if not isinstance(template_name, str) or template_name not in keys:
         known = ", ".join(sorted(k for k in keys if k in catalogue))
         issues.append(
-            Issue(f"{where}.template", f"unknown template {template_name!r} (known: {known})")
+            Issue(
+                f"{where}.template",
+                f"unknown template {template_name!r} (known: {known})",
+                f"неизвестный шаблон {template_name!r} (есть: {known})",
+            )
         )
         return None
     if template_name not in catalogue:
         issues.append(
-            Issue(f"{where}.template", f"template {template_name!r} is not in the catalogue")
+            Issue(
+                f"{where}.template",
+                f"template {template_name!r} is not in the catalogue",
+                f"шаблона {template_name!r} нет в каталоге",
+            )
         )
         return None
     template = catalogue[template_name]
@@ -443,7 +484,7 @@ def _parse_rule(
     params = {} if params is None else params
     param_issues = template.validate_params(params)
     for problem in param_issues:
-        issues.append(Issue(f"{where}.params.{problem.field}", problem.en))
+        issues.append(Issue(f"{where}.params.{problem.field}", problem.en, problem.ru))
     if param_issues or len(issues) > before or rule_id is None:
         return None
     normalised = _normalise(params, template.params_schema)
@@ -451,7 +492,13 @@ def _parse_rule(
     if key is TemplateKey.TIERED_PERCENT:
         starts = [tier["from"] for tier in normalised["tiers"]]
         if len(set(starts)) != len(starts):
-            issues.append(Issue(f"{where}.params.tiers", "two tiers have the same 'from'"))
+            issues.append(
+                Issue(
+                    f"{where}.params.tiers",
+                    "two tiers have the same 'from'",
+                    "у двух ступеней одинаковый 'from'",
+                )
+            )
             return None
     return Rule(rule_id, key, scope, normalised, _settings(key, normalised, template))
 
@@ -465,25 +512,43 @@ def parse_program(data: object, catalogue: TemplateCatalogue | None = None) -> P
     issues: list[Issue] = []
     if not isinstance(data, dict):
         raise ProgramError(
-            [Issue("program file", "must be a mapping with program, currency, rules")]
+            [
+                Issue(
+                    "program file",
+                    "must be a mapping with program, currency, rules",
+                    "должен быть словарём с ключами program, currency, rules",
+                )
+            ]
         )
     for name in data:
         if name not in ("program", "title", "currency", "rules"):
             log.warning("%s: unknown key ignored (expected program, title, currency, rules)", name)
     slug = _text(data.get("program"))
     if slug is None or not _SLUG.match(slug):
-        issues.append(Issue("program", "missing or not a slug (letters, digits, '-', '_', '.')"))
+        issues.append(
+            Issue(
+                "program",
+                "missing or not a slug (letters, digits, '-', '_', '.')",
+                "нет или не код (латинские буквы, цифры, '-', '_', '.')",
+            )
+        )
     title = data.get("title")
     if title is not None and not isinstance(title, str):
-        issues.append(Issue("title", "must be text"))
+        issues.append(Issue("title", "must be text", "должен быть текстом"))
     currency = data.get("currency", DEFAULT_CURRENCY)
     if not isinstance(currency, str) or not _CURRENCY.match(currency):
-        issues.append(Issue("currency", "missing or not a three-letter code like RUB"))
+        issues.append(
+            Issue(
+                "currency",
+                "missing or not a three-letter code like RUB",
+                "нет или не трёхбуквенный код вида RUB",
+            )
+        )
     raw_rules = data.get("rules")
     raw_rules = [] if raw_rules is None else raw_rules
     rules: list[Rule] = []
     if not isinstance(raw_rules, list):
-        issues.append(Issue("rules", "must be a list"))
+        issues.append(Issue("rules", "must be a list", "должен быть списком"))
         raw_rules = []
     seen: set[str] = set()
     for index, raw in enumerate(raw_rules):
@@ -491,7 +556,9 @@ def parse_program(data: object, catalogue: TemplateCatalogue | None = None) -> P
         if rule is None:
             continue
         if rule.id in seen:
-            issues.append(Issue(f"rule '{rule.id}'.id", "duplicate rule id"))
+            issues.append(
+                Issue(f"rule '{rule.id}'.id", "duplicate rule id", "такой id правила уже есть")
+            )
         seen.add(rule.id)
         rules.append(rule)
     if issues:
@@ -505,7 +572,9 @@ def load_program_yaml(text: str, catalogue: TemplateCatalogue | None = None) -> 
     try:
         data = load_yaml(text)
     except yaml.YAMLError as exc:
-        raise ProgramError([Issue("program file", f"invalid YAML: {exc}")]) from None
+        raise ProgramError(
+            [Issue("program file", f"invalid YAML: {exc}", f"ошибка в YAML: {exc}")]
+        ) from None
     return parse_program(data, catalogue)
 
 

@@ -205,7 +205,7 @@ class ProgramWorkspaceView(BaseView):
                 sentence = describe_rule(rule, catalogue, lang, spec.currency)
                 rules.append({"id": rule.id, "template": rule.template.value, "sentence": sentence})
         except ProgramError as error:
-            flash(str(error), "danger")
+            flash(error.text(lang), "danger")
         groups: dict[str, list[Any]] = {}
         for template in catalogue.values():
             groups.setdefault(template.group, []).append(template)
@@ -302,7 +302,7 @@ class ProgramWorkspaceView(BaseView):
             versioning.save_rule(pk, draft, actor_id(), replaces=replaces)
         except ProgramError as error:
             return self._render_rule_form(
-                version, draft.template, values, {"id": str(error)}, replaces, 400
+                version, draft.template, values, {"id": error.text(lang)}, replaces, 400
             )
         except CommandError as error:
             flash(str(error), "danger")
@@ -336,7 +336,7 @@ class ProgramWorkspaceView(BaseView):
             result = run()
         except ProgramError as error:
             for issue in error.issues:
-                flash(str(issue), "danger")
+                flash(issue.text(current_language()), "danger")
             return redirect(url_for(".version", pk=pk))
         except CommandError as error:
             flash(str(error), "danger")
@@ -412,7 +412,7 @@ class ProgramWorkspaceView(BaseView):
             version = versioning.import_program_yaml(text, actor_id(), note=_("imported"))
         except ProgramError as error:
             for issue in error.issues:
-                flash(str(issue), "danger")
+                flash(issue.text(current_language()), "danger")
             return redirect(url_for(".index"))
         except CommandError as error:
             flash(str(error), "danger")
@@ -543,7 +543,9 @@ class CampaignWorkspaceView(BaseView):
             composed = compose_campaign(campaign_from_form(request.form), actor_id())
         except CampaignInvalid as error:
             return self._campaigns_page(request.form, error.issues, 400)
-        except (ProgramError, CommandError) as error:
+        except ProgramError as error:
+            return self._campaigns_page(request.form, {"form": error.text(current_language())}, 400)
+        except CommandError as error:
             return self._campaigns_page(request.form, {"form": str(error)}, 400)
         for problem in composed.problems:
             flash(problem, "warning")

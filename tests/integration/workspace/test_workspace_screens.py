@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -93,6 +95,27 @@ def test_yaml_view_and_import(ws_app: Flask) -> None:
             sa.select(ProgramVersion).order_by(ProgramVersion.number.desc()).limit(1)
         )
         assert latest.number == 3 and latest.rules[0].params == {"rate": "8"}
+
+
+def test_a_refused_import_says_why_in_the_users_language(ws_app: Flask) -> None:
+    # The program checks spoke English on Russian pages ("unknown template ...")
+    _draft(ws_app)
+    client = login_as(ws_app, "boss", Role.ADMIN)
+    text = (BASIC / "program.yaml").read_text()
+    broken = text.replace("percent_of_sale", "percent_of_sales", 1).replace(
+        "currency: RUB", "currency: roubles"
+    )
+    assert broken != text
+    client.get("/lang/ru")
+    client.post("/workspace/import", data={"yaml": broken})
+    page = html.unescape(client.get("/workspace/").text)
+    assert "неизвестный шаблон 'percent_of_sales'" in page
+    assert "currency: нет или не трёхбуквенный код вида RUB" in page
+    assert "unknown template" not in page
+    client.get("/lang/en")
+    client.post("/workspace/import", data={"yaml": "rules: [1"})
+    page = html.unescape(client.get("/workspace/").text)
+    assert "program file: invalid YAML" in page and "ошибка" not in page
 
 
 def test_campaign_compose_screen(ws_app: Flask) -> None:
