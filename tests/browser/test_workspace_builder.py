@@ -109,3 +109,20 @@ def test_compose_tiers_backtest_publish(ws_app: Flask, live_server: str, page) -
             )
             == 2
         )
+
+
+def test_a_fresh_rule_form_opens_without_errors(ws_app: Flask, live_server: str, page) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    # Regression: the live check on load put "parameter not set" under every empty field
+    # of a template without defaults (campaign_bonus) before anything was typed
+    with ws_app.app_context():
+        draft_id = versioning.new_draft(load_basic().id, None).id
+    log_in(page, live_server, _user(ws_app), PASSWORD)
+    page.goto(f"{live_server}/workspace/version/{draft_id}/rule?template=campaign_bonus")
+    page.wait_for_load_state("networkidle")
+    time.sleep(0.5)  # the live check is debounced by 250 ms
+    page.wait_for_load_state("networkidle")
+    errors = page.locator(".pf-error").all_inner_texts()
+    assert [text for text in errors if text.strip()] == []
+    page.fill('input[name="p.rate"]', "много")
+    page.locator('[data-error-for="rate"]').filter(has_text="Ставка бонуса").wait_for()
+    assert page.locator('[data-error-for="campaign"]').inner_text().strip() == ""

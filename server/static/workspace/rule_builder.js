@@ -39,10 +39,26 @@
     }
   });
 
+  // Errors are shown for the fields the user has changed (and those the server already
+  // refused): a fresh form must not open with "parameter not set" under empty fields.
+  var touched = new Set();
+  form.querySelectorAll(".pf-error").forEach(function (node) {
+    if (node.textContent.trim() !== "") { touched.add(node.getAttribute("data-error-for")); }
+  });
+
+  function touch(event) {
+    var group = event.target.closest("[data-field], fieldset, .form-group");
+    if (!group) { return; }
+    group.querySelectorAll(".pf-error").forEach(function (node) {
+      touched.add(node.getAttribute("data-error-for"));
+    });
+  }
+
   function showErrors(errors) {
     form.querySelectorAll(".pf-error").forEach(function (node) {
-      if (node.getAttribute("data-error-for") === "id") { return; }
-      var text = errors[node.getAttribute("data-error-for")] || "";
+      var field = node.getAttribute("data-error-for");
+      if (field === "id") { return; }
+      var text = touched.has(field) ? errors[field] || "" : "";
       node.textContent = text;
       var group = node.closest(".form-group, fieldset");
       if (group) { group.classList.toggle("has-error", text !== ""); }
@@ -69,8 +85,8 @@
     timer = setTimeout(describe, 250);
   }
 
-  form.addEventListener("input", schedule);
-  form.addEventListener("change", schedule);
+  form.addEventListener("input", function (event) { touch(event); schedule(); });
+  form.addEventListener("change", function (event) { touch(event); schedule(); });
   lang.addEventListener("change", describe);
   describe();
 }());
