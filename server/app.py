@@ -58,9 +58,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from server.queues import init_queues
     from server.security.headers import install_security_headers
     from server.views.error_pages import install_error_pages
-    from server.views.guards import fix_enum_field_validation, install_view_guards
+    from server.views.guards import (
+        fix_blank_choice_text,
+        fix_enum_field_validation,
+        install_view_guards,
+    )
 
     fix_enum_field_validation()
+    fix_blank_choice_text()
 
     init_queues(app)
     install_security_headers(app)

@@ -103,3 +103,26 @@ def fix_enum_field_validation() -> None:
     EnumField.__init__ = __init__
     EnumField.pre_validate = pre_validate
     EnumField._partnerflow_fixed = True
+
+
+def fix_blank_choice_text() -> None:
+    """Name the empty choice of FAB's optional relation pickers with a dash.
+
+    FAB's QuerySelectField offers "no value" as an option with an empty text, and the
+    select2 widget then shows its internal value instead: a partner form's "Recruited
+    by" read ``__None``. Applies once per process, to every optional picker.
+    """
+    from flask_appbuilder.fields import QuerySelectField
+
+    from server.labels import EMPTY
+
+    if getattr(QuerySelectField, "_partnerflow_fixed", False):
+        return
+    original_init = QuerySelectField.__init__
+
+    def __init__(self: QuerySelectField, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("blank_text", EMPTY)
+        original_init(self, *args, **kwargs)
+
+    QuerySelectField.__init__ = __init__
+    QuerySelectField._partnerflow_fixed = True

@@ -183,3 +183,19 @@ def test_a_partner_is_edited_with_its_enum_values_preselected(app: Flask) -> Non
     assert response.status_code == 302
     [partner] = _partners(app)
     assert partner.status is PartnerStatus.suspended
+
+
+def test_the_empty_recruiter_choice_reads_as_a_dash(app: Flask) -> None:
+    # Regression: its option had no text, and the select2 widget showed "__None"
+    region_id = _region(app)
+    client = _admin(app)
+    page = client.get("/partnerview/add").text
+    assert '<option selected value="__None">—</option>' in page
+    # and choosing it still means "nobody"
+    response = client.post(
+        "/partnerview/add", data={**VALID_PARTNER, "region": region_id, "parent": "__None"}
+    )
+    assert response.status_code == 302, unescape(response.get_data(as_text=True))
+    with app.app_context():
+        created = db.session.scalar(sa.select(Partner).where(Partner.code == "A-NEW-01"))
+        assert created is not None and created.parent is None
