@@ -229,6 +229,18 @@ def test_sqlite_state_agrees_with_memory_state(evaluate, program, people, events
         assert evaluate(program, people, events, state=state) == evaluate(program, people, events)
 
 
+def _reaching(wanted, evaluate):
+    """The search's condition. A closure, not a lambda with ``wanted`` as a default: the
+    derandomized seed is a digest of the condition's signature, and a default's repr
+    holds its memory address, so the search changed with whatever else was imported
+    (it missed a case when the integration tests were collected too)."""
+
+    def reaches(case):
+        return any(wanted(line) for line in evaluate(*case))
+
+    return reaches
+
+
 def test_generators_reach_holds_reversals_and_rejections(evaluate):
     """Guard against vacuous properties: the generators can produce every kind of line."""
     examples = st.tuples(rules(), partners(), event_lists())
@@ -240,11 +252,12 @@ def test_generators_reach_holds_reversals_and_rejections(evaluate):
     ):
         find(
             examples,
-            lambda case, wanted=wanted: any(wanted(line) for line in evaluate(*case)),
+            _reaching(wanted, evaluate),
             # generation only: the first hit is enough, shrinking it would take minutes;
             # derandomized so that the search is the same on every run (no flaky misses)
             settings=settings(
-                max_examples=2_000,
+                # the first hit ends the search; a generous ceiling for an unlucky draw
+                max_examples=10_000,
                 deadline=None,
                 database=None,
                 phases=[Phase.generate],
