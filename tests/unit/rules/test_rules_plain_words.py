@@ -68,3 +68,14 @@ def test_scope_phrases():
     assert "in regions A, B for ambassadors and offline points for partner X" in en
     nothing = _rule("percent_of_sale", {"channels": []})
     assert "currently applies to no event" in describe_rule(nothing, catalogue, "en")
+
+
+def test_money_is_written_with_the_currencys_sign():
+    # Regression: sentences on the workspace read "300 RUB" where the portal read "300 ₽"
+    catalogue = load_catalogue()
+    rule = _rule("first_purchase_bonus")
+    for lang in ("ru", "en"):
+        by_code = describe_rule(rule, catalogue, lang, currency="RUB")
+        assert by_code == describe_rule(rule, catalogue, lang, currency="₽")
+        assert "\xa0₽" in by_code and "RUB" not in by_code
+    assert "$" in describe_rule(rule, catalogue, "en", currency="USD")
