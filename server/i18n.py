@@ -8,7 +8,7 @@ from babel.numbers import format_decimal, get_currency_symbol
 from flask import Flask
 from flask_babel import get_locale
 
-from server.labels import value_label
+from server.labels import shown_value, value_label
 
 
 def current_language() -> str:
@@ -39,4 +39,5 @@ def format_number(value: Decimal | int | None) -> str:
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["label"] = value_label
+    app.jinja_env.filters["shown"] = shown_value
     app.jinja_env.filters["number"] = format_number

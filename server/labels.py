@@ -8,6 +8,7 @@ the same wherever it is stored (``pending``, ``draft``, ``approved``).
 from __future__ import annotations
 
 import enum
+import re
 from datetime import date, datetime
 
 from flask_babel import LazyString
@@ -99,19 +100,34 @@ VALUE_LABELS: dict[str, LazyString] = {
 }
 
 
+#: the rules contract's reasons that name a field (``missing field: amount``)
+_FIELD_REASONS = (
+    (re.compile(r"missing field: (\w+)"), _l("missing field: %(field)s")),
+    (re.compile(r"invalid (\w+)"), _l("invalid value of %(field)s")),
+)
+
+
 def value_label(value: object) -> str:
     """The label of an enum member or stored value; the value itself if it has none."""
     if value is None:
         return EMPTY
     raw = value.value if isinstance(value, enum.Enum) else value
     label = VALUE_LABELS.get(raw) if isinstance(raw, str) else None
+    if label is None and isinstance(raw, str):
+        for pattern, phrase in _FIELD_REASONS:
+            found = pattern.fullmatch(raw)
+            if found:
+                return str(phrase) % {"field": found.group(1)}
     return str(label) if label is not None else str(raw)
 
 
 def shown_value(value: object) -> object:
     """A cell of a list or record: empty as a dash, an instant to the minute (UTC), a
-    yes/no as a word."""
-    if value is None or value == "":
+    yes/no as a word, a list as its items' names (a relationship's records, a
+    campaign's regions), a mapping as ``key: value`` pairs (a rule's parameters), where
+    Flask-AppBuilder printed Python (``[<RuleInstance object at 0x…>]``, ``{'rate': '7'}``).
+    """
+    if value is None or value == "" or value == [] or value == {}:
         return EMPTY
     if isinstance(value, bool):
         return YES if value else NO
@@ -119,4 +135,103 @@ def shown_value(value: object) -> object:
         return value.strftime("%Y-%m-%d %H:%M") + (" UTC" if value.tzinfo else "")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {_item_text(item, bare=True)}" for key, item in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(_item_text(item) for item in value)
     return value
+
+
+def _item_text(value: object, bare: bool = False) -> str:
+    """A value inside a list or mapping, as text. Nested collections are bracketed,
+    except a list that is a mapping's value (``regions: A, B``)."""
+    if isinstance(value, dict):
+        return "(" + ", ".join(f"{key}: {_item_text(item)}" for key, item in value.items()) + ")"
+    if isinstance(value, list | tuple | set | frozenset):
+        if not value:
+            return EMPTY
+        joined = ", ".join(_item_text(item) for item in value)
+        return joined if bare else f"({joined})"
+    if isinstance(value, enum.Enum):
+        return value_label(value)
+    if value is None or isinstance(value, bool | date):
+        return str(shown_value(value))
+    return str(value)
+
+
+#: what an audit entry is about (its ``entity_type``, and the first part of an action)
+AUDIT_SUBJECTS: dict[str, LazyString] = {
+    "accrual": _l("accrual"),
+    "attribution_code": _l("attribution code"),
+    "code": _l("attribution code"),
+    "campaign": _l("campaign"),
+    "contract": _l("contract"),
+    "contract_template": _l("contract template"),
+    "template": _l("contract template"),
+    "hold": _l("held accrual"),
+    "partner": _l("partner"),
+    "payout": _l("payout"),
+    "period": _l("period"),
+    "period_close": _l("period close"),
+    "program": _l("program"),
+    "program_version": _l("program version"),
+    "regional_terms": _l("regional terms"),
+    "terms": _l("regional terms"),
+    "workflow": _l("onboarding run"),
+    "workflow_definition": _l("workflow definition"),
+    "workflow_instance": _l("onboarding run"),
+}
+#: what was done (the second part of an action: ``program_version.publish``)
+AUDIT_VERBS: dict[str, LazyString] = {
+    "action_failed": _l("an automatic step failed"),
+    "add_version": _l("new version"),
+    "approve": _l("approval"),
+    "archive": _l("archiving"),
+    "budget": _l("budget change"),
+    "campaign": _l("campaign rule"),
+    "close": _l("closing"),
+    "compose": _l("composing"),
+    "create": _l("creation"),
+    "discard": _l("discarding"),
+    "edit": _l("new draft"),
+    "enroll": _l("enrolment in the program"),
+    "generate": _l("issue"),
+    "import": _l("import"),
+    "mark_paid": _l("marked paid"),
+    "migrate": _l("moved to a new definition"),
+    "publish": _l("publishing"),
+    "reject": _l("rejection"),
+    "render_failed": _l("rendering failed"),
+    "render_retry": _l("rendering retried"),
+    "revoke": _l("revocation"),
+    "retry": _l("retry"),
+    "rollback": _l("rollback"),
+    "rule_add": _l("rule added"),
+    "rule_delete": _l("rule deleted"),
+    "rule_edit": _l("rule changed"),
+    "rule_move": _l("rule moved"),
+    "save": _l("saving"),
+    "save_yaml": _l("saved as YAML"),
+    "sent": _l("sending"),
+    "signed": _l("signing"),
+    "start": _l("start"),
+    "terminated": _l("termination"),
+    "title": _l("title change"),
+    "transition": _l("next stage"),
+}
+
+
+def audit_subject(value: object) -> str:
+    """An audit entry's entity type in words; the stored key if it has none."""
+    label = AUDIT_SUBJECTS.get(value) if isinstance(value, str) else None
+    return str(label) if label is not None else str(shown_value(value))
+
+
+def audit_action(value: object) -> str:
+    """An audit action (``program_version.publish``) as "subject: what was done"."""
+    if not isinstance(value, str) or "." not in value:
+        return str(shown_value(value))
+    subject, verb = value.split(".", 1)
+    # a status reached (partner.active, campaign.running) reads as the status's word
+    label = AUDIT_VERBS.get(verb)
+    return f"{audit_subject(subject)}: {label if label is not None else value_label(verb)}"

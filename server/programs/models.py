@@ -70,7 +70,11 @@ class ProgramVersion(Model):
         return f"prog-{self.program_id}-v{self.number}"
 
     def __str__(self) -> str:
-        return f"{self.program.slug if self.program else '?'} v{self.number} ({self.status.value})"
+        # in pickers and record pages: the status in the user's language
+        from server.labels import value_label
+
+        slug = self.program.slug if self.program else "?"
+        return f"{slug} v{self.number} ({value_label(self.status)})"
 
 
 class RuleInstance(Model):
@@ -107,3 +111,11 @@ class RuleInstance(Model):
             return rule_in_words(self, current_language())
         except (ProgramError, KeyError):
             return "—"
+
+    def template_title(self) -> str:
+        """The template's name in the user's language (the key if it left the catalogue)."""
+        from server.i18n import current_language
+        from server.rules.templates import default_catalogue
+
+        template = default_catalogue().get(self.template_key)
+        return template.title[current_language()] if template is not None else self.template_key

@@ -7,6 +7,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 
 from server.audit.models import AuditEntry
+from server.labels import audit_action, audit_subject
 
 
 class AuditEntryView(ModelView):
@@ -25,6 +26,8 @@ class AuditEntryView(ModelView):
         "before",
         "after",
     ]
+    # the stored keys stay filterable; the cells read as words
+    formatters_columns = {"action": audit_action, "entity_type": audit_subject}
     # FAB offers "greater than"/"smaller than" on dates and "contains" on text.
     search_columns = ["at", "actor_name", "action", "entity_type", "entity_id", "comment"]
     label_columns = {

@@ -10,6 +10,7 @@ from flask import Response, abort, current_app, flash, redirect, request, url_fo
 from flask.typing import ResponseReturnValue
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from server.errors import CommandError
@@ -39,6 +40,23 @@ def _upload_dir() -> Path:
     path = Path(current_app.config["FILES_DIR"]) / "uploads"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+#: what each importable field means, for the column-matching step (the key is shown too)
+FIELD_LABELS = {
+    "receipt": _l("receipt number"),
+    "store": _l("store (its code or QR token)"),
+    "occurred_at": _l("date and time"),
+    "time": _l("time (if apart from the date)"),
+    "amount": _l("amount"),
+    "currency": _l("currency"),
+    "customer": _l("customer (loyalty card)"),
+    "category": _l("category"),
+    "type": _l("operation (sale or refund)"),
+    "refers_to": _l("receipt of the refunded sale"),
+    "order_id": _l("order number"),
+    "promo_code": _l("promo code"),
+}
 
 
 class SalesImportView(BaseView):
@@ -89,6 +107,7 @@ class SalesImportView(BaseView):
             preview=preview,
             mapping=mapping,
             fields=list(FIELD_SYNONYMS),
+            field_labels=FIELD_LABELS,
             required=REQUIRED_FIELDS,
             timezone=saved.timezone if saved else "Europe/Moscow",
             csrf_token=csrf_token(),

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import Field, Form
 from wtforms.validators import ValidationError
 
+from server.i18n import format_money
 from server.partners.models import Partner, Region, RegionalTerms
 from server.partners.validation import (
     FieldProblem,
@@ -211,6 +212,7 @@ class RegionalTermsView(ModelView):
         "minimum_payout",
         "contract_language",
     ]
+    formatters_columns = {"minimum_payout": format_money}
     label_columns = {
         "region": _l("Region"),
         "version": _l("Version"),

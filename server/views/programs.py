@@ -7,6 +7,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 
 from server.campaigns.models import Campaign
+from server.i18n import format_money
 from server.programs.models import Program, ProgramVersion, RuleInstance
 
 
@@ -16,12 +17,13 @@ class RuleInstanceView(ModelView):
     # no menu entry to take a title from (a version's page lists them in a tab)
     list_title = _l("Rules")
     show_title = _l("Rule")
-    list_columns = ["position", "rule_key", "in_plain_words", "template_key"]
+    list_columns = ["position", "rule_key", "in_plain_words", "template_title"]
     show_columns = [
         "program_version",
         "position",
         "rule_key",
         "in_plain_words",
+        "template_title",
         "template_key",
         "template_version",
         "params",
@@ -32,7 +34,8 @@ class RuleInstanceView(ModelView):
         "position": "#",
         "rule_key": _l("Rule"),
         "in_plain_words": _l("In plain words"),
-        "template_key": _l("Template"),
+        "template_title": _l("Template"),
+        "template_key": _l("Template key"),
         "params": _l("Parameters"),
         "scope": _l("Scope"),
         "program_version": _l("Program version"),
@@ -77,6 +80,7 @@ class CampaignView(ModelView):
     datamodel = SQLAInterface(Campaign)
     base_permissions = ["can_list", "can_show"]
     list_columns = ["title", "kind", "status", "starts_on", "ends_on", "regions", "budget"]
+    formatters_columns = {"budget": format_money}
     label_columns = {
         "title": _l("Title"),
         "kind": _l("Kind"),

@@ -32,6 +32,8 @@ def test_the_rules_tab_says_each_rule_in_plain_words(app: Flask) -> None:
             sentence = describe_rule(rule, catalogue, lang, program.currency)
             assert sentence in page, (lang, sentence)
         assert "{'rate'" not in page  # the parameters' dicts were the column before
+        assert catalogue["percent_of_sale"].title[lang] in page  # not the template key
+        assert "object at 0x" not in page  # the version's rules, printed as Python
     assert "Простыми словами" not in page and "In plain words" in page
 
     with app.app_context():
@@ -43,4 +45,18 @@ def test_the_rules_tab_says_each_rule_in_plain_words(app: Flask) -> None:
         db.session.commit()
         rule_id = rule.id
     shown = client.get(f"/ruleinstanceview/show/{rule_id}")
-    assert shown.status_code == 200 and "—" in shown.text and "many" in shown.text
+    assert shown.status_code == 200 and "—" in shown.text and "rate: many" in shown.text
+    for url in ("/programview/list/", "/regionview/list/"):
+        assert client.get(url).status_code == 200
+    with app.app_context():
+        from server.partners.models import Region
+        from server.programs.models import ProgramVersion
+
+        version = db.session.get(ProgramVersion, version_id)
+        assert version is not None
+        program_id = version.program_id
+        region_ids = db.session.scalars(sa.select(Region.id)).all()
+    program_page = html.unescape(client.get(f"/programview/show/{program_id}").text)
+    assert "object at 0x" not in program_page and "v1 (published)" in program_page
+    for region_id in region_ids:
+        assert "object at 0x" not in client.get(f"/regionview/show/{region_id}").text

@@ -178,6 +178,8 @@ def test_manager_imports_through_the_browser(app: Flask) -> None:
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'value="Сумма" selected' in html
+    # the fields by what they mean (they were bare keys: "receipt *")
+    assert 'номер чека * <small class="text-muted">receipt</small>' in html
     # the first rows as the file has them, a cell per column (it showed the line number
     # and the row as a Python list)
     preview = html.split("<tbody>")[-1].split("</tbody>")[0]
@@ -201,7 +203,8 @@ def test_manager_imports_through_the_browser(app: Flask) -> None:
     summary = body.split('id="summary">')[1].split("</p>")[0]
     assert re.findall(r"\d+", summary) == ["6", "3", "0", "0", "3"]
     assert "Строк: 6; принято: 3" in body  # the flashed summary, in the user's language
-    assert "invalid amount" in body
+    # the reason in the user's language on the page; the CSV keeps the contract's phrase
+    assert "неверная сумма" in body and "invalid amount" not in body
     errors_link = body.split("/errors.csv")[0].rsplit('href="', 1)[1] + "/errors.csv"
     report = client.get(errors_link)
     assert report.status_code == 200 and "invalid amount" in report.get_data(as_text=True)
