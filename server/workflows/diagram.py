@@ -19,6 +19,8 @@ MARGIN = 30
 TITLE_CHARS = 22
 LABEL_CHARS = 22
 SVG_NS = "http://www.w3.org/2000/svg"
+#: a state's time limit, as the boards write it
+SLA_PHRASE = {"ru": "SLA {days} дн.", "en": "SLA {days} d"}
 
 
 def _layers(spec: WorkflowSpec) -> dict[str, int]:
@@ -154,7 +156,11 @@ def render_svg(spec: WorkflowSpec, language: str, current: str | None = None) ->
                 "font-size": "10",
             },
         )
-        sla = f" · SLA {state.sla_days}d" if state.sla_days is not None else ""
+        sla = (
+            " · " + SLA_PHRASE.get(language, SLA_PHRASE["en"]).format(days=state.sla_days)
+            if state.sla_days is not None
+            else ""
+        )
         actions = f" · ⚙{len(state.actions)}" if state.actions else ""
         detail.text = f"{name}{sla}{actions}"
     return ET.tostring(svg, encoding="unicode")

@@ -196,3 +196,11 @@ def test_diagram_escapes_titles() -> None:
     )
     svg = render_svg(spec, "ru")
     assert "<script>" not in svg and "&lt;script&gt;" in svg
+
+
+def test_diagram_writes_time_limits_in_the_pages_language() -> None:
+    # it said "SLA 3d" on Russian pages, where the boards say "SLA 3 дн."
+    path = WORKFLOWS / "campaign-lifecycle.yaml"
+    spec = parse_definition(path.read_text(encoding="utf-8"), path.stem)
+    assert "SLA 14 дн." in render_svg(spec, "ru") and "SLA 14d" not in render_svg(spec, "ru")
+    assert "SLA 14 d" in render_svg(spec, "en")
