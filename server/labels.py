@@ -235,3 +235,13 @@ def audit_action(value: object) -> str:
     # a status reached (partner.active, campaign.running) reads as the status's word
     label = AUDIT_VERBS.get(verb)
     return f"{audit_subject(subject)}: {label if label is not None else value_label(verb)}"
+
+
+#: the languages documents are written in, by code
+LANGUAGE_NAMES: dict[str, LazyString] = {"ru": _l("Russian"), "en": _l("English")}
+
+
+def language_name(code: object) -> str:
+    """A document language's name (``ru`` → «русский»); the code if it is not known."""
+    name = LANGUAGE_NAMES.get(code) if isinstance(code, str) else None
+    return str(name) if name is not None else str(shown_value(code))

@@ -13,6 +13,7 @@ from wtforms import Field, Form
 from wtforms.validators import ValidationError
 
 from server.i18n import format_money
+from server.labels import language_name
 from server.partners.models import Partner, Region, RegionalTerms
 from server.partners.validation import (
     FieldProblem,
@@ -212,7 +213,7 @@ class RegionalTermsView(ModelView):
         "minimum_payout",
         "contract_language",
     ]
-    formatters_columns = {"minimum_payout": format_money}
+    formatters_columns = {"minimum_payout": format_money, "contract_language": language_name}
     label_columns = {
         "region": _l("Region"),
         "version": _l("Version"),

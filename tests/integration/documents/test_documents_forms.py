@@ -4,6 +4,7 @@ their commands (no Flask-AppBuilder add/edit form exposes a stored field)."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -157,6 +158,8 @@ def test_the_template_edit_button_opens_the_editor_and_writes_nothing(
     listing = client.get("/contracttemplateview/list/").get_data(as_text=True)
     assert f"/contracttemplateview/edit/{published.id}" in listing
     assert "/contracttemplateview/add" not in listing
+    # the language by name, not its code (it read "ru")
+    assert "<td>русский</td>" in re.sub(r"\s+<", "<", re.sub(r">\s+", ">", listing))
 
     opened = client.get(f"/contracttemplateview/edit/{published.id}")
     assert opened.status_code == 302

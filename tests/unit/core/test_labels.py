@@ -57,3 +57,10 @@ def test_audit_actions_read_as_subject_and_deed() -> None:
     assert audit_action("widget.frobnicate") == "widget: frobnicate"  # unknown: as stored
     assert audit_subject("contract_template") == "contract template"
     assert audit_action(None) == EMPTY
+
+
+def test_document_languages_by_name() -> None:
+    from server.labels import language_name
+
+    assert (language_name("ru"), language_name("en")) == ("Russian", "English")
+    assert language_name("kk") == "kk" and language_name(None) == EMPTY
