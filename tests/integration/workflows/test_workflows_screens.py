@@ -74,6 +74,10 @@ def test_timeline_records_evidence_and_shows_guards(wf_app: Flask, onboarding: O
     client = login(wf_app, onboarding.manager_id)
     page = client.get(f"/workflows/instance/{instance_id}").get_data(as_text=True)
     assert "<svg" in page and "pf-timeline" in page
+    # the timeline names states by title, not by key ("→ application (start)")
+    timeline = page.split('id="pf-timeline"')[1].split("</table>")[0]
+    assert "<strong>Application</strong>" in timeline and ">start<" in timeline
+    assert "application" not in timeline and "(start)" not in timeline
     response = client.post(
         f"/workflows/evidence/{instance_id}",
         data={
