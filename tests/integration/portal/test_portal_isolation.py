@@ -35,29 +35,41 @@ def world(app: Flask, tmp_path: Path) -> Iterator[dict[str, Any]]:
     with app.app_context():
         load_demo()
         mine = db.session.scalars(sa.select(Partner).where(Partner.code == DEMO_PARTNER)).one()
+        close_id = close_period(date(2026, 6, 1), date(2026, 6, 30))
+        stated = {}
+        for statement_id in statement_ids(close_id):
+            statement = db.session.get(Statement, statement_id)
+            assert statement is not None
+            stated[statement.partner_id] = statement_id
+        # another offline point, one with a statement for the month (the first such by
+        # code: an unordered pick was sometimes a point without one, a flaky KeyError)
         other_code = db.session.scalars(
             sa.select(AttributionCode)
             .join(Partner)
-            .where(AttributionCode.kind == CodeKind.qr, Partner.id != mine.id)
+            .where(
+                AttributionCode.kind == CodeKind.qr,
+                Partner.id != mine.id,
+                Partner.id.in_(list(stated)),
+            )
+            .order_by(Partner.code, AttributionCode.id)
             .limit(1)
         ).one()
         other = other_code.partner
         my_code = db.session.scalars(
-            sa.select(AttributionCode).where(AttributionCode.partner_id == mine.id).limit(1)
+            sa.select(AttributionCode)
+            .where(AttributionCode.partner_id == mine.id)
+            .order_by(AttributionCode.id)
+            .limit(1)
         ).one()
         contracts = {}
         for owner in (mine, other):
             contract_id = create_contract(owner.id, on=date(2026, 6, 1))
             render_contract(contract_id)
             contracts[owner.id] = contract_id
-        close_id = close_period(date(2026, 6, 1), date(2026, 6, 30))
         statements = {}
-        for statement_id in statement_ids(close_id):
-            statement = db.session.get(Statement, statement_id)
-            assert statement is not None
-            if statement.partner_id in (mine.id, other.id):
-                render_statement(statement_id)
-                statements[statement.partner_id] = statement_id
+        for owner in (mine, other):
+            render_statement(stated[owner.id])
+            statements[owner.id] = stated[owner.id]
         other_accrual = db.session.scalar(
             sa.select(Accrual.id).where(Accrual.partner_id == other.id).limit(1)
         )
