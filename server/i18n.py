@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from babel.numbers import format_decimal, get_currency_symbol
+from babel.numbers import format_decimal
 from flask import Flask
 from flask_babel import get_locale
 
 from server.labels import shown_value, value_label
+from server.rules.money import currency_sign
 
 
 def current_language() -> str:
     locale = get_locale()
     return locale.language if locale is not None else "ru"
-
-
-#: narrow symbols written after the number in every language (Babel's English has "RUB")
-NARROW_SYMBOLS = {"RUB": "₽"}
 
 
 def format_money(amount: Decimal | int | None, currency: str = "RUB") -> str:
@@ -26,8 +23,7 @@ def format_money(amount: Decimal | int | None, currency: str = "RUB") -> str:
         return "—"
     language = current_language()
     number = format_decimal(Decimal(amount), format="#,##0.00", locale=language)
-    symbol = NARROW_SYMBOLS.get(currency) or get_currency_symbol(currency, locale=language)
-    return f"{number}\xa0{symbol}"
+    return f"{number}\xa0{currency_sign(currency, language)}"
 
 
 def format_number(value: Decimal | int | None) -> str:

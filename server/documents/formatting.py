@@ -12,11 +12,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from babel.dates import format_date
-from babel.numbers import format_decimal, get_currency_symbol
+from babel.numbers import format_decimal
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from server.i18n import NARROW_SYMBOLS
+from server.rules.money import currency_sign
 
 #: languages documents are written in
 DOCUMENT_LANGUAGES = ("ru", "en")
@@ -62,8 +62,7 @@ def format_money_in(amount: Any, language: str, currency: str = "RUB") -> str:
     if amount is None or amount == "":
         return "—"
     number = format_decimal(to_decimal(amount), format="#,##0.00", locale=language)
-    symbol = NARROW_SYMBOLS.get(currency) or get_currency_symbol(currency, locale=language)
-    return f"{number}\xa0{symbol}"
+    return f"{number}\xa0{currency_sign(currency, language)}"
 
 
 def format_date_in(value: Any, language: str, style: str = "long") -> str:

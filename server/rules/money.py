@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
+from babel.numbers import get_currency_symbol
+
 #: Exact enough for any product of two amounts the engine sees: inputs are bounded by
 #: :data:`MAX_ADJUSTED_EXPONENT`, so 80 significant digits never round a product.
 ARITHMETIC = Context(prec=80, rounding=ROUND_HALF_UP)
@@ -79,3 +81,13 @@ def div(a: Decimal, b: Decimal) -> Decimal:
 def format_amount(value: Decimal) -> str:
     """Text of a money amount with exactly two decimals, never ``-0.00``."""
     return f"{round_cents(value):f}"
+
+
+#: narrow signs written after the number in every language (Babel's English has "RUB")
+NARROW_SIGNS = {"RUB": "₽"}
+
+
+def currency_sign(currency: str, language: str) -> str:
+    """How money of ``currency`` is signed in ``language``: ``RUB`` → ``₽`` everywhere,
+    other codes as Babel writes them (``$``, ``€``), a sign or an unknown code as it is."""
+    return NARROW_SIGNS.get(currency) or get_currency_symbol(currency, locale=language)

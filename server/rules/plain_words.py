@@ -14,8 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_date
-from babel.numbers import format_decimal, get_currency_symbol
+from babel.numbers import format_decimal
 
+from server.rules.money import currency_sign
 from server.rules.program import Rule, Scope
 from server.rules.templates import RuleTemplate, TemplateCatalogue
 
@@ -120,20 +121,14 @@ def describe_scope(scope: Scope, lang: str = "ru") -> str:
     return "".join(parts)
 
 
-#: currencies written with a sign in sentences, as on every money cell of the UI
-_SIGNS = {"RUB": "₽"}
-
-
 def _number(value: Any, lang: str, money: bool, currency: str | None) -> str:
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         return str(value)
     text = format_decimal(value, locale=lang, decimal_quantization=False)
     if not (money and currency):
         return text
-    # a program's code (RUB) is written as the pages write money ("300 ₽"); a sign
-    # given by the caller, or a code Babel has no sign for, is kept as it is
-    sign = _SIGNS.get(currency) or get_currency_symbol(currency, locale=lang)
-    return f"{text}\xa0{sign}"
+    # as the pages write money: "300 ₽", not "300 RUB"
+    return f"{text}\xa0{currency_sign(currency, lang)}"
 
 
 def _values(
