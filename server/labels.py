@@ -59,6 +59,9 @@ VALUE_LABELS: dict[str, LazyString] = {
     "failed": _l("failed"),
     "online": _l("online"),
     "offline": _l("offline"),
+    # document languages (contract templates, regional terms)
+    "ru": _l("Russian"),
+    "en": _l("English"),
     # rejection reasons (server.rules.events.Reason: the API answers with these words)
     "invalid json": _l("not a JSON object"),
     "invalid occurred_at": _l("invalid time of the event"),
@@ -159,7 +162,8 @@ def _item_text(value: object, bare: bool = False) -> str:
     return str(value)
 
 
-#: what an audit entry is about (its ``entity_type``, and the first part of an action)
+#: what an audit entry is about (its ``entity_type``, and the first part of an action),
+#: where :data:`VALUE_LABELS` has no word for it or a different one
 AUDIT_SUBJECTS: dict[str, LazyString] = {
     "accrual": _l("accrual"),
     "attribution_code": _l("attribution code"),
@@ -170,7 +174,6 @@ AUDIT_SUBJECTS: dict[str, LazyString] = {
     "template": _l("contract template"),
     "hold": _l("held accrual"),
     "partner": _l("partner"),
-    "payout": _l("payout"),
     "period": _l("period"),
     "period_close": _l("period close"),
     "program": _l("program"),
@@ -181,11 +184,11 @@ AUDIT_SUBJECTS: dict[str, LazyString] = {
     "workflow_definition": _l("workflow definition"),
     "workflow_instance": _l("onboarding run"),
 }
-#: what was done (the second part of an action: ``program_version.publish``)
+#: what was done (the second part of an action: ``program_version.publish``); a status
+#: reached (``partner.active``) and a hold verdict read as :data:`VALUE_LABELS` words
 AUDIT_VERBS: dict[str, LazyString] = {
     "action_failed": _l("an automatic step failed"),
     "add_version": _l("new version"),
-    "approve": _l("approval"),
     "archive": _l("archiving"),
     "budget": _l("budget change"),
     "campaign": _l("campaign rule"),
@@ -200,7 +203,6 @@ AUDIT_VERBS: dict[str, LazyString] = {
     "mark_paid": _l("marked paid"),
     "migrate": _l("moved to a new definition"),
     "publish": _l("publishing"),
-    "reject": _l("rejection"),
     "render_failed": _l("rendering failed"),
     "render_retry": _l("rendering retried"),
     "revoke": _l("revocation"),
@@ -224,24 +226,13 @@ AUDIT_VERBS: dict[str, LazyString] = {
 def audit_subject(value: object) -> str:
     """An audit entry's entity type in words; the stored key if it has none."""
     label = AUDIT_SUBJECTS.get(value) if isinstance(value, str) else None
-    return str(label) if label is not None else str(shown_value(value))
+    return str(label) if label is not None else value_label(value)
 
 
 def audit_action(value: object) -> str:
     """An audit action (``program_version.publish``) as "subject: what was done"."""
     if not isinstance(value, str) or "." not in value:
-        return str(shown_value(value))
+        return value_label(value)
     subject, verb = value.split(".", 1)
-    # a status reached (partner.active, campaign.running) reads as the status's word
     label = AUDIT_VERBS.get(verb)
     return f"{audit_subject(subject)}: {label if label is not None else value_label(verb)}"
-
-
-#: the languages documents are written in, by code
-LANGUAGE_NAMES: dict[str, LazyString] = {"ru": _l("Russian"), "en": _l("English")}
-
-
-def language_name(code: object) -> str:
-    """A document language's name (``ru`` → «русский»); the code if it is not known."""
-    name = LANGUAGE_NAMES.get(code) if isinstance(code, str) else None
-    return str(name) if name is not None else str(shown_value(code))

@@ -104,13 +104,14 @@ class RuleInstance(Model):
         """The rule as partners read it, in the user's language (the rules tab's column);
         a dash if the stored rule no longer validates against its template."""
         from server.i18n import current_language
+        from server.labels import EMPTY
         from server.programs.commands import rule_in_words
         from server.rules.program import ProgramError
 
         try:
             return rule_in_words(self, current_language())
         except (ProgramError, KeyError):
-            return "—"
+            return EMPTY
 
     def template_title(self) -> str:
         """The template's name in the user's language (the key if it left the catalogue)."""

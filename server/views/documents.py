@@ -82,7 +82,7 @@ from server.documents.templates import (
 from server.errors import CommandError
 from server.extensions import db
 from server.i18n import current_language
-from server.labels import language_name, value_label
+from server.labels import value_label
 from server.partners.models import Partner, Region
 
 
@@ -161,7 +161,7 @@ class ContractTemplateView(ModelView):
     ]
     show_columns = list_columns
     search_columns = ["key", "kind", "language", "status", "region_code", "partner_kind"]
-    formatters_columns = {"language": language_name, "partner_kind": value_label}
+    formatters_columns = {"language": value_label, "partner_kind": value_label}
     show_template = "documents/template_show.html"
     label_columns = {
         "key": _l("Key"),

@@ -13,7 +13,7 @@ from wtforms import Field, Form
 from wtforms.validators import ValidationError
 
 from server.i18n import format_money
-from server.labels import language_name
+from server.labels import value_label
 from server.partners.models import Partner, Region, RegionalTerms
 from server.partners.validation import (
     FieldProblem,
@@ -213,7 +213,7 @@ class RegionalTermsView(ModelView):
         "minimum_payout",
         "contract_language",
     ]
-    formatters_columns = {"minimum_payout": format_money, "contract_language": language_name}
+    formatters_columns = {"minimum_payout": format_money, "contract_language": value_label}
     label_columns = {
         "region": _l("Region"),
         "version": _l("Version"),

@@ -60,7 +60,5 @@ def test_audit_actions_read_as_subject_and_deed() -> None:
 
 
 def test_document_languages_by_name() -> None:
-    from server.labels import language_name
-
-    assert (language_name("ru"), language_name("en")) == ("Russian", "English")
-    assert language_name("kk") == "kk" and language_name(None) == EMPTY
+    assert (value_label("ru"), value_label("en")) == ("Russian", "English")
+    assert value_label("kk") == "kk" and value_label(None) == EMPTY
