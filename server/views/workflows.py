@@ -63,6 +63,7 @@ from server.workflows.models import (
     WorkflowInstance,
 )
 from server.workflows.queries import board, definitions_overview, instances_of_subject, timeline
+from server.workflows.spec import START_TRIGGER
 from server.workflows.specs import spec_of
 from server.workflows.validation import DefinitionInvalid, DefinitionIssue, check_definition
 
@@ -175,6 +176,7 @@ class WorkflowBoardView(BaseView):
             tl=data,
             language=language,
             diagram=render_svg(data.spec, language, data.instance.state),
+            start_trigger=START_TRIGGER,
             csrf=csrf_token(),
             title=_("Workflow of %(subject)s", subject=data.label),
         )
