@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import html
+from datetime import date
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import Flask
 
 from server.extensions import db
-from server.programs.models import RuleInstance
+from server.partners.terms import TermsDraft, add_terms_version
+from server.programs.models import ProgramVersion, RuleInstance
 from server.rules.plain_words import describe_rule
 from server.rules.program import load_program_file
 from server.rules.templates import default_catalogue
@@ -49,14 +52,15 @@ def test_the_rules_tab_says_each_rule_in_plain_words(app: Flask) -> None:
     for url in ("/programview/list/", "/regionview/list/"):
         assert client.get(url).status_code == 200
     with app.app_context():
-        from server.partners.models import Region
-        from server.programs.models import ProgramVersion
-
         version = db.session.get(ProgramVersion, version_id)
         assert version is not None
         program_id = version.program_id
-        region_ids = db.session.scalars(sa.select(Region.id)).all()
+        # a region with terms: its record lists them (printed as Python objects before)
+        terms = add_terms_version(
+            "A", TermsDraft(date(2026, 1, 1), 30, Decimal("1000"), "право РФ")
+        )
+        region_id, terms_name = terms.region_id, str(terms)
     program_page = html.unescape(client.get(f"/programview/show/{program_id}").text)
     assert "object at 0x" not in program_page and "v1 (published)" in program_page
-    for region_id in region_ids:
-        assert "object at 0x" not in client.get(f"/regionview/show/{region_id}").text
+    region_page = html.unescape(client.get(f"/regionview/show/{region_id}").text)
+    assert "object at 0x" not in region_page and terms_name in region_page
