@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from server.documents.models import Contract, RenderStatus
 from server.documents.snapshot import CURRENCY_SIGN, scope_may_apply
 from server.extensions import db
+from server.i18n import current_language
 from server.ledger.holds import awaiting_review_filter
 from server.ledger.models import (
     Accrual,
@@ -28,7 +30,7 @@ from server.ledger.models import (
 )
 from server.partners.models import AttributionCode, Partner, PartnerUser
 from server.programs.commands import version_in_force, version_spec
-from server.programs.models import Program, ProgramVersion, VersionStatus
+from server.programs.models import Program, ProgramVersion, RuleInstance, VersionStatus
 from server.rules.plain_words import describe_rule
 from server.rules.templates import default_catalogue
 from server.spreadsheet import UTF8_BOM, cell
@@ -151,15 +153,43 @@ def month_summary(partner: Partner, today: date) -> tuple[Decimal, int]:
     return Decimal(amount), int(count)
 
 
-def rule_keys(partner_id: int) -> list[str]:
-    """Rule keys that appear in the partner's accruals (for the list's filter)."""
-    return sorted(
-        key
-        for key in db.session.scalars(
-            sa.select(Accrual.rule_key).where(Accrual.partner_id == partner_id).distinct()
-        )
-        if key
-    )
+@dataclass(frozen=True)
+class RuleLabel:
+    """How the portal names a rule: its template's title, and the whole rule in plain
+    words for a tooltip (partners never see rule keys)."""
+
+    title: str
+    words: str
+
+
+def rule_labels(rule_ids: Iterable[int | None]) -> dict[int, RuleLabel]:
+    """The labels of the rules behind a page of accruals, in the user's language."""
+    wanted = {rule_id for rule_id in rule_ids if rule_id is not None}
+    if not wanted:
+        return {}
+    rules = db.session.scalars(sa.select(RuleInstance).where(RuleInstance.id.in_(wanted)))
+    return {rule.id: RuleLabel(rule.template_title(), rule.in_plain_words()) for rule in rules}
+
+
+def rule_choices(partner_id: int) -> list[tuple[str, str]]:
+    """(rule key, label) for the rules that appear in the partner's accruals, for the
+    list's filter. The label is the template's title; where two rules share a title,
+    their keys tell them apart."""
+    catalogue, language = default_catalogue(), current_language()
+    titles: dict[str, set[str]] = {}
+    for key, template_key in db.session.execute(
+        sa.select(Accrual.rule_key, RuleInstance.template_key)
+        .outerjoin(RuleInstance, RuleInstance.id == Accrual.rule_instance_id)
+        .where(Accrual.partner_id == partner_id, Accrual.rule_key.is_not(None))
+        .distinct()
+    ):
+        titles.setdefault(key, set()).add(catalogue.title_of(template_key or key, language))
+    labels = {key: ", ".join(sorted(names)) for key, names in titles.items()}
+    shared = Counter(labels.values())
+    choices = [
+        (key, f"{label} ({key})" if shared[label] > 1 else label) for key, label in labels.items()
+    ]
+    return sorted(choices, key=lambda choice: (choice[1], choice[0]))
 
 
 def accruals_csv(partner: Partner, filters: AccrualFilter) -> Iterator[bytes]:

@@ -118,5 +118,4 @@ class RuleInstance(Model):
         from server.i18n import current_language
         from server.rules.templates import default_catalogue
 
-        template = default_catalogue().get(self.template_key)
-        return template.title[current_language()] if template is not None else self.template_key
+        return default_catalogue().title_of(self.template_key, current_language())

@@ -264,6 +264,11 @@ class TemplateCatalogue(Mapping[str, RuleTemplate]):
     def __iter__(self) -> Iterator[str]:
         return iter(self._templates)
 
+    def title_of(self, key: str, lang: str) -> str:
+        """The template's title in ``lang``; the key itself if it left the catalogue."""
+        template = self._templates.get(key)
+        return template.title[lang] if template is not None else key
+
     def __len__(self) -> int:
         return len(self._templates)
 

@@ -97,6 +97,7 @@ class PortalView(BaseView):
             month_amount=month_amount,
             month_count=month_count,
             recent=recent[:10],
+            rules=queries.rule_labels(accrual.rule_instance_id for accrual, _event in recent[:10]),
             statements=queries.ready_statement_count(partner.id),
         )
 
@@ -124,7 +125,8 @@ class PortalView(BaseView):
             filters=filters,
             kinds=list(AccrualKind),
             statuses=list(AccrualStatus),
-            rule_keys=queries.rule_keys(partner.id),
+            rule_choices=queries.rule_choices(partner.id),
+            rules=queries.rule_labels(accrual.rule_instance_id for accrual, _event in rows),
             args={k: v for k, v in request.args.items() if k != "page"},
         )
 

@@ -1,0 +1,64 @@
+"""What the portal's pages say: partners read rules by name and in plain words, never
+by the keys the program file gives them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from server.demo.commands import load_demo
+
+
+@pytest.fixture
+def partner(app: Flask) -> Iterator[FlaskClient]:
+    with app.app_context():
+        load_demo()
+    client = app.test_client()
+    response = client.post("/login/", data={"username": "partner", "password": "partner-demo"})
+    assert response.status_code in (200, 302)
+    yield client
+
+
+def _rule_cells(page: str) -> list[tuple[str, str]]:
+    """(tooltip, text) of every rule cell of the accruals table (the fourth column)."""
+    cells = []
+    for row in re.findall(r'<tr data-accrual="\d+">(.*?)</tr>', page, re.S):
+        rule = re.findall(r"<td([^>]*)>(.*?)</td>", row, re.S)[3]
+        cells.append((rule[0], rule[1].strip()))
+    return cells
+
+
+def test_accrual_rows_name_the_rule_and_say_it_in_words(partner: FlaskClient) -> None:
+    page = partner.get("/portal/accruals").get_data(as_text=True)
+    cells = _rule_cells(page)
+    assert cells
+    texts = {text for _tooltip, text in cells}
+    # the demo ambassador in region A earns from these rules, keyed a-online and welcome
+    assert "Процент с продаж (CPS)" in texts
+    assert "Бонус за первую покупку клиента" in texts
+    assert not texts & {"a-online", "welcome", "upline"}
+    tooltips = {tooltip for tooltip, text in cells if text == "Процент с продаж (CPS)"}
+    assert tooltips == {' title="7 % с каждой продажи онлайн в регионе A"'}
+
+
+def test_the_rule_filter_offers_names_and_filters_by_key(partner: FlaskClient) -> None:
+    page = partner.get("/portal/accruals").get_data(as_text=True)
+    options = dict(re.findall(r'<option value="([^"]+)"[^>]*>([^<]+)</option>', page))
+    assert options["a-online"] == "Процент с продаж (CPS)"
+    assert options["welcome"] == "Бонус за первую покупку клиента"
+    filtered = partner.get("/portal/accruals?rule=welcome").get_data(as_text=True)
+    assert {text for _tooltip, text in _rule_cells(filtered)} == {"Бонус за первую покупку клиента"}
+
+
+def test_rule_names_follow_the_users_language(partner: FlaskClient) -> None:
+    partner.get("/lang/en")
+    page = partner.get("/portal/accruals").get_data(as_text=True)
+    texts = {text for _tooltip, text in _rule_cells(page)}
+    assert "Percent of sale (CPS)" in texts
+    assert "Процент с продаж (CPS)" not in texts
+    home = partner.get("/portal/").get_data(as_text=True)
+    assert "Percent of sale (CPS)" in {text for _tooltip, text in _rule_cells(home)}
