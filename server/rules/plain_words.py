@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
@@ -158,7 +159,15 @@ def _values(
             out[name] = "; ".join(items)
         else:
             out[name] = _number(value, lang, name in money, currency)
+            counted = isinstance(value, int | Decimal) and not isinstance(value, bool)
+            if name in template.plural_words and counted:
+                word = template.plural_words[name][lang][_plural_form(value, lang)]
+                out[name] = f"{out[name]}\xa0{word}"
     return out
+
+
+def _plural_form(value: int | Decimal, lang: str) -> str:
+    return str(Locale.parse(lang).plural_form(value))
 
 
 def describe_rule(

@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError, ValidationError
 
@@ -90,8 +91,26 @@ TEMPLATE_FILE_SCHEMA: dict[str, Any] = {
         "item_format": {"type": "object", "additionalProperties": LOCALISED_TEXT_SCHEMA},
         "optional_format": {"type": "object", "additionalProperties": LOCALISED_TEXT_SCHEMA},
         "money_params": {"type": "array", "items": {"type": "string"}},
+        # a count's noun in each language's plural forms (CLDR categories): «1 балл»,
+        # «2 балла», «5 баллов»; the number is written before the word
+        "plural_words": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": list(LANGS),
+                "additionalProperties": False,
+                "properties": {
+                    lang: {"type": "object", "additionalProperties": _TEXT} for lang in LANGS
+                },
+            },
+        },
     },
 }
+
+
+def plural_categories(lang: str) -> frozenset[str]:
+    """The CLDR plural categories ``lang`` uses (``other`` included)."""
+    return Locale.parse(lang).plural_form.tags | {"other"}
 
 
 class TemplateError(Exception):
@@ -123,6 +142,7 @@ class RuleTemplate:
     item_format: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     optional_format: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     money_params: tuple[str, ...] = ()
+    plural_words: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
     source: Path | None = None
 
     @property
@@ -231,10 +251,17 @@ def parse_template(data: object, source: Path | None = None) -> RuleTemplate:
                 f"{where}: field 'description.{lang}': unknown placeholder(s) "
                 f"{', '.join(sorted(unknown))}"
             )
-    for section in ("errors", "value_labels", "item_format", "optional_format"):
+    for section in ("errors", "value_labels", "item_format", "optional_format", "plural_words"):
         for name in data.get(section, {}):
             if name not in names:
                 raise TemplateError(f"{where}: field '{section}.{name}': not a parameter")
+    for name, forms in data.get("plural_words", {}).items():
+        for lang in LANGS:
+            if set(forms[lang]) != plural_categories(lang):
+                raise TemplateError(
+                    f"{where}: field 'plural_words.{name}.{lang}': needs exactly the forms "
+                    f"{', '.join(sorted(plural_categories(lang)))}"
+                )
     return RuleTemplate(
         key=data["key"],
         group=data["group"],
@@ -248,6 +275,7 @@ def parse_template(data: object, source: Path | None = None) -> RuleTemplate:
         item_format=data.get("item_format", {}),
         optional_format=data.get("optional_format", {}),
         money_params=tuple(data.get("money_params", ())),
+        plural_words=data.get("plural_words", {}),
         source=source,
     )
 

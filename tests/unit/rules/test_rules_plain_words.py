@@ -79,3 +79,39 @@ def test_money_is_written_with_the_currencys_sign():
         assert by_code == describe_rule(rule, catalogue, lang, currency="₽")
         assert "\xa0₽" in by_code and "RUB" not in by_code
     assert "$" in describe_rule(rule, catalogue, "en", currency="USD")
+
+
+@pytest.mark.parametrize(
+    ("points", "ru", "en"),
+    [
+        (1, "1\xa0балл за", "1\xa0point for"),
+        (2, "2\xa0балла за", "2\xa0points for"),
+        (5, "5\xa0баллов за", "5\xa0points for"),
+        (11, "11\xa0баллов за", "11\xa0points for"),
+        (21, "21\xa0балл за", "21\xa0points for"),
+        (0, "0\xa0баллов за", "0\xa0points for"),
+    ],
+)
+def test_counts_take_the_plural_form_of_their_number(points, ru, en):
+    # Regression: the sentence read «1 балл(ов)» and "1 point(s)"
+    raw = {"id": "r", "template": "points_per_amount", "params": {"per": "100", "points": points}}
+    rule = parse_program({"program": "p", "currency": "RUB", "rules": [raw]}).rules[0]
+    catalogue = load_catalogue()
+    assert describe_rule(rule, catalogue, "ru").startswith(ru)
+    assert describe_rule(rule, catalogue, "en").startswith(en)
+
+
+def test_the_noun_after_more_than_is_genitive():
+    catalogue = load_catalogue()
+    for count, ru, en in (
+        (1, "больше 1\xa0покупки", "more than 1\xa0purchase "),
+        (3, "больше 3\xa0покупок", "more than 3\xa0purchases "),
+    ):
+        raw = {
+            "id": "r",
+            "template": "hold_velocity",
+            "params": {"max_sales": count, "within_hours": 24},
+        }
+        rule = parse_program({"program": "p", "rules": [raw]}).rules[0]
+        assert ru in describe_rule(rule, catalogue, "ru")
+        assert en in describe_rule(rule, catalogue, "en")

@@ -53,6 +53,25 @@ def test_broken_template_names_file_and_field(tmp_path, old, new, field):
     assert f"'{field}" in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("few: балла, many: баллов, ", "few: балла, "),  # a Russian form missing
+        ("{one: point, other: points}", "{one: point, few: points, other: points}"),
+    ],
+)
+def test_plural_words_need_exactly_the_languages_forms(tmp_path, old, new):
+    directory = _copy_catalogue(tmp_path)
+    path = directory / "points_per_amount.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(
+        TemplateError, match=r"points_per_amount\.yaml: field 'plural_words\.points"
+    ):
+        load_catalogue(directory)
+
+
 def test_invalid_yaml_names_the_file(tmp_path):
     directory = _copy_catalogue(tmp_path)
     (directory / "cpm.yaml").write_text("key: [unclosed", encoding="utf-8")
