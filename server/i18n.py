@@ -8,7 +8,7 @@ from babel.numbers import format_decimal
 from flask import Flask
 from flask_babel import get_locale
 
-from server.labels import shown_value, value_label
+from server.labels import shown_value, system_note, value_label
 from server.rules.money import currency_sign
 
 
@@ -36,4 +36,5 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["label"] = value_label
     app.jinja_env.filters["shown"] = shown_value
+    app.jinja_env.filters["system_note"] = system_note
     app.jinja_env.filters["number"] = format_number

@@ -110,6 +110,39 @@ _FIELD_REASONS = (
 )
 
 
+#: notes and audit comments the system writes (stored in English, like the audit's
+#: action keys, so they stay searchable; pages show them in the reader's language)
+_SYSTEM_NOTES = (
+    (re.compile(r"campaign (?P<slug>\S+)"), _l("campaign %(slug)s")),
+    (re.compile(r"Demo program"), _l("Demo program")),
+    (re.compile(r"rollback to v(?P<number>\d+)"), _l("rollback to v%(number)s")),
+    (re.compile(r"superseded by v(?P<number>\d+)"), _l("superseded by v%(number)s")),
+    (re.compile(r"followed by v(?P<number>\d+)"), _l("followed by v%(number)s")),
+    (re.compile(r"workflow instance (?P<number>\d+)"), _l("workflow instance %(number)s")),
+    (
+        re.compile(r"rule (?P<rule>\S+) added for campaign (?P<slug>\S+)"),
+        _l("rule %(rule)s added for campaign %(slug)s"),
+    ),
+)
+#: a new draft's comment: ``v1 → v2`` and the draft's note, if any
+_DRAFT_COMMENT = re.compile(r"(?P<versions>v\d+ → v\d+): (?P<note>.+)", re.S)
+
+
+def system_note(value: object) -> object:
+    """A stored note or comment in the reader's language where the system wrote it;
+    people's own words, and anything else, as they are."""
+    if not isinstance(value, str):
+        return shown_value(value)
+    draft = _DRAFT_COMMENT.fullmatch(value)
+    if draft:
+        return f"{draft.group('versions')}: {system_note(draft.group('note'))}"
+    for pattern, phrase in _SYSTEM_NOTES:
+        found = pattern.fullmatch(value)
+        if found:
+            return str(phrase) % found.groupdict()
+    return value
+
+
 def value_label(value: object) -> str:
     """The label of an enum member or stored value; the value itself if it has none."""
     if value is None:

@@ -7,7 +7,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 
 from server.audit.models import AuditEntry
-from server.labels import audit_action, audit_subject
+from server.labels import audit_action, audit_subject, system_note
 
 
 class AuditEntryView(ModelView):
@@ -27,7 +27,11 @@ class AuditEntryView(ModelView):
         "after",
     ]
     # the stored keys stay filterable; the cells read as words
-    formatters_columns = {"action": audit_action, "entity_type": audit_subject}
+    formatters_columns = {
+        "action": audit_action,
+        "entity_type": audit_subject,
+        "comment": system_note,
+    }
     # FAB offers "greater than"/"smaller than" on dates and "contains" on text.
     search_columns = ["at", "actor_name", "action", "entity_type", "entity_id", "comment"]
     label_columns = {

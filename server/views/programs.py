@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from server.campaigns.models import Campaign
 from server.i18n import format_money
+from server.labels import system_note
 from server.programs.models import Program, ProgramVersion, RuleInstance
 
 
@@ -49,6 +50,7 @@ class ProgramVersionView(ModelView):
     base_permissions = ["can_list", "can_show"]
     list_columns = ["program", "number", "status", "effective_from", "effective_to", "published_at"]
     related_views = [RuleInstanceView]
+    formatters_columns = {"note": system_note}
     label_columns = {
         "program": _l("Program"),
         "number": _l("Version"),

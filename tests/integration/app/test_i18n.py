@@ -5,13 +5,17 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+import sqlalchemy as sa
 from flask import Flask
 from flask_appbuilder import ModelView
 from flask_babel import LazyString
 
+from server.demo.commands import load_demo
 from server.extensions import db
 from server.i18n import format_money
+from server.labels import EMPTY, system_note
 from server.partners.models import Partner, PartnerKind, Region
+from server.programs.models import ProgramVersion
 from server.security.commands import NewUser, create_user
 from server.security.roles import Role
 
@@ -138,3 +142,29 @@ def test_the_user_screens_speak_the_users_language_too(app: Flask) -> None:
     record = _squeezed(client.get(f"/users/show/{user_id}").text)
     assert '<span style="white-space: pre-line">yes</span>' in record
     assert 'data-dismiss="modal">Cancel</button>' in record
+
+
+def test_notes_the_system_wrote_read_in_the_users_language(app: Flask) -> None:
+    # Regression: Russian pages showed "campaign winter-c", "Demo program" as stored
+    with app.test_request_context("/?_l_=ru"):
+        assert system_note("campaign winter-c") == "кампания winter-c"
+        assert system_note("v1 → v2: rollback to v1") == "v1 → v2: откат к v1"
+        assert system_note("v2 → v3: checked the receipt") == "v2 → v3: checked the receipt"
+        assert system_note("rule c-1 added for campaign winter-c") == (
+            "правило c-1 добавлено для кампании winter-c"
+        )
+        assert system_note("checked the receipt") == "checked the receipt"
+        assert system_note(None) == EMPTY
+    with app.test_request_context("/?_l_=en"):
+        assert system_note("superseded by v4") == "superseded by v4"
+
+
+def test_a_version_page_shows_the_demo_note_in_russian(app: Flask) -> None:
+    with app.app_context():
+        load_demo()
+        create_user(NewUser("a", "secret-pass-1", Role.ADMIN, "A", "A", "a@example.test"))
+        version_id = db.session.scalars(sa.select(ProgramVersion.id).limit(1)).one()
+    client = app.test_client()
+    client.post("/login/", data={"username": "a", "password": "secret-pass-1"})
+    page = client.get(f"/programversionview/show/{version_id}").get_data(as_text=True)
+    assert "Демо-программа" in page and "Demo program" not in page
