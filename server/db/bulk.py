@@ -226,7 +226,8 @@ def insert_ignoring_conflicts(
     returning: str,
 ) -> list[Any]:
     """Insert rows in their order, skipping those whose ``conflict_columns`` already
-    exist; returns ``returning`` of the rows actually inserted."""
+    exist; returns ``returning`` of the rows actually inserted, in no promised order
+    (neither database orders ``RETURNING``; callers take it as a set)."""
     if not rows:
         return []
     columns = _columns(rows)
