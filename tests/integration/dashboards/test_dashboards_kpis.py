@@ -110,6 +110,8 @@ def test_the_dashboard_page_draws_svg_and_exports_csv(app: Flask) -> None:
     assert '<svg xmlns="http://www.w3.org/2000/svg" id="sales-chart"' in html
     assert 'id="growth-chart"' in html
     assert external_fetches(html) == []
+    # conversion is sales / leads and can pass 100 %: the header says so
+    assert html.count("поэтому значение может превышать 100 %.") == 2
     exported = client.get("/dashboard/export.csv?from=2026-06-01&to=2026-07-31&by=channel")
     rows = list(csv.DictReader(io.StringIO(exported.data.decode("utf-8-sig"))))
     assert {row["group"]: row["sales_amount"] for row in rows} == {
