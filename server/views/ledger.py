@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Response, abort, stream_with_context
 from flask.typing import ResponseReturnValue
 from flask_appbuilder import AppBuilder, ModelView, expose, has_access
@@ -22,12 +23,12 @@ from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.urltools import get_filter_args
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import joinedload
 
 from server.extensions import db
 from server.i18n import format_money
 from server.labels import value_label
 from server.ledger.models import Accrual, HoldDecision, IntakeRejection, SalesEvent
+from server.partners.models import Partner
 from server.spreadsheet import UTF8_BOM, cell
 
 #: rows fetched from the database at a time while a CSV export streams
@@ -116,9 +117,17 @@ class AccrualView(ModelView):
         """The list as filtered on screen (same ``_flt_`` arguments), streamed as CSV."""
         get_filter_args(self._filters)
         filters = self._filters.get_joined_filters(self._base_filters)
-        query = self.datamodel.apply_filters(db.session.query(Accrual), filters)
-        query = query.options(joinedload(Accrual.partner), joinedload(Accrual.event)).order_by(
-            Accrual.id
+        # FAB's filters (with the joins a relation filter adds) choose the ids; the rows
+        # are read as plain columns, which is several times faster than loading objects
+        chosen = self.datamodel.apply_filters(db.session.query(Accrual.id), filters)
+        query = (
+            sa.select(*CSV_COLUMNS)
+            .select_from(Accrual)
+            .outerjoin(Partner, Partner.id == Accrual.partner_id)
+            .outerjoin(SalesEvent, SalesEvent.id == Accrual.event_id)
+            .where(Accrual.id.in_(chosen.subquery().select()))
+            .order_by(Accrual.id)
+            .execution_options(yield_per=CSV_CHUNK_ROWS)
         )
         headers = [
             str(self.label_columns[name])
@@ -142,7 +151,7 @@ class AccrualView(ModelView):
         ]
         stamp = datetime.now().strftime("%Y%m%d-%H%M")
         return Response(
-            stream_with_context(_csv_stream(headers, query.yield_per(CSV_CHUNK_ROWS))),
+            stream_with_context(_csv_stream(headers, _read(query))),
             mimetype="text/csv",
             headers={
                 "Content-Disposition": f'attachment; filename="accruals-{stamp}.csv"',
@@ -170,25 +179,67 @@ def _csv_stream(headers: list[str], rows: Any) -> Iterator[str]:
     yield flush()
 
 
-def _csv_row(row: Accrual) -> list[str]:
-    event = row.event
-    version = row.program_version_id
+def _read(query: sa.Executable) -> Iterator[Any]:
+    """The query's rows, read as the body is sent (not when the view returns)."""
+    yield from db.session.execute(query)
+
+
+#: what the export reads of an accrual, its partner and its event
+CSV_COLUMNS = (
+    Accrual.id,
+    Accrual.occurred_at,
+    Partner.code,
+    SalesEvent.source,
+    SalesEvent.external_id,
+    Accrual.rule_key,
+    Accrual.program_version_id,
+    Accrual.kind,
+    Accrual.amount,
+    Accrual.points,
+    Accrual.status,
+    Accrual.reason,
+    Accrual.level,
+    Accrual.reward,
+    Accrual.reverses,
+    Accrual.reverses_accrual_id,
+)
+
+
+def _csv_row(row: Any) -> list[str]:
+    (
+        accrual_id,
+        occurred_at,
+        partner_code,
+        source,
+        external_id,
+        rule_key,
+        version,
+        kind,
+        amount,
+        points,
+        status,
+        reason,
+        level,
+        reward,
+        reverses,
+        reverses_accrual_id,
+    ) = row
     return [
-        str(row.id),
-        row.occurred_at.isoformat() if row.occurred_at else "",
-        cell(row.partner.code if row.partner else ""),
-        cell(f"{event.source}/{event.external_id}" if event else ""),
-        cell(row.rule_key),
+        str(accrual_id),
+        occurred_at.isoformat() if occurred_at else "",
+        cell(partner_code or ""),
+        cell(f"{source}/{external_id}" if external_id is not None else ""),
+        cell(rule_key),
         "" if version is None else str(version),
-        row.kind.value,
-        f"{row.amount:.2f}",
-        str(row.points),
-        row.status.value,
-        cell(row.reason),
-        "" if row.level is None else str(row.level),
-        cell(row.reward),
-        cell(row.reverses),
-        "" if row.reverses_accrual_id is None else str(row.reverses_accrual_id),
+        kind.value,
+        f"{amount:.2f}",
+        str(points),
+        status.value,
+        cell(reason),
+        "" if level is None else str(level),
+        cell(reward),
+        cell(reverses),
+        "" if reverses_accrual_id is None else str(reverses_accrual_id),
     ]
 
 
