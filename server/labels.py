@@ -14,6 +14,8 @@ from datetime import date, datetime
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
+from server.audit.commands import SYSTEM_ACTOR
+
 #: shown for an empty value
 EMPTY = "—"
 YES = _l("yes")
@@ -100,6 +102,8 @@ VALUE_LABELS: dict[str, LazyString] = {
     "training": _l("training"),
     "approval": _l("approval"),
     "logged": _l("logged"),
+    # the audit's actor when no person acted (server/audit/commands.py: SYSTEM_ACTOR)
+    "system": _l("system"),
 }
 
 
@@ -108,6 +112,11 @@ _FIELD_REASONS = (
     (re.compile(r"missing field: (\w+)"), _l("missing field: %(field)s")),
     (re.compile(r"invalid (\w+)"), _l("invalid value of %(field)s")),
 )
+
+
+def actor_label(name: object) -> object:
+    """An audit entry's actor: a person's name as it is, the system in words."""
+    return value_label(name) if name == SYSTEM_ACTOR else shown_value(name)
 
 
 #: notes and audit comments the system writes (stored in English, like the audit's
@@ -213,9 +222,9 @@ AUDIT_SUBJECTS: dict[str, LazyString] = {
     "program_version": _l("program version"),
     "regional_terms": _l("regional terms"),
     "terms": _l("regional terms"),
-    "workflow": _l("onboarding run"),
+    "workflow": _l("workflow run"),
     "workflow_definition": _l("workflow definition"),
-    "workflow_instance": _l("onboarding run"),
+    "workflow_instance": _l("workflow run"),
 }
 #: what was done (the second part of an action: ``program_version.publish``); a status
 #: reached (``partner.active``) and a hold verdict read as :data:`VALUE_LABELS` words

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from server.documents.models import Contract, RenderStatus
 from server.documents.snapshot import CURRENCY_SIGN, scope_may_apply
@@ -36,6 +37,7 @@ from server.rules.templates import default_catalogue
 from server.spreadsheet import UTF8_BOM, cell
 
 ZERO = Decimal("0.00")
+HELD = AccrualStatus.held
 #: accruals per page of the portal's list
 PAGE_SIZE = 50
 #: the CSV columns of a partner's accrual export (machine-readable names)
@@ -162,13 +164,36 @@ class RuleLabel:
     words: str
 
 
-def rule_labels(rule_ids: Iterable[int | None]) -> dict[int, RuleLabel]:
-    """The labels of the rules behind a page of accruals, in the user's language."""
-    wanted = {rule_id for rule_id in rule_ids if rule_id is not None}
+#: accruals' ledger statuses in the portal's words (a hold is a review, to a partner)
+STATUS_WORDS = {AccrualStatus.approved: _l("approved"), AccrualStatus.held: _l("under review")}
+
+
+def rule_labels(accruals: Iterable[Accrual]) -> dict[tuple[int, str], RuleLabel]:
+    """The labels, in the user's language, of the rules a page of accruals names by key
+    in its program version: the rule that accrued and, for a held row, the hold rule
+    its ``reason`` names."""
+    wanted = set()
+    for accrual in accruals:
+        if accrual.program_version_id is None:
+            continue
+        for key in (accrual.rule_key, accrual.reason if accrual.status is HELD else None):
+            if key:
+                wanted.add((accrual.program_version_id, key))
     if not wanted:
         return {}
-    rules = db.session.scalars(sa.select(RuleInstance).where(RuleInstance.id.in_(wanted)))
-    return {rule.id: RuleLabel(rule.template_title(), rule.in_plain_words()) for rule in rules}
+    rules = db.session.scalars(
+        sa.select(RuleInstance).where(
+            RuleInstance.program_version_id.in_({version for version, _key in wanted}),
+            RuleInstance.rule_key.in_({key for _version, key in wanted}),
+        )
+    )
+    return {
+        (rule.program_version_id, rule.rule_key): RuleLabel(
+            rule.template_title(), rule.in_plain_words()
+        )
+        for rule in rules
+        if (rule.program_version_id, rule.rule_key) in wanted
+    }
 
 
 def rule_choices(partner_id: int) -> list[tuple[str, str]]:

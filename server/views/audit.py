@@ -7,7 +7,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 
 from server.audit.models import AuditEntry
-from server.labels import audit_action, audit_subject, system_note
+from server.labels import actor_label, audit_action, audit_subject, system_note
 
 
 class AuditEntryView(ModelView):
@@ -31,6 +31,7 @@ class AuditEntryView(ModelView):
         "action": audit_action,
         "entity_type": audit_subject,
         "comment": system_note,
+        "actor_name": actor_label,
     }
     # FAB offers "greater than"/"smaller than" on dates and "contains" on text.
     search_columns = ["at", "actor_name", "action", "entity_type", "entity_id", "comment"]

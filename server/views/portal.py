@@ -97,7 +97,8 @@ class PortalView(BaseView):
             month_amount=month_amount,
             month_count=month_count,
             recent=recent[:10],
-            rules=queries.rule_labels(accrual.rule_instance_id for accrual, _event in recent[:10]),
+            rules=queries.rule_labels(accrual for accrual, _event in recent[:10]),
+            status_words=queries.STATUS_WORDS,
             statements=queries.ready_statement_count(partner.id),
         )
 
@@ -126,7 +127,8 @@ class PortalView(BaseView):
             kinds=list(AccrualKind),
             statuses=list(AccrualStatus),
             rule_choices=queries.rule_choices(partner.id),
-            rules=queries.rule_labels(accrual.rule_instance_id for accrual, _event in rows),
+            rules=queries.rule_labels(accrual for accrual, _event in rows),
+            status_words=queries.STATUS_WORDS,
             args={k: v for k, v in request.args.items() if k != "page"},
         )
 

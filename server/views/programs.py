@@ -31,6 +31,8 @@ class RuleInstanceView(ModelView):
         "scope",
     ]
     base_order = ("position", "asc")
+    # stored from 0; people count rules from 1
+    formatters_columns = {"position": lambda position: position + 1}
     label_columns = {
         "position": "#",
         "rule_key": _l("Rule"),
@@ -50,6 +52,17 @@ class ProgramVersionView(ModelView):
     base_permissions = ["can_list", "can_show"]
     list_columns = ["program", "number", "status", "effective_from", "effective_to", "published_at"]
     related_views = [RuleInstanceView]
+    # the rules are the related tab, each in plain words (not "a-online (percent_of_sale)")
+    show_columns = [
+        "program",
+        "number",
+        "status",
+        "effective_from",
+        "effective_to",
+        "published_at",
+        "created_at",
+        "note",
+    ]
     formatters_columns = {"note": system_note}
     label_columns = {
         "program": _l("Program"),

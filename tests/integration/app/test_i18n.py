@@ -6,14 +6,15 @@ import re
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, render_template_string
 from flask_appbuilder import ModelView
 from flask_babel import LazyString
 
 from server.demo.commands import load_demo
 from server.extensions import db
 from server.i18n import format_money
-from server.labels import EMPTY, system_note
+from server.labels import EMPTY, actor_label, system_note, value_label
+from server.ledger.models import AccrualKind
 from server.partners.models import Partner, PartnerKind, Region
 from server.programs.models import ProgramVersion
 from server.security.commands import NewUser, create_user
@@ -168,3 +169,27 @@ def test_a_version_page_shows_the_demo_note_in_russian(app: Flask) -> None:
     client.post("/login/", data={"username": "a", "password": "secret-pass-1"})
     page = client.get(f"/programversionview/show/{version_id}").get_data(as_text=True)
     assert "Демо-программа" in page and "Demo program" not in page
+    # the rules are its tab, in plain words; no "a-online (percent_of_sale)" list
+    assert "(percent_of_sale)" not in page and "Процент с продаж (CPS)" in page
+
+
+def test_points_the_kind_and_points_the_count(app: Flask) -> None:
+    # Regression: the kind "points" read «баллов», the count's genitive
+    with app.test_request_context("/?_l_=ru"):
+        assert value_label(AccrualKind.points) == "баллы"
+        counts = "{{ ngettext('%(num)s point', '%(num)s points', n) }}"
+        assert [render_template_string(counts, n=n) for n in (1, 3, 5, 21)] == [
+            "1 балл",
+            "3 балла",
+            "5 баллов",
+            "21 балл",
+        ]
+    with app.test_request_context("/?_l_=en"):
+        assert render_template_string(counts, n=1) == "1 point"
+
+
+def test_the_system_as_an_actor_is_a_word(app: Flask) -> None:
+    with app.test_request_context("/?_l_=ru"):
+        assert actor_label("system") == "система"
+        assert actor_label("Иван Петров") == "Иван Петров"
+        assert actor_label(None) == EMPTY

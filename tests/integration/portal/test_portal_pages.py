@@ -23,13 +23,18 @@ def partner(app: Flask) -> Iterator[FlaskClient]:
     yield client
 
 
+def _rows(page: str) -> list[list[tuple[str, str]]]:
+    """(attributes, inner HTML) of every cell of every row of the accruals table."""
+    cells = re.compile(r"<td([^>]*)>(.*?)</td>", re.S)
+    return [
+        [(attributes, inner.strip()) for attributes, inner in cells.findall(row)]
+        for row in re.findall(r'<tr data-accrual="\d+">(.*?)</tr>', page, re.S)
+    ]
+
+
 def _rule_cells(page: str) -> list[tuple[str, str]]:
     """(tooltip, text) of every rule cell of the accruals table (the fourth column)."""
-    cells = []
-    for row in re.findall(r'<tr data-accrual="\d+">(.*?)</tr>', page, re.S):
-        rule = re.findall(r"<td([^>]*)>(.*?)</td>", row, re.S)[3]
-        cells.append((rule[0], rule[1].strip()))
-    return cells
+    return [row[3] for row in _rows(page)]
 
 
 def test_accrual_rows_name_the_rule_and_say_it_in_words(partner: FlaskClient) -> None:
@@ -62,3 +67,29 @@ def test_rule_names_follow_the_users_language(partner: FlaskClient) -> None:
     assert "Процент с продаж (CPS)" not in texts
     home = partner.get("/portal/").get_data(as_text=True)
     assert "Percent of sale (CPS)" in {text for _tooltip, text in _rule_cells(home)}
+
+
+HOLD_TITLES = {
+    "Задержка частых покупок одного клиента",
+    "Задержка крупных продаж",
+    "Задержка покупок партнёра у самого себя",
+}
+
+
+def test_a_held_row_names_its_hold_rule_and_one_word_for_its_status(
+    partner: FlaskClient,
+) -> None:
+    # Regression: held rows said "velocity" (the hold rule's key) under Details, and the
+    # status filter offered «на удержании» for rows the table calls «на проверке»
+    page = partner.get("/portal/accruals?status=held").get_data(as_text=True)
+    rows = _rows(page)
+    assert rows
+    for row in rows:
+        status, details = row[5][1], row[8][1]
+        assert status == "на проверке"
+        hold = re.fullmatch(r'<span title="([^"]+)">([^<]+)</span>.*', details, re.S)
+        assert hold, details
+        assert hold.group(2) in HOLD_TITLES
+        assert hold.group(1).startswith("Начисления")
+    options = dict(re.findall(r'<option value="(held|approved)"[^>]*>([^<]+)</option>', page))
+    assert options == {"held": "на проверке", "approved": "подтверждено"}

@@ -32,9 +32,14 @@ def test_every_string_is_translated_to_russian() -> None:
     assert not missing, f"add to {PO.relative_to(ROOT)} and run pybabel compile: {sorted(missing)}"
 
 
+def _key(text: object) -> object:
+    """A message's id or string; plural forms as a tuple (``read_mo`` gives lists)."""
+    return tuple(text) if isinstance(text, list | tuple) else text
+
+
 def test_compiled_catalog_matches_the_source() -> None:
     with PO.open("rb") as handle:
-        source = {m.id: m.string for m in read_po(handle, locale="ru") if m.id}
+        source = {_key(m.id): _key(m.string) for m in read_po(handle, locale="ru") if m.id}
     with MO.open("rb") as handle:
-        compiled = {m.id: m.string for m in read_mo(handle) if m.id}
+        compiled = {_key(m.id): _key(m.string) for m in read_mo(handle) if m.id}
     assert compiled == source, "run: .venv/bin/pybabel compile -d server/translations"
