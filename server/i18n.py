@@ -8,8 +8,8 @@ from babel.numbers import format_decimal
 from flask import Flask
 from flask_babel import get_locale
 
+from server.documents.formatting import format_money_in
 from server.labels import shown_value, system_note, value_label
-from server.rules.money import currency_sign
 
 
 def current_language() -> str:
@@ -18,12 +18,9 @@ def current_language() -> str:
 
 
 def format_money(amount: Decimal | int | None, currency: str = "RUB") -> str:
-    """``1234.5`` → ``1 234,50 ₽`` in Russian, ``1,234.50 ₽`` in English."""
-    if amount is None:
-        return "—"
-    language = current_language()
-    number = format_decimal(Decimal(amount), format="#,##0.00", locale=language)
-    return f"{number}\xa0{currency_sign(currency, language)}"
+    """``1234.5`` → ``1 234,50 ₽`` in Russian, ``1,234.50 ₽`` in English: the
+    documents' :func:`format_money_in`, in the user's language."""
+    return format_money_in(amount, current_language(), currency)
 
 
 def format_number(value: Decimal | int | None) -> str:

@@ -2,7 +2,8 @@
 
 A document is formatted in *its* language (the snapshot's ``language``), not the
 viewer's, so re-rendering a stored snapshot gives the same text whoever asks. Money
-follows :func:`server.i18n.format_money`: ``1 234,50 ₽`` / ``1,234.50 ₽``.
+is written as the pages write it (:func:`server.i18n.format_money` calls
+:func:`format_money_in`): ``1 234,50 ₽`` / ``1,234.50 ₽``.
 """
 
 from __future__ import annotations
