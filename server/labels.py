@@ -15,6 +15,7 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from server.audit.commands import SYSTEM_ACTOR
+from server.audit.notes import DRAFT_COMMENT, READERS
 
 #: shown for an empty value
 EMPTY = "—"
@@ -109,8 +110,8 @@ VALUE_LABELS: dict[str, LazyString] = {
 
 #: the rules contract's reasons that name a field (``missing field: amount``)
 _FIELD_REASONS = (
-    (re.compile(r"missing field: (\w+)"), _l("missing field: %(field)s")),
-    (re.compile(r"invalid (\w+)"), _l("invalid value of %(field)s")),
+    (re.compile(r"missing field: (?P<field>\w+)"), _l("missing field: %(field)s")),
+    (re.compile(r"invalid (?P<field>\w+)"), _l("invalid value of %(field)s")),
 )
 
 
@@ -119,37 +120,25 @@ def actor_label(name: object) -> object:
     return value_label(name) if name == SYSTEM_ACTOR else shown_value(name)
 
 
-#: notes and audit comments the system writes (stored in English, like the audit's
-#: action keys, so they stay searchable; pages show them in the reader's language)
-_SYSTEM_NOTES = (
-    (re.compile(r"campaign (?P<slug>\S+)"), _l("campaign %(slug)s")),
-    (re.compile(r"Demo program"), _l("Demo program")),
-    (re.compile(r"rollback to v(?P<number>\d+)"), _l("rollback to v%(number)s")),
-    (re.compile(r"superseded by v(?P<number>\d+)"), _l("superseded by v%(number)s")),
-    (re.compile(r"followed by v(?P<number>\d+)"), _l("followed by v%(number)s")),
-    (re.compile(r"workflow instance (?P<number>\d+)"), _l("workflow instance %(number)s")),
-    (
-        re.compile(r"rule (?P<rule>\S+) added for campaign (?P<slug>\S+)"),
-        _l("rule %(rule)s added for campaign %(slug)s"),
-    ),
-)
-#: a new draft's comment: ``v1 → v2`` and the draft's note, if any
-_DRAFT_COMMENT = re.compile(r"(?P<versions>v\d+ → v\d+): (?P<note>.+)", re.S)
-
-
 def system_note(value: object) -> object:
-    """A stored note or comment in the reader's language where the system wrote it;
-    people's own words, and anything else, as they are."""
+    """A stored note or comment in the reader's language where the system wrote it
+    (:mod:`server.audit.notes`); people's own words, and anything else, as they are."""
     if not isinstance(value, str):
         return shown_value(value)
-    draft = _DRAFT_COMMENT.fullmatch(value)
+    draft = DRAFT_COMMENT.fullmatch(value)
     if draft:
         return f"{draft.group('versions')}: {system_note(draft.group('note'))}"
-    for pattern, phrase in _SYSTEM_NOTES:
-        found = pattern.fullmatch(value)
+    return _phrase(READERS, value) or value
+
+
+def _phrase(readers: tuple[tuple[re.Pattern[str], LazyString], ...], text: str) -> str | None:
+    """The phrase of the first pattern that matches all of ``text``, filled with its
+    named groups; None if none does."""
+    for pattern, phrase in readers:
+        found = pattern.fullmatch(text)
         if found:
             return str(phrase) % found.groupdict()
-    return value
+    return None
 
 
 def value_label(value: object) -> str:
@@ -159,10 +148,7 @@ def value_label(value: object) -> str:
     raw = value.value if isinstance(value, enum.Enum) else value
     label = VALUE_LABELS.get(raw) if isinstance(raw, str) else None
     if label is None and isinstance(raw, str):
-        for pattern, phrase in _FIELD_REASONS:
-            found = pattern.fullmatch(raw)
-            if found:
-                return str(phrase) % {"field": found.group(1)}
+        return _phrase(_FIELD_REASONS, raw) or raw
     return str(label) if label is not None else str(raw)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from server.audit import notes
 from server.audit.commands import record
 from server.campaigns.models import Campaign, CampaignKind, CampaignStatus
 from server.campaigns.templates import CAMPAIGN_TEMPLATES
@@ -241,7 +242,7 @@ def _store_campaign(new: NewCampaign, actor_id: int | None) -> tuple[Campaign, P
         number=next_version_number(new.program_id),
         status=VersionStatus.draft,
         created_by_id=actor_id,
-        note=f"campaign {new.slug}",
+        note=notes.note("campaign", slug=new.slug),
     )
     copy_rules(base, draft)
     draft.rules.append(
@@ -265,7 +266,7 @@ def _store_campaign(new: NewCampaign, actor_id: int | None) -> tuple[Campaign, P
         draft.id,
         None,
         version_snapshot(draft),
-        comment=f"rule {rule['id']} added for campaign {new.slug}",
+        comment=notes.note("campaign_rule", rule=rule["id"], slug=new.slug),
     )
     db.session.commit()
     return campaign, draft

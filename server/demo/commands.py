@@ -12,6 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from server.audit import notes
 from server.demo.data import DEMO_USERS, REGIONS, demo_partners, fake_inn, fake_ogrn
 from server.demo.events import demo_events, source_of
 from server.errors import CommandError
@@ -62,7 +63,7 @@ def load_demo() -> DemoReport:
         load_program_file(PROGRAM_FILE),
         publish=True,
         effective_from=PROGRAM_EFFECTIVE_FROM,
-        note="Demo program",
+        note=notes.note("demo"),
     )
     for terms in db.session.scalars(sa.select(RegionalTerms)):
         terms.program_version_id = version.id

@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from server.audit import notes
 from server.audit.commands import record
 from server.db.types import utcnow
 from server.errors import CommandError
@@ -123,7 +124,7 @@ def new_draft(
         draft.id,
         None,
         version_snapshot(draft),
-        comment=f"v{source.number} → v{draft.number}" + (f": {note}" if note else ""),
+        comment=notes.draft_comment(source.number, draft.number, note),
     )
     db.session.commit()
     return draft
@@ -132,7 +133,9 @@ def new_draft(
 def rollback_to(version_id: int, actor_id: int | None) -> ProgramVersion:
     """A new draft equal to an old version (publish it to roll back)."""
     old = _get(version_id)
-    return new_draft(version_id, actor_id, note=f"rollback to v{old.number}", action="rollback")
+    return new_draft(
+        version_id, actor_id, note=notes.note("rollback", number=old.number), action="rollback"
+    )
 
 
 def _store_document(
@@ -342,7 +345,7 @@ def publish(version_id: int, effective_from: date, actor_id: int | None) -> Prog
                 other.id,
                 before,
                 version_snapshot(other),
-                comment=f"superseded by v{version.number}",
+                comment=notes.note("superseded", number=version.number),
             )
         elif other.effective_to is None or other.effective_to >= effective_from:
             other.effective_to = effective_from - timedelta(days=1)
@@ -353,7 +356,7 @@ def publish(version_id: int, effective_from: date, actor_id: int | None) -> Prog
                 other.id,
                 before,
                 version_snapshot(other),
-                comment=f"followed by v{version.number}",
+                comment=notes.note("followed", number=version.number),
             )
     before = version_snapshot(version)
     version.status = VersionStatus.published

@@ -20,6 +20,7 @@ from flask import current_app
 from flask_appbuilder.security.sqla.models import Role as RoleRow
 from flask_appbuilder.security.sqla.models import User
 
+from server.audit import notes
 from server.audit.commands import record
 from server.campaigns.models import Campaign, CampaignStatus
 from server.db.types import utcnow
@@ -85,7 +86,7 @@ def _audit(
         entity_id,
         before=before,
         after=after,
-        comment=f"workflow instance {context.instance.id}",
+        comment=notes.note("workflow", number=context.instance.id),
     )
 
 

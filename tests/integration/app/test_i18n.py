@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import string
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask, render_template_string
 from flask_appbuilder import ModelView
 from flask_babel import LazyString
 
+from server.audit.notes import NOTES, note
 from server.demo.commands import load_demo
 from server.extensions import db
 from server.i18n import format_money
@@ -160,11 +163,23 @@ def test_notes_the_system_wrote_read_in_the_users_language(app: Flask) -> None:
         assert system_note("superseded by v4") == "superseded by v4"
 
 
+@pytest.mark.parametrize("kind", sorted(NOTES))
+def test_every_note_the_system_writes_reads_back_translated(app: Flask, kind: str) -> None:
+    stored, phrase = NOTES[kind]
+    fields = {name: "x7" for _, name, _, _ in string.Formatter().parse(stored) if name}
+    with app.test_request_context("/?_l_=ru"):
+        shown = system_note(note(kind, **fields))
+        assert shown == str(phrase) % fields
+        assert shown != note(kind, **fields)  # Russian, not the stored English
+
+
 def test_a_version_page_shows_the_demo_note_in_russian(app: Flask) -> None:
     with app.app_context():
         load_demo()
         create_user(NewUser("a", "secret-pass-1", Role.ADMIN, "A", "A", "a@example.test"))
-        version_id = db.session.scalars(sa.select(ProgramVersion.id).limit(1)).one()
+        version_id = db.session.scalars(
+            sa.select(ProgramVersion.id).where(ProgramVersion.note == note("demo"))
+        ).one()
     client = app.test_client()
     client.post("/login/", data={"username": "a", "password": "secret-pass-1"})
     page = client.get(f"/programversionview/show/{version_id}").get_data(as_text=True)
