@@ -37,7 +37,6 @@ from server.rules.templates import default_catalogue
 from server.spreadsheet import UTF8_BOM, cell
 
 ZERO = Decimal("0.00")
-HELD = AccrualStatus.held
 #: accruals per page of the portal's list
 PAGE_SIZE = 50
 #: the CSV columns of a partner's accrual export (machine-readable names)
@@ -176,7 +175,8 @@ def rule_labels(accruals: Iterable[Accrual]) -> dict[tuple[int, str], RuleLabel]
     for accrual in accruals:
         if accrual.program_version_id is None:
             continue
-        for key in (accrual.rule_key, accrual.reason if accrual.status is HELD else None):
+        held = accrual.status is AccrualStatus.held
+        for key in (accrual.rule_key, accrual.reason if held else None):
             if key:
                 wanted.add((accrual.program_version_id, key))
     if not wanted:
@@ -208,7 +208,8 @@ def rule_choices(partner_id: int) -> list[tuple[str, str]]:
         .where(Accrual.partner_id == partner_id, Accrual.rule_key.is_not(None))
         .distinct()
     ):
-        titles.setdefault(key, set()).add(catalogue.title_of(template_key or key, language))
+        title = catalogue.title_of(template_key, language) if template_key else key
+        titles.setdefault(key, set()).add(title)
     labels = {key: ", ".join(sorted(names)) for key, names in titles.items()}
     shared = Counter(labels.values())
     choices = [

@@ -122,8 +122,12 @@ def describe_scope(scope: Scope, lang: str = "ru") -> str:
     return "".join(parts)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | Decimal) and not isinstance(value, bool)
+
+
 def _number(value: Any, lang: str, money: bool, currency: str | None) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+    if not _is_number(value):
         return str(value)
     text = format_decimal(value, locale=lang, decimal_quantization=False)
     if not (money and currency):
@@ -159,8 +163,7 @@ def _values(
             out[name] = "; ".join(items)
         else:
             out[name] = _number(value, lang, name in money, currency)
-            counted = isinstance(value, int | Decimal) and not isinstance(value, bool)
-            if name in template.plural_words and counted:
+            if name in template.plural_words and _is_number(value):
                 word = template.plural_words[name][lang][_plural_form(value, lang)]
                 out[name] = f"{out[name]}\xa0{word}"
     return out

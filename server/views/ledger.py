@@ -188,7 +188,7 @@ def _read(query: sa.Executable) -> Iterator[Any]:
 CSV_COLUMNS = (
     Accrual.id,
     Accrual.occurred_at,
-    Partner.code,
+    Partner.code.label("partner_code"),
     SalesEvent.source,
     SalesEvent.external_id,
     Accrual.rule_key,
@@ -206,40 +206,23 @@ CSV_COLUMNS = (
 
 
 def _csv_row(row: Any) -> list[str]:
-    (
-        accrual_id,
-        occurred_at,
-        partner_code,
-        source,
-        external_id,
-        rule_key,
-        version,
-        kind,
-        amount,
-        points,
-        status,
-        reason,
-        level,
-        reward,
-        reverses,
-        reverses_accrual_id,
-    ) = row
+    """One export line from a row of :data:`CSV_COLUMNS` (read by name)."""
     return [
-        str(accrual_id),
-        occurred_at.isoformat() if occurred_at else "",
-        cell(partner_code or ""),
-        cell(f"{source}/{external_id}" if external_id is not None else ""),
-        cell(rule_key),
-        "" if version is None else str(version),
-        kind.value,
-        f"{amount:.2f}",
-        str(points),
-        status.value,
-        cell(reason),
-        "" if level is None else str(level),
-        cell(reward),
-        cell(reverses),
-        "" if reverses_accrual_id is None else str(reverses_accrual_id),
+        str(row.id),
+        row.occurred_at.isoformat() if row.occurred_at else "",
+        cell(row.partner_code or ""),
+        cell(f"{row.source}/{row.external_id}" if row.external_id is not None else ""),
+        cell(row.rule_key),
+        "" if row.program_version_id is None else str(row.program_version_id),
+        row.kind.value,
+        f"{row.amount:.2f}",
+        str(row.points),
+        row.status.value,
+        cell(row.reason),
+        "" if row.level is None else str(row.level),
+        cell(row.reward),
+        cell(row.reverses),
+        "" if row.reverses_accrual_id is None else str(row.reverses_accrual_id),
     ]
 
 
