@@ -14,7 +14,6 @@ the machine, see ``bench/machine.py``) and draws ``docs/img/bench-backtest.png``
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import shutil
 import sys
@@ -39,6 +38,7 @@ def run(events_count: int, backend: str) -> dict[str, Any]:
     from flask_migrate import upgrade
     from rq import SimpleWorker
 
+    from server import embedded_redis
     from server.app import create_app
     from server.demo.commands import PROGRAM_FILE
     from server.demo.data import demo_partner_directory
@@ -46,9 +46,10 @@ def run(events_count: int, backend: str) -> dict[str, Any]:
     from server.ledger.intake import ingest_batch
     from server.ledger.models import Accrual
     from server.partners.commands import import_partners
-    from server.programs import versioning
-    from server.programs.commands import add_program_version, version_document
-    from server.queues import get_queue, open_embedded_redis, redis_connection
+    from server.programs import commands as program_commands
+    from server.programs.commands import add_program_version
+    from server.programs.queries import version_document
+    from server.queues import get_queue, redis_connection
     from server.rules.program import load_program_file
     from server.security.commands import sync_roles
     from server.tasks.backtest import enqueue_backtest
@@ -63,11 +64,12 @@ def run(events_count: int, backend: str) -> dict[str, Any]:
         url = postgres.create_database("bench")
     else:
         url = f"sqlite:///{folder / 'bench.db'}"
-    redis = open_embedded_redis(str(folder / "redis.db"))
+    redis = embedded_redis.EmbeddedServer.at(folder / "redis.db")
+    embedded_redis.ensure_running(redis.data_file)
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url,
-            "REDIS_URL": f"unix://{redis.socket_file}",
+            "REDIS_URL": redis.url,
             "INSTANCE_PATH": str(folder),
         }
     )
@@ -83,13 +85,13 @@ def run(events_count: int, backend: str) -> dict[str, Any]:
         for index in range(0, len(events), 2000):
             ingest_batch("bench", events[index : index + 2000], "RUB")
         stored_s = time.perf_counter() - started
-        draft = versioning.new_draft(published.id, None)
+        draft = program_commands.new_draft(published.id, None)
         document = version_document(draft)
         for rule in document["rules"]:
             if "rate" in rule["params"]:
                 rule["params"]["rate"] = str(float(rule["params"]["rate"]) + 1)
                 break
-        versioning.save_document(draft.id, document, None)
+        program_commands.save_document(draft.id, document, None)
         draft_id = draft.id
     set_worker_app(app)
     queue = get_queue("default", app)
@@ -102,8 +104,7 @@ def run(events_count: int, backend: str) -> dict[str, Any]:
     assert result is not None, job.latest_result()
     with app.app_context():
         accruals = db.session.scalar(sa.select(sa.func.count(Accrual.id)))
-    with contextlib.suppress(Exception):  # the server hangs up as it exits
-        redis.shutdown(nosave=True)
+    embedded_redis.stop(redis.data_file)
     if postgres is not None:
         postgres.stop()
     shutil.rmtree(folder, ignore_errors=True)

@@ -199,7 +199,8 @@ def main() -> None:
     from bench.machine import describe, write_results
     from bench.plots import plot_dashboards
     from server.app import create_app
-    from server.dashboards.rollup import KpiRefresh, refresh_rollups
+    from server.dashboards.models import KpiRefresh
+    from server.dashboards.rollup import refresh_rollups
     from server.db.types import utcnow
     from server.extensions import db
     from server.security.commands import NewUser, create_user, sync_roles

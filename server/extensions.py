@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, cast
 from flask import current_app
 from flask_appbuilder.models.sqla.base import SQLA
 from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
 from werkzeug.local import LocalProxy
 
 if TYPE_CHECKING:
@@ -19,4 +20,6 @@ if TYPE_CHECKING:
 
 db = SQLA()
 migrate = Migrate()
+#: the one CSRF check of every POST (``server.security.csrf``)
+csrf = CSRFProtect()
 appbuilder = cast("AppBuilder", LocalProxy(lambda: current_app.extensions["appbuilder"]))

@@ -35,8 +35,36 @@ def check_redis() -> dict[str, Any]:
         return {"ok": False, "error": str(error)}
 
 
+def _current_job(worker: Any, now: datetime) -> dict[str, Any] | None:
+    """The job ``worker`` is on, how long it has run and whether that is past the
+    time its queue's jobs are expected to take (``WORKER_JOB_EXPECTED_SECONDS``)."""
+    job = worker.get_current_job()
+    if job is None or job.started_at is None:
+        return None
+    started = job.started_at if job.started_at.tzinfo else job.started_at.replace(tzinfo=UTC)
+    running = (now - started).total_seconds()
+    expected = current_app.config["WORKER_JOB_EXPECTED_SECONDS"]
+    limit = expected.get(job.origin, expected["default"])
+    return {
+        "id": job.id,
+        "queue": job.origin,
+        "started_at": started.isoformat(),
+        "running_seconds": round(running, 1),
+        "expected_seconds": limit,
+        "stuck": running > limit,
+    }
+
+
+def _safe_current_job(worker: Any, now: datetime) -> dict[str, Any] | None:
+    try:
+        return _current_job(worker, now)
+    except Exception as error:  # a job hash gone or unreadable is a health answer too
+        return {"error": str(error), "stuck": False}
+
+
 def check_workers() -> dict[str, Any]:
-    """The rq workers registered in Redis and how fresh their heartbeats are."""
+    """The rq workers registered in Redis, how fresh their heartbeats are, and which
+    are stuck on one job past its queue's expected time (``ok`` is false then)."""
     from rq import Worker
 
     stale_after = current_app.config["WORKER_HEARTBEAT_STALE_SECONDS"]
@@ -45,7 +73,7 @@ def check_workers() -> dict[str, Any]:
     except Exception as error:
         return {"ok": False, "count": 0, "error": str(error)}
     now = datetime.now(UTC)
-    seen = []
+    seen: list[dict[str, Any]] = []
     for worker in workers:
         beat = worker.last_heartbeat
         if beat is not None and beat.tzinfo is None:
@@ -57,21 +85,33 @@ def check_workers() -> dict[str, Any]:
                 "state": worker.get_state(),
                 "last_heartbeat": beat.isoformat() if beat else None,
                 "fresh": age is not None and age < stale_after,
+                "current_job": _safe_current_job(worker, now),
             }
         )
-    return {"ok": any(w["fresh"] for w in seen), "count": len(seen), "workers": seen}
+    stuck = [w["name"] for w in seen if w["current_job"] and w["current_job"]["stuck"]]
+    return {
+        "ok": any(w["fresh"] for w in seen) and not stuck,
+        "count": len(seen),
+        "stuck": stuck,
+        "workers": seen,
+    }
 
 
 @health_blueprint.get("/health")
 def health() -> ResponseReturnValue:
-    """200 when the database and Redis answer; the worker state is reported alongside."""
+    """200 when the database and Redis answer; the worker state is reported alongside,
+    and a worker stuck on one job makes the status ``degraded`` (still 200: the web
+    side works, and a load balancer must not take it out for a worker's sake)."""
     report: dict[str, Any] = {
         "database": check_database(),
         "redis": check_redis(),
         "workers": check_workers(),
     }
     ok = report["database"]["ok"] and report["redis"]["ok"]
-    report["status"] = "ok" if ok else "unavailable"
+    if not ok:
+        report["status"] = "unavailable"
+    else:
+        report["status"] = "degraded" if report["workers"].get("stuck") else "ok"
     return jsonify(report), 200 if ok else 503
 
 

@@ -52,6 +52,8 @@ VALUE_LABELS: dict[str, LazyString] = {
     "reward": _l("reward"),
     "release": _l("hold released"),
     "forfeit": _l("forfeited"),
+    # the reason of forfeits written before a rejection needed one (ledger/holds.py)
+    "rejected by manager": _l("rejected by a manager"),
     "payout": _l("payout"),
     "adjustment": _l("adjustment"),
     "approved": _l("approved"),
@@ -76,7 +78,8 @@ VALUE_LABELS: dict[str, LazyString] = {
     "currency mismatch": _l("currency other than the program's"),
     "unknown sale": _l("refund of an unknown sale"),
     "refund exceeds sale": _l("refund larger than the sale"),
-    "unattributed": _l("no partner's code or link"),
+    # an unknown partner id (NOPE-99) as much as a missing or unknown code
+    "unattributed": _l("partner not found by its id, code or link"),
     "partner not active": _l("partner not active"),
     "no program in force": _l("no program in force"),
     # programs, campaigns, documents, workflows
@@ -106,6 +109,55 @@ VALUE_LABELS: dict[str, LazyString] = {
     # the audit's actor when no person acted (server/audit/commands.py: SYSTEM_ACTOR)
     "system": _l("system"),
 }
+
+
+#: names of the keys of a stored mapping (a rule's parameters and scope, the fields of
+#: an audit entry's before/after): shown as ``name: value`` in the reader's language
+KEY_LABELS: dict[str, LazyString] = {
+    # rule template parameters (the builder's form names them the same way)
+    "rate": _l("Rate, %"),
+    "tiers": _l("Tiers"),
+    "from": _l("From (month-to-date sales)"),
+    "campaign": _l("Campaign"),
+    "amount": _l("Amount"),
+    "event_type": _l("Event type"),
+    "action": _l("Action name"),
+    "metric": _l("Metric"),
+    "threshold": _l("Threshold"),
+    "period": _l("Period"),
+    "reward": _l("Reward"),
+    "rates": _l("Rates by level, %"),
+    "per": _l("Per amount"),
+    "points": _l("Points"),
+    "above": _l("Above amount"),
+    "max_sales": _l("Max sales"),
+    "within_hours": _l("Within hours"),
+    # a rule's scope (server.rules.program: SCOPE_LISTS, SCOPE_DATES)
+    "regions": _l("Regions"),
+    "channels": _l("Channels"),
+    "partner_types": _l("Partner types"),
+    "partners": _l("Partners"),
+    "tags": _l("Tags"),
+    "categories": _l("Categories"),
+    "valid_from": _l("Valid from"),
+    "valid_to": _l("Valid to"),
+    # fields of records in the audit log's before/after
+    "slug": _l("Slug"),
+    "title": _l("Title"),
+    "currency": _l("Currency"),
+    "name": _l("Name"),
+    "code": _l("Code"),
+    "status": _l("Status"),
+    "kind": _l("Kind"),
+    "email": _l("Email"),
+    "budget": _l("Budget"),
+}
+
+
+def key_label(key: object) -> str:
+    """A mapping's key in words; the key itself where it has none."""
+    label = KEY_LABELS.get(key) if isinstance(key, str) else None
+    return str(label) if label is not None else str(key)
 
 
 #: the rules contract's reasons that name a field (``missing field: amount``)
@@ -167,7 +219,9 @@ def shown_value(value: object) -> object:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict):
-        return "; ".join(f"{key}: {_item_text(item, bare=True)}" for key, item in value.items())
+        return "; ".join(
+            f"{key_label(key)}: {_item_text(item, bare=True)}" for key, item in value.items()
+        )
     if isinstance(value, list | tuple | set | frozenset):
         return ", ".join(_item_text(item) for item in value)
     return value
@@ -177,7 +231,8 @@ def _item_text(value: object, bare: bool = False) -> str:
     """A value inside a list or mapping, as text. Nested collections are bracketed,
     except a list that is a mapping's value (``regions: A, B``)."""
     if isinstance(value, dict):
-        return "(" + ", ".join(f"{key}: {_item_text(item)}" for key, item in value.items()) + ")"
+        pairs = (f"{key_label(key)}: {_item_text(item)}" for key, item in value.items())
+        return "(" + ", ".join(pairs) + ")"
     if isinstance(value, list | tuple | set | frozenset):
         if not value:
             return EMPTY
@@ -187,6 +242,8 @@ def _item_text(value: object, bare: bool = False) -> str:
         return value_label(value)
     if value is None or isinstance(value, bool | date):
         return str(shown_value(value))
+    if isinstance(value, str) and value in VALUE_LABELS:
+        return str(VALUE_LABELS[value])
     return str(value)
 
 
@@ -226,6 +283,7 @@ AUDIT_VERBS: dict[str, LazyString] = {
     "discard": _l("discarding"),
     "edit": _l("new draft"),
     "enroll": _l("enrolment in the program"),
+    "enrolment": _l("participants changed"),
     "generate": _l("issue"),
     "import": _l("import"),
     "mark_paid": _l("marked paid"),

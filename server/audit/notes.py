@@ -26,6 +26,11 @@ NOTES: dict[str, tuple[str, LazyString]] = {
     "superseded": ("superseded by v{number}", _l("superseded by v%(number)s")),
     "followed": ("followed by v{number}", _l("followed by v%(number)s")),
     "workflow": ("workflow instance {number}", _l("workflow instance %(number)s")),
+    "program_copy": ("copy of {slug} v{number}", _l("copy of %(slug)s v%(number)s")),
+    "enrolled": (
+        "partner {partner} enrolled by workflow instance {number}",
+        _l("partner %(partner)s enrolled by workflow instance %(number)s"),
+    ),
 }
 
 

@@ -1,11 +1,19 @@
-"""Composing a campaign: its row, its bonus rule in a new program draft, its promo
-codes and its lifecycle (the ``campaign-lifecycle`` workflow: plan → approved →
+"""Composing a campaign: its row, its own small program holding its bonus rule, its
+promo codes and its lifecycle (the ``campaign-lifecycle`` workflow: plan → approved →
 running → closed, whose actions set ``Campaign.status``).
 
-:func:`compose_campaign` commits the campaign and the draft in one transaction; the
+A campaign never opens a draft of the program it is for: two managers' drafts would
+fork (docs/workspace.md, "Campaigns"). Its rule lives in a program of its own
+(``campaign-<slug>``), published from the campaign's first day; the rule pays only
+while the campaign is running (:mod:`server.campaigns.window`), so composing pays
+nothing before the lifecycle launches it. The campaign's program carries the hold
+rules of the program it is for, as they are when the campaign is composed, so its
+bonus is held like that program's own accruals.
+
+:func:`compose_campaign` commits the campaign and its program in one transaction; the
 promo codes (:func:`server.partners.codes.generate_code`) and the lifecycle
 (:func:`server.workflows.engine.start_workflow`) are their own commands and commit
-after it, each with its audit entry. A failure there leaves the campaign and draft in
+after it, each with its audit entry. A failure there leaves the campaign and its program in
 place and is reported to the caller (codes and the lifecycle can be added again).
 """
 
@@ -25,12 +33,12 @@ from server.audit import notes
 from server.audit.commands import record
 from server.campaigns.models import Campaign, CampaignKind, CampaignStatus
 from server.campaigns.templates import CAMPAIGN_TEMPLATES
-from server.db.types import MONEY_LIMIT
+from server.db.types import MONEY_LIMIT, to_money
 from server.errors import CommandError
 from server.extensions import db
 from server.partners.models import CodeKind, Partner
-from server.programs.commands import version_document
-from server.programs.models import ProgramVersion, RuleInstance, VersionStatus
+from server.programs.models import Program, ProgramVersion, VersionStatus
+from server.programs.queries import version_document
 from server.rules.money import parse_decimal
 from server.rules.program import parse_program
 
@@ -57,12 +65,26 @@ class NewCampaign:
     details: dict[str, str] = field(default_factory=dict)
 
 
+#: rule templates that hold accruals: a campaign's program copies these from its program
+HOLD_TEMPLATES = frozenset({"hold_large_sale", "hold_self_referral", "hold_velocity"})
+#: a campaign's own program is named after the campaign
+CAMPAIGN_PROGRAM_PREFIX = "campaign-"
+
+
+def campaign_program_slug(campaign_slug: str) -> str:
+    return f"{CAMPAIGN_PROGRAM_PREFIX}{campaign_slug}"
+
+
 @dataclass
 class ComposedCampaign:
     campaign: Campaign
-    draft: ProgramVersion
+    #: the campaign's own program's first version, published
+    version: ProgramVersion
     codes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: the campaign's lifecycle workflow, if it started (its actions are the caller's
+    #: to queue)
+    lifecycle_id: int | None = None
 
 
 def rule_key_of(slug: str) -> str:
@@ -88,10 +110,9 @@ def campaign_issues(new: NewCampaign) -> dict[str, Any]:
     """
     template = CAMPAIGN_TEMPLATES[new.kind]
     issues: dict[str, Any] = {}
-    if not _SLUG.match(new.slug):
-        issues["slug"] = _l("The campaign code: lower-case Latin letters, digits and '-'.")
-    elif db.session.scalar(sa.select(Campaign.id).where(Campaign.slug == new.slug)) is not None:
-        issues["slug"] = _l("Campaign %(slug)s already exists.", slug=new.slug)
+    slug_issue = _slug_issue(new.slug)
+    if slug_issue is not None:
+        issues["slug"] = slug_issue
     if not new.title.strip():
         issues["title"] = _l("The campaign needs a title.")
     if new.starts_on > new.ends_on:
@@ -104,18 +125,41 @@ def campaign_issues(new: NewCampaign) -> dict[str, Any]:
             issues["budget"] = budget_issue
     if new.rate is not None and not 0 <= new.rate <= MAX_BONUS_RATE:
         issues["rate"] = _l("The bonus rate is a percentage from 0 to 100.")
-    if _base_version_or_none(new.program_id) is None:
-        issues["program_id"] = _l("The program has no version to build on.")
+    program_issue = _program_issue(new.program_id)
+    if program_issue is not None:
+        issues["program_id"] = program_issue
     if any(db.session.get(Partner, pid) is None for pid in new.partner_ids):
         issues["partners"] = _l("Unknown partner in the campaign.")
     return issues
+
+
+def _slug_issue(slug: str) -> Any:
+    """Why a campaign cannot have this code (``None``: it can)."""
+    if not _SLUG.match(slug):
+        return _l("The campaign code: lower-case Latin letters, digits and '-'.")
+    if db.session.scalar(sa.select(Campaign.id).where(Campaign.slug == slug)) is not None:
+        return _l("Campaign %(slug)s already exists.", slug=slug)
+    own = campaign_program_slug(slug)
+    if db.session.scalar(sa.select(Program.id).where(Program.slug == own)) is not None:
+        return _l("Program %(slug)s already exists: choose another campaign code.", slug=own)
+    return None
+
+
+def _program_issue(program_id: int) -> Any:
+    """Why a campaign cannot be for this program (``None``: it can)."""
+    if _base_version_or_none(program_id) is None:
+        return _l("The program has no version to build on.")
+    if db.session.scalar(sa.select(Campaign.id).where(Campaign.rules_program_id == program_id)):
+        return _l("This is a campaign's own program: choose the program it is for.")
+    return None
 
 
 def _budget_issue(budget: Decimal) -> Any:
     """Why a budget cannot be set (``None``: it can)."""
     if budget <= 0:
         return _l("The budget is a positive amount.")
-    if budget >= MONEY_LIMIT:
+    # compared as stored (in kopecks): 9999999999999999.995 rounds up to the limit
+    if budget >= MONEY_LIMIT or to_money(budget) >= MONEY_LIMIT:
         return _l("The budget is too large: at most 16 digits before the decimal point.")
     return None
 
@@ -128,7 +172,8 @@ def parse_amount(text: str | None) -> Decimal | None:
     """
     if text is None or not text.strip():
         return None
-    number = parse_decimal(text.strip().replace(",", ".").replace(" ", ""))
+    # a grouped number as the pages print it: "30 000,50" with (narrow) no-break spaces
+    number = parse_decimal("".join(text.split()).replace(",", "."))
     if number is None:
         raise CommandError(_l("%(text)s is not a number.", text=text))
     return number
@@ -148,11 +193,13 @@ def _base_version_or_none(program_id: int) -> ProgramVersion | None:
 
 
 def compose_campaign(new: NewCampaign, actor_id: int | None) -> ComposedCampaign:
-    """Create the campaign, a program draft with its bonus rule, its codes, its lifecycle.
+    """Create the campaign, its own program with its bonus rule, its codes, its lifecycle.
 
-    The draft copies the program's latest draft or published version and adds a
-    ``campaign_bonus`` rule scoped to the campaign's period, regions and channels (and
-    the chosen partners for an offline event). Publish the draft to make it pay.
+    The campaign's program holds a ``campaign_bonus`` rule scoped to the campaign's
+    period, regions and channels (and the chosen partners for an offline event), and
+    the hold rules of the program the campaign is for. It is published from the
+    campaign's first day and pays while the campaign is running. The program the
+    campaign is for, and its drafts, are not touched.
 
     Raises:
         CampaignInvalid: invalid input (every problem, by field); nothing is stored.
@@ -162,7 +209,7 @@ def compose_campaign(new: NewCampaign, actor_id: int | None) -> ComposedCampaign
     if issues:
         raise CampaignInvalid(issues)
     try:
-        campaign, draft = _store_campaign(new, actor_id)
+        campaign, version = _store_campaign(new, actor_id)
     except BaseException:
         # the campaign row is flushed before the program is checked: never leave it
         # pending in the session (a re-rendered form would list it)
@@ -170,7 +217,7 @@ def compose_campaign(new: NewCampaign, actor_id: int | None) -> ComposedCampaign
         raise
     template = CAMPAIGN_TEMPLATES[new.kind]
     partners = [p for p in (db.session.get(Partner, pid) for pid in new.partner_ids) if p]
-    composed = ComposedCampaign(campaign, draft)
+    composed = ComposedCampaign(campaign, version)
     if template.issues_promo_codes:
         from server.partners.codes import NewCode, generate_code
 
@@ -185,14 +232,15 @@ def compose_campaign(new: NewCampaign, actor_id: int | None) -> ComposedCampaign
     from server.workflows.engine import start_workflow
 
     try:
-        start_workflow("campaign", campaign.id, actor_id, key="campaign-lifecycle")
+        lifecycle = start_workflow("campaign", campaign.id, actor_id, key="campaign-lifecycle")
+        composed.lifecycle_id = lifecycle.id
     except CommandError as error:
         composed.problems.append(str(error))
     return composed
 
 
 def _store_campaign(new: NewCampaign, actor_id: int | None) -> tuple[Campaign, ProgramVersion]:
-    """The campaign row and the program draft with its rule, committed together."""
+    """The campaign row and its own program, published, committed together."""
     template = CAMPAIGN_TEMPLATES[new.kind]
     channels = template.channels if new.channels is None else new.channels
     partners = [db.session.get(Partner, pid) for pid in new.partner_ids]
@@ -233,43 +281,31 @@ def _store_campaign(new: NewCampaign, actor_id: int | None) -> tuple[Campaign, P
     base = _base_version_or_none(new.program_id)
     assert base is not None  # campaign_issues checked it
     document = version_document(base)
-    document["rules"].append(rule)
-    parse_program(document)  # raises ProgramError before anything is committed
-    from server.programs.versioning import ENTITY, copy_rules, next_version_number, version_snapshot
+    holds = [r for r in document["rules"] if r["template"] in HOLD_TEMPLATES]
+    # the campaign pays only partners of its program: it takes the program's enrolment
+    enrolment = {"enrolment": document["enrolment"]} if document.get("enrolment") else {}
+    spec = parse_program(  # raises ProgramError before anything is committed
+        {
+            "program": campaign_program_slug(new.slug),
+            "title": campaign.title,
+            "currency": base.program.currency,
+            **enrolment,
+            "rules": [rule, *holds],
+        }
+    )
+    from server.programs.commands import stage_program_version
 
-    draft = ProgramVersion(
-        program_id=new.program_id,
-        number=next_version_number(new.program_id),
-        status=VersionStatus.draft,
-        created_by_id=actor_id,
+    version = stage_program_version(
+        spec,
+        effective_from=new.starts_on,
+        actor_id=actor_id,
         note=notes.note("campaign", slug=new.slug),
+        campaigns={rule_key_of(new.slug): campaign.id},
     )
-    copy_rules(base, draft)
-    draft.rules.append(
-        RuleInstance(
-            position=len(draft.rules),
-            rule_key=rule["id"],
-            template_key="campaign_bonus",
-            template_version=1,
-            params=rule["params"],
-            scope=scope,
-            campaign_id=campaign.id,
-        )
-    )
-    db.session.add(draft)
-    db.session.flush()
+    campaign.rules_program_id = version.program_id
     record(actor_id, "campaign.compose", "campaign", campaign.id, None, campaign_snapshot(campaign))
-    record(
-        actor_id,
-        "program_version.campaign",
-        ENTITY,
-        draft.id,
-        None,
-        version_snapshot(draft),
-        comment=notes.note("campaign_rule", rule=rule["id"], slug=new.slug),
-    )
     db.session.commit()
-    return campaign, draft
+    return campaign, version
 
 
 def campaign_snapshot(campaign: Campaign) -> dict[str, object]:

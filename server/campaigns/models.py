@@ -24,6 +24,7 @@ class CampaignStatus(str, enum.Enum):
     plan = "plan"
     approved = "approved"
     running = "running"
+    paused = "paused"
     closed = "closed"
 
 
@@ -54,7 +55,11 @@ class Campaign(Model):
     place: Mapped[str | None] = mapped_column(sa.String(300))
     budget: Mapped[Decimal | None] = mapped_column(Money)
     details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    #: the program the campaign is for (its partners, its holds)
     program_id: Mapped[int | None] = mapped_column(sa.ForeignKey("programs.id"))
+    #: the campaign's own small program holding its rules (None: composed before
+    #: campaigns had one; their rule is in ``program_id``'s versions)
+    rules_program_id: Mapped[int | None] = mapped_column(sa.ForeignKey("programs.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: when the status first became ``running`` (None: never launched)
     running_since: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from server.rules.program import Program, ProgramError, dump_program_yaml, load_program_file
+from server.rules.program import ProgramError, ProgramSpec, dump_program_yaml, load_program_file
 from server.rules.templates import TemplateCatalogue, TemplateError, load_catalogue
 
 
-def _load(path: str, templates_dir: str | None) -> tuple[TemplateCatalogue, Program]:
+def _load(path: str, templates_dir: str | None) -> tuple[TemplateCatalogue, ProgramSpec]:
     try:
         catalogue = load_catalogue(templates_dir)
         return catalogue, load_program_file(Path(path), catalogue)
@@ -118,8 +118,8 @@ def export_program(slug: str, number: int | None) -> None:
 
     from server.cli.app_commands import make_app
     from server.extensions import db
-    from server.programs.commands import version_spec
     from server.programs.models import Program, ProgramVersion
+    from server.programs.queries import version_spec
 
     with make_app().app_context():
         query = (

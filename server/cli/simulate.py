@@ -1,8 +1,11 @@
-"""``partnerflow simulate``: evaluate a program over a file of events, ledger untouched.
+"""``partnerflow simulate``: evaluate programs over a file of events, ledger untouched.
 
 Prints one JSON line per accrual or rejection (``spec/rules.md`` section 5) in
-processing order. Exit status 0 even when events are rejected; 2 for unusable inputs
-(missing file, invalid YAML, invalid program or partners), with one reason on stderr.
+processing order. ``--program`` may be given once per program of a deployment (section
+6): lines then carry ``program``; with one program they do not, as in section 5.
+Exit status 0 even when events are rejected; 2 for unusable inputs (missing file,
+invalid YAML, invalid program or partners, programs that cannot run together: another
+currency, a repeated slug), with one reason on stderr, before any event is read.
 Imports no Flask: the command starts in a fraction of a second and streams, so a
 million events run in one process with flat memory.
 """
@@ -24,7 +27,7 @@ from server.rules.backend import MatchBackend, PythonBackend
 from server.rules.evaluator import Evaluator
 from server.rules.output import outcome_to_line, table_lines
 from server.rules.partners import PartnersError, load_partners_file
-from server.rules.program import ProgramError, load_program_file
+from server.rules.program import ProgramError, ProgramSpec, deployment_issues, load_program_file
 from server.rules.sorting import sorted_events
 from server.rules.sqlite_state import SqliteState
 from server.rules.state import EvaluationState, MemoryState
@@ -78,7 +81,13 @@ def _write_lines(lines: Iterator[str], out: IO[bytes]) -> None:
 
 
 @click.command("simulate")
-@click.option("--program", "program_file", required=True, help="Program YAML file.")
+@click.option(
+    "--program",
+    "program_files",
+    required=True,
+    multiple=True,
+    help="Program YAML file; once per program that runs side by side.",
+)
 @click.option("--partners", "partners_file", required=True, help="Partners YAML file.")
 @click.option("--events", "events_file", required=True, help="Events JSON lines file ('-': stdin).")
 @click.option(
@@ -113,7 +122,7 @@ def _write_lines(lines: Iterator[str], out: IO[bytes]) -> None:
     help="Rule template directory (default: the repository's rule_templates/).",
 )
 def simulate(
-    program_file: str,
+    program_files: tuple[str, ...],
     partners_file: str,
     events_file: str,
     output_format: str,
@@ -122,10 +131,14 @@ def simulate(
     engine: str,
     templates_dir: str | None,
 ) -> None:
-    """Evaluate a program over events and print the accruals (no ledger writes)."""
+    """Evaluate programs over events and print the accruals (no ledger writes)."""
+    programs: list[ProgramSpec] = []
+    program_file = program_files[0]
     try:
         catalogue = load_catalogue(templates_dir)
-        program = load_program_file(_readable(Path(program_file), "program"), catalogue)
+        for program_file in program_files:
+            path = _readable(Path(program_file), "program")
+            programs.append(load_program_file(path, catalogue))
         partners = load_partners_file(_readable(Path(partners_file), "partners"))
     except UnusableInput as exc:
         _fail(str(exc))
@@ -139,6 +152,10 @@ def simulate(
         _fail(f"not UTF-8 text: {exc}")
     except OSError as exc:
         _fail(f"cannot read: {exc}")
+    issues = deployment_issues(programs)
+    if issues:
+        _fail("programs cannot run together: " + "; ".join(str(issue) for issue in issues))
+    several = len(programs) > 1
 
     try:
         with contextlib.ExitStack() as stack:
@@ -154,12 +171,13 @@ def simulate(
             else:
                 state = MemoryState()
             backend: MatchBackend | None = PythonBackend() if engine == "python" else None
-            evaluator = Evaluator(program, partners, state=state, backend=backend)
+            evaluator = Evaluator(programs, partners, state=state, backend=backend)
             outcomes = evaluator.run(sorted_events(events_path))
             if output_format == "table":
-                _write_lines(table_lines(outcomes), out)
+                _write_lines(table_lines(outcomes, with_program=several), out)
             else:
-                _write_lines((outcome_to_line(o) for o in outcomes), out)
+                lines = (outcome_to_line(o, with_program=several) for o in outcomes)
+                _write_lines(lines, out)
     except UnusableInput as exc:
         _fail(str(exc))
     except BrokenPipeError:

@@ -6,7 +6,11 @@ Figures per group of one dimension (region, channel, partner kind, campaign) ove
 date range ``[date_from, date_to]`` (UTC days):
 
 * sales: processed ``sale`` events, their count and amount; average check = amount / count;
-* leads: processed ``lead`` events; conversion = sales / leads;
+* leads: processed ``lead`` events; sales per lead = online sales / leads (leads come
+  from online partners only: counting offline sales, which never had a lead, inflated
+  it). It is a ratio, not a conversion rate: a lead is not linked to the sale it may
+  bring, so "the share of leads that bought" cannot be known, and a percentage above
+  100 (the demo showed «308,33 %») read as nonsense;
 * accrued: approved ledger rows except payouts (what the program costs);
   ROI = (sales − accrued) / accrued;
 * new customers: customers whose first processed sale falls in the range.
@@ -28,7 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from server.campaigns.models import Campaign
-from server.dashboards.rollup import KpiAccrualDay, KpiCampaignDay, KpiEventDay, KpiFirstSale
+from server.dashboards.models import KpiAccrualDay, KpiCampaignDay, KpiEventDay, KpiFirstSale
 from server.extensions import db
 from server.ledger.models import (
     EventStatus,
@@ -77,6 +81,8 @@ class Figures:
     leads: int = 0
     accrued: Decimal = ZERO
     new_customers: int = 0
+    #: sales of the online channel: the ones leads can turn into
+    online_sales: int = 0
 
     @property
     def average_check(self) -> Decimal | None:
@@ -86,9 +92,11 @@ class Figures:
 
     @property
     def conversion(self) -> Decimal | None:
+        """Online sales per lead (a ratio, two decimals); ``None`` without leads
+        (offline rows, campaigns)."""
         if not self.leads:
             return None
-        return (Decimal(self.sales_count) / self.leads).quantize(Decimal("0.0001"))
+        return (Decimal(self.online_sales) / self.leads).quantize(Decimal("0.01"))
 
     @property
     def roi(self) -> Decimal | None:
@@ -124,14 +132,15 @@ def _grouped(table: Any, flt: DashboardFilter, *figures: Any) -> sa.Select[Any]:
     return query
 
 
-def _events_by(flt: DashboardFilter) -> dict[str, tuple[int, Decimal, int]]:
-    """(sales, sales amount, leads) per group, from the daily rollup."""
+def _events_by(flt: DashboardFilter) -> dict[str, tuple[int, Decimal, int, int]]:
+    """(sales, sales amount, leads, online sales) per group, from the daily rollup."""
     if flt.dimension is Dimension.campaign:
         query = (
             sa.select(
                 Campaign.slug,
                 sa.func.sum(KpiCampaignDay.sales_count),
                 sa.func.sum(KpiCampaignDay.sales_amount),
+                sa.literal(0),
                 sa.literal(0),
             )
             .join(Campaign, Campaign.id == KpiCampaignDay.campaign_id)
@@ -145,10 +154,13 @@ def _events_by(flt: DashboardFilter) -> dict[str, tuple[int, Decimal, int]]:
             sa.func.sum(KpiEventDay.sales_count),
             sa.func.sum(KpiEventDay.sales_amount),
             sa.func.sum(KpiEventDay.leads),
+            sa.func.sum(
+                sa.case((KpiEventDay.channel == "online", KpiEventDay.sales_count), else_=0)
+            ),
         )
     return {
-        _text(name): (int(sales or 0), Decimal(amount or 0), int(leads or 0))
-        for name, sales, amount, leads in db.session.execute(query)
+        _text(name): (int(sales or 0), Decimal(amount or 0), int(leads or 0), int(online or 0))
+        for name, sales, amount, leads, online in db.session.execute(query)
     }
 
 
@@ -178,12 +190,14 @@ def breakdown(flt: DashboardFilter) -> list[Figures]:
     accrued = _accrued_by(flt)
     new = _new_customers_by(flt)
     labels = set(events) | set(accrued) | set(new)
+    nothing = (0, ZERO, 0, 0)
     rows = [
         Figures(
             label=label,
-            sales_count=events.get(label, (0, ZERO, 0))[0],
-            sales_amount=events.get(label, (0, ZERO, 0))[1],
-            leads=events.get(label, (0, ZERO, 0))[2],
+            sales_count=events.get(label, nothing)[0],
+            sales_amount=events.get(label, nothing)[1],
+            leads=events.get(label, nothing)[2],
+            online_sales=events.get(label, nothing)[3],
             accrued=accrued.get(label, ZERO),
             new_customers=new.get(label, 0),
         )
@@ -200,6 +214,7 @@ def totals(rows: list[Figures], label: str) -> Figures:
         sales_count=sum(row.sales_count for row in rows),
         sales_amount=sum((row.sales_amount for row in rows), ZERO),
         leads=sum(row.leads for row in rows),
+        online_sales=sum(row.online_sales for row in rows),
         accrued=sum((row.accrued for row in rows), ZERO),
         new_customers=sum(row.new_customers for row in rows),
     )

@@ -3,6 +3,12 @@
 SQLAlchemy's ``Numeric`` goes through ``float`` on SQLite (measured: 20 significant
 digits came back wrong), so :class:`Money` stores integer kopecks there and
 ``NUMERIC(20, 2)`` on PostgreSQL. Python code always sees :class:`decimal.Decimal`.
+
+No money column can hold a float: :class:`Money` refuses to bind anything but a finite
+amount below :data:`MONEY_LIMIT` (a larger kopeck count would reach SQLite as a REAL),
+and the database refuses it too (migration ``…_sec_intake_money_is_exact``: on SQLite
+a CHECK constraint on accruals and triggers elsewhere that allow only INTEGER values in
+range, CHECK constraints on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -28,6 +34,28 @@ def to_money(value: Decimal | int | str) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+class MoneyOutOfRange(ValueError):
+    """An amount a :class:`Money` column cannot keep exactly (or not a number at all)."""
+
+
+def storable_money(value: Decimal | int | str) -> Decimal:
+    """``value`` in kopecks, if a :class:`Money` column keeps it exactly.
+
+    Raises:
+        MoneyOutOfRange: not a finite number, a ``float`` (its decimal text is lost), or
+            not below :data:`MONEY_LIMIT` in size.
+    """
+    if isinstance(value, float | bool):
+        raise MoneyOutOfRange(f"money must be Decimal, int or text, not {type(value).__name__}")
+    number = Decimal(value)
+    if not number.is_finite() or abs(number) >= MONEY_LIMIT:
+        raise MoneyOutOfRange(f"{number} is not an amount below {MONEY_LIMIT:,}")
+    amount = to_money(number)
+    if abs(amount) >= MONEY_LIMIT:  # 9999999999999999.995 rounds up to the limit
+        raise MoneyOutOfRange(f"{number} is not an amount below {MONEY_LIMIT:,}")
+    return amount
+
+
 class Money(TypeDecorator[Decimal]):
     """A rouble amount with two decimals, exact on every backend."""
 
@@ -42,7 +70,7 @@ class Money(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        amount = to_money(value)
+        amount = storable_money(value)
         if dialect.name == "sqlite":
             return int(amount * 100)
         return amount
@@ -108,6 +136,8 @@ class ExactDecimal(TypeDecorator[Decimal]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if isinstance(value, float):  # its decimal text is lost already
+            raise MoneyOutOfRange("exact decimals must be Decimal, int or text, not float")
         return None if value is None else str(Decimal(value))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:

@@ -9,23 +9,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
 from server.audit import notes
-from server.demo.data import DEMO_USERS, REGIONS, demo_partners, fake_inn, fake_ogrn
-from server.demo.events import demo_events, source_of
+from server.db.types import utcnow
+from server.demo.data import (
+    DEMO_USERS,
+    REGIONS,
+    demo_partners,
+    demo_requisites,
+    fake_inn,
+    fake_ogrn,
+)
+from server.demo.events import MOSCOW, DemoWindow, demo_events, source_of
 from server.errors import CommandError
 from server.extensions import db
 from server.ledger.evaluation import evaluation_batches
 from server.ledger.intake import ingest_batch
 from server.partners.models import AttributionCode, Partner, Region, RegionalTerms
 from server.programs.commands import add_program_version
-from server.rules.program import load_program_file
+from server.rules.program import ProgramSpec, parse_program
+from server.rules.yaml_loader import load_yaml
 from server.security.commands import NewUser, create_user, sync_roles
 
 PROGRAM_FILE = Path(__file__).with_name("program.yaml")
-PROGRAM_EFFECTIVE_FROM = date(2026, 1, 1)
+#: the city of each demo region (its terms' place of signing)
+CITIES = {region.code: region.city for region in REGIONS}
+#: the rule of the demo program whose dates follow the day the demo is loaded
+CAMPAIGN_RULE = "c-winter"
 
 
 @dataclass(frozen=True)
@@ -47,8 +60,21 @@ def demo_loaded() -> bool:
     return db.session.scalar(sa.select(sa.func.count(Partner.id))) != 0
 
 
-def load_demo() -> DemoReport:
+def demo_program(window: DemoWindow) -> ProgramSpec:
+    """The demo program, its winter campaign dated to the window's last two months."""
+    document: Any = load_yaml(PROGRAM_FILE.read_text(encoding="utf-8"))
+    starts, ends = window.campaign
+    for rule in document["rules"]:
+        if rule["id"] == CAMPAIGN_RULE:
+            rule["scope"].update(valid_from=starts.isoformat(), valid_to=ends.isoformat())
+    return parse_program(document)
+
+
+def load_demo(today: date | None = None) -> DemoReport:
     """Load the demo into an empty, migrated database (commits as it goes).
+
+    The history covers the months up to the day before ``today`` (by default the
+    current date in Moscow, the demo's time zone): see :class:`DemoWindow`.
 
     Raises:
         CommandError: the database already has partners.
@@ -57,12 +83,14 @@ def load_demo() -> DemoReport:
         raise CommandError(
             "The database already has partners; the demo loads only into an empty one."
         )
+    window = DemoWindow.ending_before(today or utcnow().astimezone(MOSCOW).date())
+    effective_from = window.first_day.replace(month=1, day=1)
     sync_roles()
-    _partners(_regions())
+    _partners(_regions(effective_from))
     version = add_program_version(
-        load_program_file(PROGRAM_FILE),
+        demo_program(window),
         publish=True,
-        effective_from=PROGRAM_EFFECTIVE_FROM,
+        effective_from=effective_from,
         note=notes.note("demo"),
     )
     for terms in db.session.scalars(sa.select(RegionalTerms)):
@@ -85,10 +113,10 @@ def load_demo() -> DemoReport:
             )
         )
     db.session.commit()
-    return _ledger()
+    return _ledger(window)
 
 
-def _regions() -> dict[str, Region]:
+def _regions(effective_from: date) -> dict[str, Region]:
     regions = {}
     for item in REGIONS:
         region = Region(
@@ -97,7 +125,7 @@ def _regions() -> dict[str, Region]:
         region.terms.append(
             RegionalTerms(
                 version=1,
-                effective_from=PROGRAM_EFFECTIVE_FROM,
+                effective_from=effective_from,
                 payment_terms_days=item.payment_terms_days,
                 minimum_payout=item.minimum_payout,
                 exclusive_rights=item.exclusive_rights,
@@ -105,6 +133,7 @@ def _regions() -> dict[str, Region]:
                 marketing_support=item.marketing_support,
                 loyalty_and_events=item.loyalty_and_events,
                 court=item.court,
+                contract_city=item.city,
                 contract_language="ru",
             )
         )
@@ -131,6 +160,7 @@ def _partners(regions: dict[str, Region]) -> dict[str, Partner]:
             inn=fake_inn(index),
             kpp=f"7701{index:05d}",
             ogrn=fake_ogrn(index),
+            **demo_requisites(index, CITIES[item.region]),
         )
         for kind, code in item.codes:
             partner.codes.append(AttributionCode(kind=kind, code=code))
@@ -140,10 +170,10 @@ def _partners(regions: dict[str, Region]) -> dict[str, Partner]:
     return rows
 
 
-def _ledger() -> DemoReport:
+def _ledger(window: DemoWindow) -> DemoReport:
     """Send the demo events through the workers' own path: intake, then evaluation."""
     by_source: dict[str, list[dict[str, object]]] = {}
-    for payload in demo_events(demo_partners()):
+    for payload in demo_events(demo_partners(), window):
         source = source_of(payload)
         by_source.setdefault(source, []).append(
             {k: v for k, v in payload.items() if not k.startswith("_")}

@@ -5,10 +5,12 @@ Everything is deterministic: the same demo loads the same rows every time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from server.partners.models import CodeKind, PartnerKind, PartnerStatus
+from server.partners.validation import correspondent_account_problem, settlement_account_problem
 from server.rules.partners import PartnerDirectory, parse_partners
 from server.security.roles import Role
 
@@ -46,6 +48,7 @@ class DemoRegion:
     marketing_support: str
     loyalty_and_events: str
     court: str
+    city: str
 
 
 REGIONS = [
@@ -61,6 +64,7 @@ REGIONS = [
         "Совместные локальные мероприятия, брендированные материалы.",
         "Совместные локальные события с партнёрами региона.",
         "Арбитражный суд города Москвы",
+        "Москва",
     ),
     DemoRegion(
         "B",
@@ -74,6 +78,7 @@ REGIONS = [
         "Скидка 30 % на маркетинговые материалы.",
         "—",
         "Арбитражный суд города Санкт-Петербурга и Ленинградской области",
+        "Санкт-Петербург",
     ),
     DemoRegion(
         "C",
@@ -87,6 +92,7 @@ REGIONS = [
         "Совместные выставки и сезонные акции.",
         "Программа лояльности для розничных точек: баллы за каждые 100 ₽ продаж.",
         "Арбитражный суд Краснодарского края",
+        "Краснодар",
     ),
 ]
 
@@ -235,6 +241,37 @@ def fake_ogrn(seed: int) -> str:
     """A 13-digit OGRN with a valid check digit (deterministic, fictitious)."""
     base = f"102770{seed:06d}"
     return base + str(int(base) % 11 % 10)
+
+
+#: the demo's bank (fictitious, with a well-formed BIK)
+DEMO_BANK = ("АО «Демо-Банк»", "044525974")
+
+
+def fake_account(head: str, seed: int, valid: Callable[[str], bool]) -> str:
+    """A 20-digit account starting with ``head`` whose control key (the 9th digit) makes
+    it ``valid`` (deterministic, fictitious)."""
+    for key in "0123456789":
+        account = f"{head}{key}{seed:011d}"
+        if valid(account):
+            return account
+    raise AssertionError("one of ten control keys always matches")
+
+
+def demo_requisites(index: int, city: str) -> dict[str, str]:
+    """Address, bank and accounts of the ``index``-th demo partner in ``city``."""
+    bank, bik = DEMO_BANK
+    return {
+        "legal_address": f"г. {city}, ул. Партнёрская, д. {index}",
+        "bank_name": bank,
+        "bik": bik,
+        "settlement_account": fake_account(
+            "40702810", index, lambda a: settlement_account_problem(a, bik) is None
+        ),
+        "correspondent_account": fake_account(
+            "30101810", 974, lambda a: correspondent_account_problem(a, bik) is None
+        ),
+        "phone": f"+7 900 000-{index // 100:02d}-{index % 100:02d}",
+    }
 
 
 def demo_partner_directory() -> PartnerDirectory:

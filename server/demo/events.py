@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -12,8 +13,8 @@ from server.demo.data import DemoPartner
 from server.partners.models import CodeKind, PartnerKind, PartnerStatus
 
 MOSCOW = timezone(timedelta(hours=3))
-FIRST_DAY = date(2026, 6, 1)
-LAST_DAY = date(2026, 11, 20)
+#: whole months of history before the month the demo is loaded in
+HISTORY_MONTHS = 5
 CATEGORIES = ["smartphones", "accessories", "premium", "services"]
 
 #: event source names, as integrations would report them
@@ -47,7 +48,35 @@ def _stamp(day: date, rng: random.Random) -> datetime:
     )
 
 
-def demo_events(partners: list[DemoPartner], seed: int = 2026) -> Iterator[dict[str, Any]]:
+@dataclass(frozen=True)
+class DemoWindow:
+    """The days the demo's history covers: from the first day of the month five months
+    before the loading day's month, to the day before the loading day (both inclusive).
+
+    Loaded on 2026-11-21 it runs from 2026-06-01 to 2026-11-20, so whoever tries the demo
+    sees this month's accruals on the portal and the dashboard, whatever the day (on the
+    first of a month, this month has none yet: its history stops yesterday).
+    """
+
+    first_day: date
+    last_day: date
+
+    @classmethod
+    def ending_before(cls, today: date) -> DemoWindow:
+        month_index = today.year * 12 + today.month - 1 - HISTORY_MONTHS
+        return cls(date(month_index // 12, month_index % 12 + 1, 1), today - timedelta(days=1))
+
+    @property
+    def campaign(self) -> tuple[date, date]:
+        """The demo's winter campaign: the last day's month and the month after it."""
+        start = self.last_day.replace(day=1)
+        after_next = (start + timedelta(days=62)).replace(day=1)
+        return start, after_next - timedelta(days=1)
+
+
+def demo_events(
+    partners: list[DemoPartner], window: DemoWindow, seed: int = 2026
+) -> Iterator[dict[str, Any]]:
     """Yield events in time order: sales, leads, impressions, refunds and a few bad ones.
 
     The mix exercises every rule of the demo program: tiers, first purchases, goals,
@@ -67,8 +96,8 @@ def demo_events(partners: list[DemoPartner], seed: int = 2026) -> Iterator[dict[
     pending: list[dict[str, Any]] = []
     counter = 0
     customers = 0
-    day = FIRST_DAY
-    while day <= LAST_DAY:
+    day = window.first_day
+    while day <= window.last_day:
         batch: list[dict[str, Any]] = []
         for _ in range(rng.randint(14, 26)):
             counter += 1

@@ -1,28 +1,26 @@
 """Contracts: generate (number + snapshot), render (worker), send, sign, terminate.
 
-:func:`generate_contract` takes the partner's regional terms in force, the program
+:func:`create_contract` takes the partner's regional terms in force, the program
 version they name and the published template for the terms' language, allocates the
-region's next number, stores the contract with a plain-JSON snapshot, commits, and
-queues the render. :func:`render_contract` (run by the ``documents`` worker) renders the
-snapshot once, stores the PDF and its SHA-256; a rendered contract is never rendered
-again. Statuses move only along :data:`TRANSITIONS`.
+region's next number, stores the contract with a plain-JSON snapshot and commits; the
+caller queues the render (``enqueue_contract_renders`` in ``tasks/documents.py``).
+:func:`render_contract` (run by the ``documents`` worker) renders the snapshot once,
+stores the PDF and its SHA-256; a rendered contract is never rendered again. Statuses
+move only along :data:`TRANSITIONS`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
 from jinja2 import TemplateError
-from redis import RedisError
 
 from server.audit.commands import record
 from server.db.types import utcnow
@@ -36,9 +34,10 @@ from server.documents.models import (
 from server.documents.numbering import allocate_contract_number
 from server.documents.pdf import DocumentRenderError
 from server.documents.rendering import TemplateSource, render_document, render_html
-from server.documents.snapshot import DEFAULT_COMPANY, agreement_snapshot
+from server.documents.snapshot import DEFAULT_COMPANY, agreement_snapshot, upgrade_snapshot
+from server.documents.storage import StoredFileError, files_dir, stored_file, write_once
 from server.documents.templates import assets_dir, select_template
-from server.errors import CommandError, ConfigurationError
+from server.errors import CommandError
 from server.extensions import db
 from server.partners.models import Partner, PartnerStatus, Region
 from server.partners.terms import terms_in_force
@@ -63,14 +62,6 @@ SCAN_TYPES: dict[str, tuple[bytes, ...]] = {
 }
 #: largest signed scan accepted, in bytes
 MAX_SCAN_BYTES = 20 * 1024 * 1024
-
-
-class ContractFileError(CommandError):
-    """A contract's file is missing, outside the files folder, or altered."""
-
-
-def files_dir() -> Path:
-    return Path(current_app.config["FILES_DIR"])
 
 
 def company_details() -> Mapping[str, str]:
@@ -147,37 +138,12 @@ def create_contract(partner_id: int, actor_id: int | None = None, on: date | Non
     return contract.id
 
 
-def generate_contract(partner_id: int, actor_id: int | None = None, on: date | None = None) -> int:
-    """Create a partner's contract and queue its PDF on the ``documents`` queue.
-
-    Returns the contract id. If the queue cannot be reached the contract stays
-    ``pending`` and :func:`requeue_pending_renders` picks it up later.
-
-    Raises:
-        CommandError: as :func:`create_contract`.
-    """
-    contract_id = create_contract(partner_id, actor_id, on)
-    _queue_renders([contract_id])
-    return contract_id
-
-
-def _queue_renders(contract_ids: list[int]) -> None:
-    """Queue renders; a queue outage is logged, not raised (the rows stay ``pending``)."""
-    from server.tasks.documents import enqueue_contract_render
-
-    try:
-        for contract_id in contract_ids:
-            enqueue_contract_render(contract_id)
-    except (ConfigurationError, RedisError) as error:
-        logger.warning("contract renders not queued (%s); run requeue_pending_renders", error)
-
-
 def generate_region_contracts(
     region_code: str, actor_id: int | None = None, on: date | None = None
 ) -> list[int]:
     """Create contracts for every active or onboarding partner of a region that has no
-    contract in force (none, or only terminated ones), in one transaction; then queue
-    their renders. Returns the new contract ids.
+    contract in force (none, or only terminated ones), in one transaction. Returns the
+    new contract ids (the caller queues their renders).
 
     Raises:
         CommandError: the region is unknown, or a contract cannot be created (then none is).
@@ -202,22 +168,18 @@ def generate_region_contracts(
     ).all()
     ids = [_new_contract(partner, actor_id, day).id for partner in partners]
     db.session.commit()
-    _queue_renders(ids)
     return ids
 
 
-def requeue_pending_renders() -> list[int]:
-    """Queue the render of every contract still ``pending`` (after a Redis outage)."""
-    from server.tasks.documents import enqueue_contract_render
-
-    ids = list(
+def pending_render_ids() -> list[int]:
+    """Contracts whose PDF is still to be rendered (queued, or never queued)."""
+    return list(
         db.session.scalars(
-            sa.select(Contract.id).where(Contract.render_status == RenderStatus.pending)
+            sa.select(Contract.id)
+            .where(Contract.render_status == RenderStatus.pending)
+            .order_by(Contract.id)
         )
     )
-    for contract_id in ids:
-        enqueue_contract_render(contract_id)
-    return ids
 
 
 def template_source(template: ContractTemplate) -> TemplateSource:
@@ -231,21 +193,7 @@ def contract_html(contract_id: int) -> str:
         CommandError: unknown contract. Template errors as in :func:`render_contract`.
     """
     contract = _get(contract_id)
-    return render_html(template_source(contract.template), contract.snapshot)
-
-
-def _write_once(folder: Path, name: str, data: bytes) -> Path:
-    """Write ``data`` to ``folder/name`` atomically (temp file + rename)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    temporary = folder / f".{name}.{os.getpid()}.tmp"
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, target)
-    except OSError:
-        temporary.unlink(missing_ok=True)  # a full disk must not keep half a PDF around
-        raise
-    return target
+    return render_html(template_source(contract.template), upgrade_snapshot(contract.snapshot))
 
 
 def _contract_folder(contract: Contract) -> Path:
@@ -269,7 +217,7 @@ def render_contract(contract_id: int) -> RenderStatus:
         return RenderStatus.rendered
     try:
         document = render_document(
-            template_source(contract.template), contract.snapshot, assets_dir()
+            template_source(contract.template), upgrade_snapshot(contract.snapshot), assets_dir()
         )
     except (TemplateError, DocumentRenderError) as error:
         contract.render_status = RenderStatus.failed
@@ -281,7 +229,7 @@ def render_contract(contract_id: int) -> RenderStatus:
         return RenderStatus.failed
     digest = document.sha256
     try:
-        path = _write_once(
+        path = write_once(
             _contract_folder(contract), f"{contract.number}-{digest[:12]}.pdf", document.pdf
         )
     except OSError as error:
@@ -302,8 +250,9 @@ def render_contract(contract_id: int) -> RenderStatus:
 
 
 def retry_render(contract_id: int, actor_id: int | None = None) -> None:
-    """Set a failed render back to pending and queue it again (for failures outside the
-    template, such as a full disk; the contract keeps its template version).
+    """Set a failed render back to pending, to be queued again by the caller (for
+    failures outside the template, such as a full disk; the contract keeps its template
+    version).
 
     Raises:
         CommandError: unknown contract, or its render did not fail.
@@ -314,9 +263,6 @@ def retry_render(contract_id: int, actor_id: int | None = None) -> None:
     contract.render_status = RenderStatus.pending
     record(actor_id, "contract.render_retry", "contract", contract.id)
     db.session.commit()
-    from server.tasks.documents import enqueue_contract_render
-
-    enqueue_contract_render(contract_id)
 
 
 def _check_move(contract: Contract, target: ContractStatus) -> None:
@@ -385,7 +331,7 @@ def record_signed_contract(
     extension = scan_extension(filename, data)
     _check_move(contract, ContractStatus.signed)
     digest = hashlib.sha256(data).hexdigest()
-    path = _write_once(
+    path = write_once(
         _contract_folder(contract), f"{contract.number}-signed-{digest[:12]}.{extension}", data
     )
     contract.signed_scan_path = str(path.relative_to(files_dir()))
@@ -406,34 +352,15 @@ def terminate_contract(contract_id: int, actor_id: int | None = None) -> None:
     db.session.commit()
 
 
-def stored_file(relative: str | None, expected_sha256: str | None = None) -> Path:
-    """The absolute path of a stored contract file, checked.
-
-    Raises:
-        ContractFileError: no file, a path outside the files folder, or (with
-            ``expected_sha256``) content that no longer matches its hash.
-    """
-    if not relative:
-        raise ContractFileError("The file has not been stored yet.")
-    root = files_dir().resolve()
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        raise ContractFileError("The stored file is missing.")
-    actual = hashlib.sha256(path.read_bytes()).hexdigest() if expected_sha256 else None
-    if actual != expected_sha256:
-        raise ContractFileError("The stored PDF does not match its SHA-256: it was altered.")
-    return path
-
-
 def contract_pdf(contract_id: int) -> tuple[Path, str]:
     """(path, download name) of a contract's verified PDF, for staff and the portal.
 
     Raises:
-        CommandError: unknown contract. ContractFileError: not rendered or altered.
+        CommandError: unknown contract. StoredFileError: not rendered or altered.
     """
     contract = _get(contract_id)
     if contract.render_status is not RenderStatus.rendered:
-        raise ContractFileError(f"Contract {contract.number} has no PDF yet.")
+        raise StoredFileError(f"Contract {contract.number} has no PDF yet.")
     return stored_file(contract.pdf_path, contract.sha256), f"{contract.number}.pdf"
 
 
@@ -441,22 +368,8 @@ def contract_scan(contract_id: int) -> tuple[Path, str]:
     """(path, download name) of a contract's signed scan.
 
     Raises:
-        CommandError: unknown contract. ContractFileError: no scan stored.
+        CommandError: unknown contract. StoredFileError: no scan stored.
     """
     contract = _get(contract_id)
     path = stored_file(contract.signed_scan_path)
     return path, f"{contract.number}-signed{path.suffix}"
-
-
-def contract_summary(contract: Contract) -> dict[str, Any]:
-    """Plain data of a contract for views and the portal."""
-    return {
-        "id": contract.id,
-        "number": contract.number,
-        "partner": contract.partner.code,
-        "template": str(contract.template),
-        "status": contract.status.value,
-        "render_status": contract.render_status.value,
-        "sha256": contract.sha256,
-        "error": contract.error,
-    }

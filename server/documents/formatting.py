@@ -66,6 +66,15 @@ def format_money_in(amount: Any, language: str, currency: str = "RUB") -> str:
     return f"{number}\xa0{currency_sign(currency, language)}"
 
 
+def format_rounded_money_in(amount: Any, language: str, currency: str = "RUB") -> str:
+    """``1234.5`` → ``1 235 ₽`` (ru) or ``1,235 ₽`` (en): to the whole unit, where a
+    chart has room for a value and not for its kopecks; ``—`` for None."""
+    if amount is None or amount == "":
+        return "—"
+    number = format_decimal(to_decimal(amount), format="#,##0", locale=language)
+    return f"{number}\xa0{currency_sign(currency, language)}"
+
+
 def format_date_in(value: Any, language: str, style: str = "long") -> str:
     """An ISO date (or ``date``) as words: ``1 января 2026 г.`` / ``January 1, 2026``."""
     if value is None or value == "":

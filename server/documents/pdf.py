@@ -5,6 +5,10 @@ Templates reference fonts and images relative to ``contract_templates/assets/``
 fetcher serves ``data:`` URLs and files inside the folder and stops the render with
 :class:`weasyprint.urls.FatalURLFetchingError` for anything else (``file:///etc/…``,
 ``http://127.0.0.1/…``, a path escaping the folder through ``..`` or a symlink).
+
+The layout runs in a forked child under :data:`PDF_LIMITS` (processor, memory and
+wall-clock time; :mod:`server.documents.isolation`): a template's output decides how
+much WeasyPrint does, and the page limit is only known once the layout is done.
 """
 
 from __future__ import annotations
@@ -20,10 +24,15 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
+from server.documents.isolation import ChildLimits, ChildStopped, run_in_child
+
 #: archival PDF with Unicode text, as contracts are kept for years
 DEFAULT_PDF_VARIANT = "pdf/a-3u"
 #: documents longer than this are refused (WeasyPrint's memory grows with pages)
 MAX_PAGES = 200
+#: the child a layout runs in: a contract takes about a second, 200 pages well under a
+#: minute; past this a template's output is refused instead of holding the worker
+PDF_LIMITS = ChildLimits(cpu_seconds=60, memory_bytes=2 * 2**30, wall_seconds=180.0)
 
 
 class DocumentRenderError(Exception):
@@ -85,14 +94,38 @@ def base_url(assets_dir: Path) -> str:
     return Path(assets_dir).resolve().as_uri() + "/"
 
 
-def html_to_pdf(html: str, css: str, options: PdfOptions) -> bytes:
-    """Lay out ``html`` with the stylesheet ``css`` and return the PDF bytes.
+def html_to_pdf(
+    html: str, css: str, options: PdfOptions, limits: ChildLimits = PDF_LIMITS
+) -> bytes:
+    """Lay out ``html`` with the stylesheet ``css`` in a child process under ``limits``
+    and return the PDF bytes.
 
     Raises:
         ResourceRefusedError: the HTML or CSS referenced a resource that is not
             ``data:`` or a file under the assets folder.
-        DocumentRenderError: the layout failed or has more than ``max_pages`` pages.
+        DocumentRenderError: the layout failed, has more than ``max_pages`` pages, or
+            went over a limit of its child process.
     """
+    try:
+        pdf: bytes = run_in_child(_layout, (html, css, options), limits)
+    except ChildStopped as stopped:
+        if stopped.reason == "cpu":
+            raise DocumentRenderError(
+                f"the PDF layout used more than {limits.cpu_seconds} s of processor time"
+            ) from None
+        if stopped.reason == "wall":
+            raise DocumentRenderError(
+                f"the PDF layout took longer than {limits.wall_seconds:g} s"
+            ) from None
+        raise DocumentRenderError(f"the PDF layout stopped unexpectedly ({stopped})") from None
+    except MemoryError:
+        raise DocumentRenderError("the PDF layout ran out of memory") from None
+    return pdf
+
+
+def _layout(html: str, css: str, options: PdfOptions) -> bytes:
+    """The layout itself, in the current process (:func:`html_to_pdf` calls it in a
+    child)."""
     fetcher = AssetURLFetcher(options.assets_dir)
     fonts = FontConfiguration()
     root = base_url(options.assets_dir)

@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from server.documents.contracts import company_details, local_today
-from server.documents.manifest import ManifestError, load_seed_templates
 from server.documents.models import ContractTemplate, TemplateKind
 from server.documents.snapshot import agreement_snapshot
-from server.documents.templates import templates_dir
+from server.documents.templates import seed_sample
 from server.errors import CommandError
 from server.extensions import db
 from server.partners.models import Partner
@@ -19,16 +18,10 @@ from server.partners.terms import terms_in_force
 
 
 def sample_data(template: ContractTemplate) -> dict[str, Any]:
-    """The sample of the seed this template key came from (empty if none), in the
-    template's language."""
-    try:
-        seeds = load_seed_templates(templates_dir())
-    except ManifestError:
-        return {"language": template.language}
-    for seed in seeds:
-        if template.key.startswith(f"{seed.key}."):
-            return {**seed.sample, "language": template.language}
-    return {"language": template.language}
+    """The sample of the seed this template key came from (else one of its kind; empty
+    if none), in the template's language."""
+    sample = seed_sample(template.key, template.kind, template.language)
+    return sample if sample is not None else {"language": template.language}
 
 
 def preview_data(template: ContractTemplate, partner_id: int | None) -> dict[str, Any]:

@@ -14,16 +14,21 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+import sqlalchemy as sa
+
+from server.campaigns.queries import campaign_programs
+from server.extensions import db
 from server.partners.models import Partner, RegionalTerms
 from server.partners.terms import terms_summary
-from server.programs.commands import version_spec
-from server.programs.models import ProgramVersion
+from server.programs.models import Program, ProgramVersion
+from server.programs.queries import version_in_force, version_spec
 from server.rules.plain_words import describe_rule
 from server.rules.program import Rule, Scope
 from server.rules.templates import default_catalogue
 
-#: the snapshot format written by this code (stored inside every snapshot)
-SNAPSHOT_VERSION = 1
+#: the snapshot format written by this code (stored inside every snapshot); version 2
+#: added ``programs`` (every program the contract covers), see :func:`upgrade_snapshot`
+SNAPSHOT_VERSION = 2
 
 #: currency sign used in plain-words amounts (as :func:`server.i18n.format_money`)
 CURRENCY_SIGN = "₽"
@@ -93,6 +98,71 @@ def partner_data(partner: Partner) -> dict[str, Any]:
     }
 
 
+def _program_entry(version: ProgramVersion, partner: Partner, language: str) -> dict[str, Any]:
+    """A program as a contract names it: title, version, dates and its rules that may
+    cover the partner, in plain words."""
+    commission, holds = rules_in_words(
+        version_spec(version).rules,
+        language,
+        partner.region.code,
+        partner.kind.value,
+        partner.code,
+    )
+    return {
+        "slug": version.program.slug,
+        "title": version.program.title,
+        "version": version.number,
+        "effective_from": version.effective_from.isoformat() if version.effective_from else None,
+        "currency": version.program.currency,
+        "commission": commission,
+        "holds": holds,
+    }
+
+
+def covered_versions(partner: Partner, main: ProgramVersion, on: date) -> list[ProgramVersion]:
+    """The program versions a contract signed on ``on`` covers: the terms' own program's
+    (``main``) first, then, by title, each other program's version in force that day
+    with a commission rule that may cover the partner. Campaigns' own programs are left
+    out: a campaign runs for weeks, a contract for years (the portal and statements
+    name campaigns)."""
+    others = db.session.scalars(
+        sa.select(Program)
+        .where(Program.id != main.program_id, Program.id.not_in(campaign_programs()))
+        .order_by(Program.title, Program.slug)
+    )
+    versions = [main]
+    for program in others:
+        version = version_in_force(program.id, on)
+        if version is None:
+            continue
+        commission, _holds = rules_in_words(
+            version_spec(version).rules,
+            "en",
+            partner.region.code,
+            partner.kind.value,
+            partner.code,
+        )
+        if commission:
+            versions.append(version)
+    return versions
+
+
+def upgrade_snapshot(snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored snapshot in the current format: version 1 named one program, so its
+    ``programs`` is that one with its rules."""
+    document = dict(snapshot)
+    if document.get("schema_version", 1) < 2:
+        document["programs"] = [
+            {
+                **document.get("program", {}),
+                "commission": document.get("commission", []),
+                "holds": document.get("holds", []),
+            }
+        ]
+        document["schema_version"] = 2
+    return document
+
+
 def agreement_snapshot(
     *,
     number: str,
@@ -112,8 +182,11 @@ def agreement_snapshot(
     """
     language = language or terms.contract_language
     company_data = dict(company or DEFAULT_COMPANY)
-    city = company_data.pop("city", None)
-    if language != "ru" or not city:
+    company_city = company_data.pop("city", None)
+    # The place of signing is the region's (its terms also name the court); the company's
+    # city stands in where the terms name none.
+    city = terms.contract_city or company_city
+    if not city or (language != "ru" and not terms.contract_city):
         city = _CITY.get(language, _CITY["ru"])
     region = partner.region
     spec = version_spec(program_version)
@@ -150,4 +223,8 @@ def agreement_snapshot(
         },
         "commission": commission,
         "holds": holds,
+        "programs": [
+            _program_entry(version, partner, language)
+            for version in covered_versions(partner, program_version, issued_on)
+        ],
     }

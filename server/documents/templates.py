@@ -12,20 +12,34 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 
 from server.audit.commands import record
-from server.documents.manifest import VariableCatalogue, load_seed_templates, load_variables
+from server.documents.manifest import (
+    ManifestError,
+    VariableCatalogue,
+    load_seed_templates,
+    load_variables,
+)
 from server.documents.models import ContractTemplate, TemplateKind, TemplateStatus
-from server.documents.sandbox import TemplateIssue, TemplateValidationError, validate_source
+from server.documents.sandbox import (
+    RenderLimitExceeded,
+    TemplateIssue,
+    TemplateRenderError,
+    TemplateValidationError,
+    render_source,
+    validate_source,
+)
 from server.errors import CommandError
 from server.extensions import db
 
 
 class TemplateSaveError(CommandError):
-    """A template was not saved: it does not compile or uses unknown variables."""
+    """A template was not saved: it does not compile, uses unknown variables or fails
+    its trial render (a limit of the sandbox, or an error with the sample data)."""
 
     def __init__(self, issues: Sequence[TemplateIssue]) -> None:
         self.issues = list(issues)
@@ -96,6 +110,41 @@ def check_template(kind: TemplateKind, body_html: str) -> None:
         raise TemplateSaveError(error.issues) from None
 
 
+def seed_sample(key: str, kind: TemplateKind, language: str) -> dict[str, Any] | None:
+    """The sample data of the seed template ``key`` (``partner_agreement.ru``) came from,
+    else of a seed of the same kind, in ``language``; None if there is no such seed."""
+    try:
+        seeds = load_seed_templates(templates_dir())
+    except ManifestError:
+        return None
+    with_sample = [seed for seed in seeds if seed.sample]
+    candidates = [seed for seed in with_sample if key.startswith(f"{seed.key}.")] or [
+        seed for seed in with_sample if seed.kind is kind
+    ]
+    return {**candidates[0].sample, "language": language} if candidates else None
+
+
+def trial_render(key: str, kind: TemplateKind, language: str, body_html: str) -> None:
+    """Render ``body_html`` once with the seed's sample data, in the sandbox's child
+    process and its limits, so a template that would stall or fail every render is
+    refused when it is saved, not when a contract is due. Without a sample only the
+    limits refuse (every variable would be unknown).
+
+    Raises:
+        TemplateSaveError: the render hit a limit or failed, with the line and reason.
+    """
+    sample = seed_sample(key, kind, language)
+    try:
+        render_source(body_html, sample or {"language": language})
+    except TemplateValidationError as error:
+        raise TemplateSaveError(error.issues) from None
+    except RenderLimitExceeded as error:
+        raise TemplateSaveError([error.issue]) from None
+    except TemplateRenderError as error:
+        if sample is not None:
+            raise TemplateSaveError([error.issue]) from None
+
+
 def _get(template_id: int) -> ContractTemplate:
     template = db.session.get(ContractTemplate, template_id)
     if template is None:
@@ -111,11 +160,13 @@ def save_template(
     version, as a draft.
 
     Raises:
-        TemplateSaveError: the body does not compile or uses unknown variables.
+        TemplateSaveError: the body does not compile, uses unknown variables or fails
+            its trial render (:func:`trial_render`).
         CommandError: the template does not exist.
     """
     base = _get(template_id)
     check_template(base.kind, body_html)
+    trial_render(base.key, base.kind, base.language, body_html)
     if base.status is TemplateStatus.draft:
         base.body_html, base.css = body_html, css
         target = base
@@ -151,12 +202,13 @@ def publish_template(template_id: int, actor_id: int | None = None) -> ContractT
 
     Raises:
         CommandError: the template does not exist or is not a draft.
-        TemplateSaveError: the draft no longer validates.
+        TemplateSaveError: the draft no longer validates or fails its trial render.
     """
     template = _get(template_id)
     if template.status is not TemplateStatus.draft:
         raise CommandError(f"{template} is {template.status.value}; only drafts are published.")
     check_template(template.kind, template.body_html)
+    trial_render(template.key, template.kind, template.language, template.body_html)
     for previous in db.session.scalars(
         sa.select(ContractTemplate).where(
             ContractTemplate.key == template.key,

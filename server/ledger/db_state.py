@@ -39,6 +39,7 @@ def _accrual_to_json(accrual: ReversibleAccrual) -> dict[str, Any]:
         "reason": accrual.reason,
         "reversed_amount": str(accrual.reversed_amount),
         "reversed_points": accrual.reversed_points,
+        "program": accrual.program,
     }
 
 
@@ -54,6 +55,7 @@ def _accrual_from_json(data: dict[str, Any]) -> ReversibleAccrual:
         reason=data["reason"],
         reversed_amount=Decimal(data["reversed_amount"]),
         reversed_points=int(data["reversed_points"]),
+        program=data.get("program"),  # absent in rows written before several programs
     )
 
 

@@ -28,7 +28,6 @@ from server.config import DEFAULT_EVALUATION_BATCH_SIZE
 from server.db.bulk import InsertStream, update_rows
 from server.db.types import utcnow
 from server.extensions import db
-from server.ledger.commands import StoredEvent, outcome_rows
 from server.ledger.db_state import DatabaseState
 from server.ledger.holds import release_followups
 from server.ledger.models import (
@@ -38,10 +37,11 @@ from server.ledger.models import (
     EventStatus,
     SalesEvent,
 )
+from server.ledger.rows import ProgramRows, StoredEvent, outcome_rows
 from server.partners.models import Partner
 from server.partners.queries import partner_directory
-from server.programs.commands import version_document, version_spec
 from server.programs.models import Program, ProgramVersion, VersionStatus
+from server.programs.queries import version_document, version_spec
 from server.rules.evaluator import Evaluator, Rejection
 from server.rules.events import ATTRIBUTION_FIELDS, parse_instant
 from server.rules.partners import PartnerDirectory
@@ -59,9 +59,10 @@ NO_PROGRAM = "no program in force"
 #: parameter would let PostgreSQL's generic plans miss the index
 PENDING = sa.text("events.status = 'pending'")
 
-#: keyed by version id *and* content digest: ids repeat across databases (a restore,
-#: a test run) and a cached evaluator must never answer for another program
-_EVALUATORS: OrderedDict[tuple[int, str], Evaluator] = OrderedDict()
+#: keyed by the versions in force (ids *and* content digests): ids repeat across
+#: databases (a restore, a test run) and a cached evaluator must never answer for
+#: another program
+_EVALUATORS: OrderedDict[tuple[tuple[int, str], ...], Evaluator] = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -73,13 +74,20 @@ class BatchReport:
     remaining: int
 
 
+#: the published versions in force on one date, one per program, in slug order
+InForce = tuple[ProgramVersion, ...]
+
+
 def _evaluator(
-    version: ProgramVersion, digest: str, partners: PartnerDirectory, state: DatabaseState
+    versions: InForce, digests: tuple[str, ...], partners: PartnerDirectory, state: DatabaseState
 ) -> Evaluator:
-    key = (version.id, digest)
+    key = tuple(zip((v.id for v in versions), digests, strict=True))
     evaluator = _EVALUATORS.get(key)
     if evaluator is None:
-        evaluator = Evaluator(version_spec(version), partners)
+        # figures keyed by program always: programs come and go mid-month (docs/ledger.md)
+        evaluator = Evaluator(
+            [version_spec(v) for v in versions], partners, figures_by_program=True
+        )
         _EVALUATORS[key] = evaluator
         while len(_EVALUATORS) > EVALUATOR_CACHE_SIZE:
             _EVALUATORS.popitem(last=False)
@@ -90,23 +98,32 @@ def _evaluator(
 
 
 class VersionsInForce:
-    """Published versions of the (single) program, looked up by date."""
+    """Published versions of every program, looked up by date (spec §6: every program
+    with a version in force on an event's local date evaluates it)."""
 
     def __init__(self) -> None:
         rows = db.session.scalars(
             sa.select(ProgramVersion)
             .join(Program)
             .where(ProgramVersion.status == VersionStatus.published)
-            .order_by(ProgramVersion.effective_from, ProgramVersion.number)
+            .order_by(Program.slug, ProgramVersion.effective_from, ProgramVersion.number)
         ).all()
-        self._versions = [v for v in rows if v.effective_from is not None]
+        by_program: dict[int, list[ProgramVersion]] = {}
+        for version in rows:
+            if version.effective_from is not None:
+                by_program.setdefault(version.program_id, []).append(version)
+        self._programs = list(by_program.values())  # slug order
+        #: every stored program: a refund reverses accruals of programs no longer in force
+        self.program_ids = {
+            slug: pid for pid, slug in db.session.execute(sa.select(Program.id, Program.slug))
+        }
+        self.slugs = {pid: slug for slug, pid in self.program_ids.items()}
         self._rule_ids: dict[int, dict[str, int]] = {}
         self._digests: dict[int, str] = {}
+        self._on: dict[date, InForce] = {}
 
-    def rule_ids(self, version: ProgramVersion | None) -> dict[str, int]:
+    def rule_ids(self, version: ProgramVersion) -> dict[str, int]:
         """Rule key → rule instance id of a version (cached)."""
-        if version is None:
-            return {}
         cached = self._rule_ids.get(version.id)
         if cached is None:
             cached = self._rule_ids[version.id] = {r.rule_key: r.id for r in version.rules}
@@ -120,13 +137,24 @@ class VersionsInForce:
             cached = self._digests[version.id] = hashlib.sha256(document.encode()).hexdigest()
         return cached
 
-    def on(self, day: date) -> ProgramVersion | None:
-        found = None
-        for version in self._versions:
-            assert version.effective_from is not None
-            if version.effective_from <= day:
-                found = version
-        return found
+    def digests(self, versions: InForce) -> tuple[str, ...]:
+        return tuple(self.digest(v) for v in versions)
+
+    def on(self, day: date) -> InForce:
+        """The version in force on ``day`` of each program that has one (cached)."""
+        cached = self._on.get(day)
+        if cached is None:
+            found = []
+            for versions in self._programs:
+                latest = None
+                for version in versions:
+                    assert version.effective_from is not None
+                    if version.effective_from <= day:
+                        latest = version
+                if latest is not None:
+                    found.append(latest)
+            cached = self._on[day] = tuple(found)
+        return cached
 
 
 def _lock() -> None:
@@ -206,11 +234,14 @@ def evaluate_pending(batch_size: int = DEFAULT_EVALUATION_BATCH_SIZE) -> BatchRe
         state = DatabaseState(session)
         _prefetch(state, [payload for *_, payload in events], partners)
         versions = VersionsInForce()
-        in_force = [_version_of(payload, versions) for *_, payload in events]
-        for used in {v.id: v for v in in_force if v is not None}.values():
-            # read before the accruals stream: a query in the loop would end the COPY
-            versions.rule_ids(used)
-            _evaluator(used, versions.digest(used), partners, state)
+        in_force = [_versions_of(payload, versions) for *_, payload in events]
+        # read before the accruals stream: a query in the loop would end the COPY
+        evaluators = {
+            used: _evaluator(used, versions.digests(used), partners, state)
+            for used in set(in_force)
+            if used
+        }
+        programs_of = {used: _program_rows(used, versions) for used in set(in_force)}
         # Campaigns: rows of a campaign's rules for events that did not occur while it
         # was running are dropped; the accrual that crosses a budget cap is cut to what
         # is left, later ones are dropped (server/campaigns/budget.py, docs/workspace.md).
@@ -220,20 +251,19 @@ def evaluate_pending(batch_size: int = DEFAULT_EVALUATION_BATCH_SIZE) -> BatchRe
         reversals: list[dict[str, Any]] = []
         rejected = 0
         with session.no_autoflush, InsertStream(session, Accrual.__table__) as accruals:
-            for (row_id, source, external_id, occurred_at, payload), version in zip(
+            for (row_id, source, external_id, occurred_at, payload), used in zip(
                 events, in_force, strict=True
             ):
-                if version is None:
+                if not used:
                     outcomes: list[Any] = [Rejection(external_id, NO_PROGRAM)]
                 else:
-                    evaluator = _evaluator(version, versions.digest(version), partners, state)
-                    outcomes = evaluator.process(payload)
+                    outcomes = evaluators[used].process(payload)
                 result = outcome_rows(
                     StoredEvent(row_id, source, external_id, occurred_at),
                     outcomes,
                     partner_ids=partner_ids,
-                    rule_ids=versions.rule_ids(version),
-                    program_version_id=version.id if version else None,
+                    programs=programs_of[used],
+                    program_ids=versions.program_ids,
                     created_at=now,
                 )
                 updates.append(
@@ -313,10 +343,18 @@ def batch_garbage_collection() -> Iterator[None]:
             gc.unfreeze()
 
 
-def _version_of(payload: dict[str, Any], versions: VersionsInForce) -> ProgramVersion | None:
-    """The program version in force on the event's local date (None: none, or no date)."""
+def _versions_of(payload: dict[str, Any], versions: VersionsInForce) -> InForce:
+    """The program versions in force on the event's local date (none without a date)."""
     moment = parse_instant(payload.get("occurred_at"))
-    return versions.on(moment.date()) if moment else None
+    return versions.on(moment.date()) if moment else ()
+
+
+def _program_rows(used: InForce, versions: VersionsInForce) -> dict[str, ProgramRows]:
+    """Program slug → the ids its accruals carry, for the versions in force."""
+    return {
+        versions.slugs[v.program_id]: ProgramRows(v.program_id, v.id, versions.rule_ids(v))
+        for v in used
+    }
 
 
 def _release_reversals_of_released_holds(rows: list[dict[str, Any]]) -> None:

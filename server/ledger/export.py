@@ -1,9 +1,10 @@
 """The ledger in the spec's output format (JSON lines), comparable with ``simulate``.
 
 Order: events by (occurred_at, id) — the processing order — then each event's
-accruals in the order they were written (rule order, then level). Rejected events give
-one ``rejected`` line; events refused at intake come first if their time is unreadable,
-otherwise in time order.
+accruals in the order they were written (program slug, rule, level). Accrual lines
+carry ``program`` (the slug) when more than one program has a published version.
+Rejected events give one ``rejected`` line; events refused at intake come first if
+their time is unreadable, otherwise in time order.
 """
 
 from __future__ import annotations
@@ -17,13 +18,18 @@ import sqlalchemy as sa
 from server.extensions import db
 from server.ledger.models import Accrual, EventStatus, IntakeRejection, SalesEvent
 from server.partners.models import Partner
+from server.programs.models import Program, ProgramVersion, VersionStatus
 from server.rules.events import parse_instant
 from server.rules.money import format_amount
 
 
-def _accrual_line(event_id: str, accrual: Accrual, partner_code: str) -> dict[str, Any]:
-    line: dict[str, Any] = {
-        "event": event_id,
+def _accrual_line(
+    event_id: str, accrual: Accrual, partner_code: str, program: str | None
+) -> dict[str, Any]:
+    line: dict[str, Any] = {"event": event_id}
+    if program is not None:
+        line["program"] = program
+    line |= {
         "partner": partner_code,
         "rule": accrual.rule_key,
         "kind": accrual.kind.value,
@@ -42,8 +48,24 @@ def _accrual_line(event_id: str, accrual: Accrual, partner_code: str) -> dict[st
     return line
 
 
+def several_programs() -> bool:
+    """Whether more than one program has a published version: accrual lines carry
+    ``program`` then, as ``simulate`` prints them when given several programs."""
+    count = db.session.scalar(
+        sa.select(sa.func.count(sa.distinct(ProgramVersion.program_id))).where(
+            ProgramVersion.status == VersionStatus.published
+        )
+    )
+    return (count or 0) > 1
+
+
 def ledger_lines(source: str | None = None) -> Iterator[dict[str, Any]]:
     """Every evaluated event's lines, in processing order (streamed)."""
+    slugs = (
+        {pid: slug for pid, slug in db.session.execute(sa.select(Program.id, Program.slug))}
+        if several_programs()
+        else {}
+    )
     intake = db.session.scalars(
         sa.select(IntakeRejection)
         .order_by(IntakeRejection.id)
@@ -95,7 +117,9 @@ def ledger_lines(source: str | None = None) -> Iterator[dict[str, Any]]:
         for row in group:
             accrual, partner_code = row[5], row[6]
             if accrual is not None:
-                yield _accrual_line(external_id, accrual, partner_code)
+                yield _accrual_line(
+                    external_id, accrual, partner_code, slugs.get(accrual.program_id)
+                )
     while upcoming is not None:
         yield upcoming[2]
         upcoming = next(pending_timed, None)

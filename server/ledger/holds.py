@@ -3,11 +3,12 @@
 The ledger stays append-only. A held row never changes; the decision adds:
 
 - approve: a ``release`` accrual (status approved, ``+amount``/``+points`` of the held
-  row, ``reverses_accrual_id`` → the held row, dedupe key ``release|<held id>``); held
+  row, the comment if any as reason, ``reverses_accrual_id`` → the held row, dedupe key
+  ``release|<held id>``); held
   reversals of the same accrual already in the ledger (a refund that came before the
   decision) are released with it, so the partner is paid only what was not refunded;
-- reject: a ``forfeit`` accrual (status approved, amount 0, the comment as reason,
-  dedupe key ``forfeit|<held id>``); the held row then never counts;
+- reject: a ``forfeit`` accrual (status approved, amount 0, the comment as reason: a
+  rejection needs one; dedupe key ``forfeit|<held id>``); the held row then never counts;
 
 plus a :class:`HoldDecision` row and an :class:`AuditEntry`. A decision is final.
 Refunds that arrive after an approval are released by :func:`release_followups`, which
@@ -46,7 +47,7 @@ from server.ledger.models import (
     SalesEvent,
 )
 
-#: the reason a forfeit row carries when the manager gave no comment
+#: the reason forfeit rows carried before a rejection needed one; screens translate it
 REJECTED_REASON = "rejected by manager"
 #: ``Accrual.reason`` is this long; a longer comment is kept whole in ``HoldDecision``
 REASON_LENGTH = 200
@@ -95,6 +96,10 @@ class BulkTooLargeError(CommandError):
     """More accruals were selected than one decision may cover."""
 
 
+class ReasonRequiredError(CommandError):
+    """A rejection without a reason: the partner and the next reader need to know why."""
+
+
 @dataclass(frozen=True)
 class DecisionOutcome:
     """What one decision wrote."""
@@ -136,6 +141,7 @@ def decide_holds(
             accrual, or already decided (also when another manager decided it a moment
             ago).
         BulkTooLargeError: more than :data:`MAX_BULK` accruals, or none.
+        ReasonRequiredError: a rejection with an empty comment.
     """
     ids = list(dict.fromkeys(accrual_ids))
     if not ids:
@@ -146,6 +152,8 @@ def decide_holds(
         )
     session = db.session
     comment = (comment or "").strip() or None
+    if verdict is HoldVerdict.reject and comment is None:
+        raise ReasonRequiredError(_l("Give the reason of the rejection in the comment."))
     _serialize_with_evaluation(session)
     rows = {
         row.id: row
@@ -169,7 +177,7 @@ def decide_holds(
     for id_ in ids:
         held = rows[id_]
         if verdict is HoldVerdict.approve:
-            added = [_release(held, now)]
+            added = [_release(held, now, comment)]
             added += [_release(reversal, now) for reversal in reversals.get(held.id, [])]
         else:
             added = [_forfeit(held, comment, now)]
@@ -330,7 +338,7 @@ def _held_reversals(session: Session, held: list[Accrual]) -> dict[int, list[Acc
     if not sales:
         return {}
     by_key = {
-        (sales[row.id], row.partner_id, row.rule_key, row.level, row.kind): row.id
+        (sales[row.id], row.program_id, row.partner_id, row.rule_key, row.level, row.kind): row.id
         for row in held
         if row.id in sales
     }
@@ -346,6 +354,7 @@ def _held_reversals(session: Session, held: list[Accrual]) -> dict[int, list[Acc
     ):
         key = (
             reversal.reverses,
+            reversal.program_id,
             reversal.partner_id,
             reversal.rule_key,
             reversal.level,
@@ -356,7 +365,9 @@ def _held_reversals(session: Session, held: list[Accrual]) -> dict[int, list[Acc
     return found
 
 
-def _release(held: Accrual, at: datetime) -> Accrual:
+def _release(held: Accrual, at: datetime, comment: str | None = None) -> Accrual:
+    """The row that pays a held one; it carries the approver's comment as its reason,
+    so the ledger shows why it was paid."""
     return Accrual(
         dedupe_key=f"release|{held.id}",
         event_id=held.event_id,
@@ -364,10 +375,12 @@ def _release(held: Accrual, at: datetime) -> Accrual:
         rule_instance_id=held.rule_instance_id,
         rule_key=held.rule_key,
         program_version_id=held.program_version_id,
+        program_id=held.program_id,
         kind=AccrualKind.release,
         amount=held.amount,
         points=held.points,
         status=AccrualStatus.approved,
+        reason=comment[:REASON_LENGTH] if comment else None,
         level=held.level,
         reverses_accrual_id=held.id,
         occurred_at=at,
@@ -382,11 +395,12 @@ def _forfeit(held: Accrual, comment: str | None, at: datetime) -> Accrual:
         rule_instance_id=held.rule_instance_id,
         rule_key=held.rule_key,
         program_version_id=held.program_version_id,
+        program_id=held.program_id,
         kind=AccrualKind.forfeit,
         amount=Decimal("0"),
         points=0,
         status=AccrualStatus.approved,
-        reason=(comment or REJECTED_REASON)[:REASON_LENGTH],
+        reason=(comment or REJECTED_REASON)[:REASON_LENGTH],  # a comment is required now
         level=held.level,
         reverses_accrual_id=held.id,
         occurred_at=at,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -355,12 +355,17 @@ def import_sales(
     return report
 
 
-def error_report_csv(errors: list[dict[str, Any]]) -> str:
-    """The row errors as CSV (UTF-8 with BOM for spreadsheet programs)."""
+#: the error report's columns by their machine names (the command line's report)
+ERROR_COLUMNS = ("line", "column", "value", "reason")
+
+
+def error_report_csv(errors: list[dict[str, Any]], headers: Sequence[str] = ERROR_COLUMNS) -> str:
+    """The row errors as CSV (UTF-8 with BOM for spreadsheet programs); the screen
+    passes ``headers`` in the reader's language (the reasons are already in it)."""
     out = io.StringIO()
     out.write(UTF8_BOM)
     writer = csv.writer(out, delimiter=";")
-    writer.writerow(["line", "column", "value", "reason"])
+    writer.writerow(headers)
     for error in errors:
         # the column (a header) and the value are the uploaded file's own text: never
         # let them run as formulas

@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from server.db.bulk import insert_ignoring_conflicts, one_of, value_chunks
 from server.db.types import utcnow
 from server.extensions import db
-from server.ledger.commands import event_row, payload_digest
 from server.ledger.models import EventStatus, EventType, IntakeRejection, SalesEvent
-from server.rules.events import read_body, read_header
+from server.ledger.rows import event_row, payload_digest
+from server.rules.events import DEFAULT_MAX_AHEAD, read_body, read_header, received_too_late
 
 CONFLICT_REASON = "event id already used by this source with a different payload"
 
@@ -139,15 +141,24 @@ def _stored_digests(source: str, external_ids: list[str]) -> dict[str, str]:
     return found
 
 
+def max_ahead() -> timedelta:
+    """How far after its arrival an event may be dated (``EVENTS_MAX_FUTURE_HOURS``)."""
+    hours = current_app.config.get("EVENTS_MAX_FUTURE_HOURS")
+    return DEFAULT_MAX_AHEAD if hours is None else timedelta(hours=float(hours))
+
+
 def ingest_batch(source: str, items: list[Any], currency: str) -> list[IntakeResult]:
     """Validate and store a batch from one source in one transaction; answer per event.
 
-    ``items`` are parsed JSON values (decimals as ``Decimal``). Commits.
+    ``items`` are parsed JSON values (decimals as ``Decimal``). Besides the rules'
+    validation (:mod:`server.rules.events`), events dated more than :func:`max_ahead`
+    after now are refused. Commits.
     """
     results: dict[int, IntakeResult] = {}
     candidates: list[tuple[int, str, dict[str, Any], str]] = []
     first_in_batch: dict[str, str] = {}
     received = utcnow()
+    ahead = max_ahead()
     for index, item in enumerate(items):
         payload = normalise_payload(item)
         if contains_nul(payload):
@@ -165,7 +176,7 @@ def ingest_batch(source: str, items: list[Any], currency: str) -> list[IntakeRes
                 index, header.id[:MAX_ID_LENGTH], IntakeStatus.rejected, LONG_ID_REASON
             )
             continue
-        body = read_body(payload, header, currency)
+        body = received_too_late(header, received, ahead) or read_body(payload, header, currency)
         if isinstance(body, str):
             results[index] = IntakeResult(index, header.id, IntakeStatus.rejected, body)
             continue

@@ -7,7 +7,7 @@ Accruals are never updated in place: refunds, hold decisions and payouts add row
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db.types import ExactDecimal, Money, UTCDateTime, str_enum, utcnow
 from server.partners.models import Partner
+from server.programs.models import Program
 
 
 class EventType(str, enum.Enum):
@@ -57,12 +58,6 @@ class AccrualStatus(str, enum.Enum):
 class HoldVerdict(str, enum.Enum):
     approve = "approve"
     reject = "reject"
-
-
-class StatementStatus(str, enum.Enum):
-    pending = "pending"
-    ready = "ready"
-    failed = "failed"
 
 
 class SalesEvent(Model):
@@ -134,6 +129,8 @@ class Accrual(Model):
         sa.Index("ix_accruals_created_at", "created_at"),
         # campaign spend (server/campaigns/budget.py), read by every evaluation batch
         sa.Index("ix_accruals_rule_key_kind", "rule_key", "kind"),
+        # the ledger screens' program filter, newest first
+        sa.Index("ix_accruals_program_created", "program_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -147,9 +144,15 @@ class Accrual(Model):
     program_version_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("program_versions.id"), index=True
     )
+    #: the program that produced it (spec §6); every row evaluation writes has one, and
+    #: holds' follow-ups copy it. None for rows of no program (payouts). Not a foreign
+    #: key: evaluation maps it from the outcome's program slug, read from ``programs``
+    #: in the same transaction, and programs are never deleted once published
+    program_id: Mapped[int | None] = mapped_column(sa.Integer)
     kind: Mapped[AccrualKind] = mapped_column(str_enum(AccrualKind))
     amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
-    points: Mapped[int] = mapped_column(sa.Integer, default=0)
+    #: 64-bit: a point per rouble of the largest sale intake accepts is 10^12 points
+    points: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     status: Mapped[AccrualStatus] = mapped_column(str_enum(AccrualStatus))
     reason: Mapped[str | None] = mapped_column(sa.String(200))
     level: Mapped[int | None] = mapped_column(sa.Integer)
@@ -164,6 +167,10 @@ class Accrual(Model):
         back_populates="accruals", foreign_keys=[event_id]
     )
     partner: Mapped[Partner] = relationship()
+    #: read-only: rows are written as column values, never through the relationship
+    program: Mapped[Program | None] = relationship(
+        primaryjoin="foreign(Accrual.program_id) == Program.id", viewonly=True
+    )
 
     def __str__(self) -> str:
         return f"{self.kind.value} {self.amount} → {self.partner_id}"
@@ -181,30 +188,6 @@ class HoldDecision(Model):
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ab_user.id"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ledger_accrual_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accruals.id"))
-
-
-class Statement(Model):
-    """A partner's statement for a closed period, rendered once and kept immutable."""
-
-    __tablename__ = "statements"
-    __table_args__ = (sa.UniqueConstraint("partner_id", "period_start", "period_end"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    partner_id: Mapped[int] = mapped_column(sa.ForeignKey("partners.id"), index=True)
-    period_start: Mapped[date] = mapped_column(sa.Date)
-    period_end: Mapped[date] = mapped_column(sa.Date)
-    status: Mapped[StatementStatus] = mapped_column(
-        str_enum(StatementStatus), default=StatementStatus.pending
-    )
-    opening_balance: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
-    closing_balance: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
-    totals: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
-    file_path: Mapped[str | None] = mapped_column(sa.String(500))
-    sha256: Mapped[str | None] = mapped_column(sa.String(64))
-    error: Mapped[str | None] = mapped_column(sa.Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    partner: Mapped[Partner] = relationship()
 
 
 class IntakeRejection(Model):
@@ -264,7 +247,8 @@ class PeriodFiguresRow(Model):
 
     __tablename__ = "eval_period_figures"
 
-    rule: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    #: ``<program slug>/<rule id>``: programs never share figures (spec §6)
+    rule: Mapped[str] = mapped_column(sa.String(201), primary_key=True)
     partner: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     period: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     sales_amount: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal("0"))

@@ -23,8 +23,16 @@ from server.audit.commands import record
 from server.db.types import utcnow
 from server.errors import CommandError
 from server.extensions import db
-from server.partners.clicks import REFERRER_LENGTH, USER_AGENT_LENGTH, CodeClick, VisitKind
-from server.partners.models import AttributionCode, CodeKind, CodeStatus, Partner
+from server.partners.models import (
+    REFERRER_LENGTH,
+    USER_AGENT_LENGTH,
+    AttributionCode,
+    CodeClick,
+    CodeKind,
+    CodeStatus,
+    Partner,
+    VisitKind,
+)
 
 #: promo codes avoid letters and digits that read alike (0/O, 1/I/L)
 PROMO_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

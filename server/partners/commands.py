@@ -66,6 +66,7 @@ def import_partners(directory: PartnerDirectory) -> PartnerImportReport:
         partner.status = PartnerStatus(info.status.value)
         partner.region = regions[region_code]
         partner.customer_ref = info.customer_ref
+        partner.tags = sorted(info.tags) or None
         rows[info.id] = partner
     session.flush()
     for info in directory:

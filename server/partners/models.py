@@ -5,13 +5,14 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_appbuilder import Model
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db.types import Money, UTCDateTime, str_enum, utcnow
+from server.partners.tags import parse_tags
 
 if TYPE_CHECKING:
     from server.programs.models import ProgramVersion
@@ -87,6 +88,8 @@ class RegionalTerms(Model):
     loyalty_and_events: Mapped[str | None] = mapped_column(sa.Text)
     governing_law: Mapped[str] = mapped_column(sa.String(200), default="Российская Федерация")
     court: Mapped[str | None] = mapped_column(sa.String(300))
+    #: where contracts under these terms are signed (their header's city)
+    contract_city: Mapped[str | None] = mapped_column(sa.String(120))
     contract_language: Mapped[str] = mapped_column(sa.String(8), default="ru")
     program_version_id: Mapped[int | None] = mapped_column(sa.ForeignKey("program_versions.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -113,6 +116,8 @@ class Partner(Model):
     region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partners.id"), index=True)
     customer_ref: Mapped[str | None] = mapped_column(sa.String(200))
+    #: segments the partner belongs to (programs' enrolment and rules' scope ``tags``)
+    tags: Mapped[list[str] | None] = mapped_column(sa.JSON)
     email: Mapped[str | None] = mapped_column(sa.String(200))
     phone: Mapped[str | None] = mapped_column(sa.String(50))
     landing_url: Mapped[str | None] = mapped_column(sa.String(500))
@@ -132,6 +137,16 @@ class Partner(Model):
     parent: Mapped[Partner | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Partner]] = relationship(back_populates="parent")
     codes: Mapped[list[AttributionCode]] = relationship(back_populates="partner")
+
+    @property
+    def tags_text(self) -> str:
+        """The tags as the partner form shows them: comma-separated, sorted."""
+        return ", ".join(sorted(self.tags or ()))
+
+    @tags_text.setter
+    def tags_text(self, text: str | None) -> None:
+        # the form's field: raises ValueError for a tag too long (the form refuses it first)
+        self.tags = parse_tags(text)
 
     def __str__(self) -> str:
         return f"{self.code} · {self.name}"
@@ -168,16 +183,37 @@ class PartnerUser(Model):
     partner: Mapped[Partner] = relationship()
 
 
-def partner_summary(partner: Partner) -> dict[str, Any]:
-    """Plain data about a partner, for templates and snapshots (no ORM objects)."""
-    return {
-        "code": partner.code,
-        "name": partner.name,
-        "kind": partner.kind.value,
-        "status": partner.status.value,
-        "region": partner.region.code if partner.region else None,
-        "legal_name": partner.legal_name,
-        "inn": partner.inn,
-        "kpp": partner.kpp,
-        "ogrn": partner.ogrn,
-    }
+# Visits through attribution codes: a click on a referral link or a scan of a QR code.
+# A row is written per visit by server.partners.codes.record_visit; the table only
+# grows. It records what the visitor's browser told us and nothing that identifies them
+# (no IP address): user agent and referrer, both cut to their column's length.
+
+#: column lengths; longer header values are cut, never refused
+USER_AGENT_LENGTH = 500
+REFERRER_LENGTH = 1000
+
+
+class VisitKind(str, enum.Enum):
+    #: a referral link or promo link opened (``/r/<code>``)
+    click = "click"
+    #: an offline point's QR code scanned (``/q/<token>``)
+    scan = "scan"
+
+
+class CodeClick(Model):
+    """One visit through an attribution code."""
+
+    __tablename__ = "code_clicks"
+    __table_args__ = (sa.Index("ix_code_clicks_code_at", "code_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_id: Mapped[int] = mapped_column(sa.ForeignKey("attribution_codes.id"))
+    kind: Mapped[VisitKind] = mapped_column(str_enum(VisitKind))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_agent: Mapped[str | None] = mapped_column(sa.String(USER_AGENT_LENGTH))
+    referrer: Mapped[str | None] = mapped_column(sa.String(REFERRER_LENGTH))
+
+    code: Mapped[AttributionCode] = relationship()
+
+    def __str__(self) -> str:
+        return f"{self.kind.value} {self.code_id} {self.at:%Y-%m-%d %H:%M}"

@@ -32,7 +32,16 @@ def partner_directory() -> PartnerDirectory:
                 status=PartnerStatus(partner.status.value),
                 customer_ref=partner.customer_ref,
                 codes={kind: tuple(values) for kind, values in codes[partner.id].items()},
+                tags=frozenset(partner.tags or ()),
             )
             for partner in partners
         ]
     )
+
+
+def partner_tags() -> list[str]:
+    """Every tag some partner carries, sorted (the enrolment editor's choices)."""
+    tags: set[str] = set()
+    for row in db.session.scalars(sa.select(Partner.tags).where(Partner.tags.is_not(None))):
+        tags.update(row or ())
+    return sorted(tags)

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from server.audit.commands import record
-from server.db.types import to_money
+from server.db.types import MONEY_LIMIT, to_money
 from server.errors import CommandError
 from server.extensions import db
 from server.partners.models import Region, RegionalTerms
@@ -44,6 +44,7 @@ class TermsDraft:
     marketing_support: str | None = None
     loyalty_and_events: str | None = None
     court: str | None = None
+    contract_city: str | None = None
     program_version_id: int | None = None
 
 
@@ -51,8 +52,14 @@ def _problems(draft: TermsDraft) -> list[str]:
     problems = []
     if not 0 < draft.payment_terms_days <= MAX_PAYMENT_TERMS_DAYS:
         problems.append(f"payment terms must be 1 to {MAX_PAYMENT_TERMS_DAYS} days")
-    if Decimal(draft.minimum_payout) < 0:
+    minimum = Decimal(draft.minimum_payout)
+    if not minimum.is_finite():
+        problems.append("the minimum payout must be a number")
+    elif minimum < 0:
         problems.append("the minimum payout cannot be negative")
+    elif minimum >= MONEY_LIMIT or to_money(minimum) >= MONEY_LIMIT:
+        # a money column keeps less (server/db/types.py): refused here, not by a 500
+        problems.append(f"the minimum payout must be below {MONEY_LIMIT:,}")
     if draft.contract_language not in CONTRACT_LANGUAGES:
         problems.append(f"the contract language must be one of {', '.join(CONTRACT_LANGUAGES)}")
     if draft.effective_to is not None and draft.effective_to < draft.effective_from:
@@ -135,6 +142,7 @@ def terms_summary(terms: RegionalTerms) -> dict[str, Any]:
         "loyalty_and_events": terms.loyalty_and_events,
         "governing_law": terms.governing_law,
         "court": terms.court,
+        "contract_city": terms.contract_city,
         "contract_language": terms.contract_language,
         "program_version_id": terms.program_version_id,
     }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -14,9 +14,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from babel.dates import format_date
 from flask_babel import lazy_gettext as _l
 
-from server.documents.models import Contract, RenderStatus
+from server.campaigns.models import Campaign, CampaignStatus
+from server.documents.models import Contract, ContractStatus, RenderStatus
 from server.documents.snapshot import CURRENCY_SIGN, scope_may_apply
 from server.extensions import db
 from server.i18n import current_language
@@ -25,16 +27,24 @@ from server.ledger.models import (
     Accrual,
     AccrualKind,
     AccrualStatus,
+    PeriodFiguresRow,
     SalesEvent,
-    Statement,
-    StatementStatus,
 )
 from server.partners.models import AttributionCode, Partner, PartnerUser
-from server.programs.commands import version_in_force, version_spec
 from server.programs.models import Program, ProgramVersion, RuleInstance, VersionStatus
+from server.programs.queries import (
+    partner_enrolled,
+    rule_in_plain_words,
+    rule_template_title,
+    version_enrolment,
+    version_in_force,
+    version_spec,
+)
 from server.rules.plain_words import describe_rule
+from server.rules.program import GoalParams, Metric, Period, Rule, TieredParams
 from server.rules.templates import default_catalogue
 from server.spreadsheet import UTF8_BOM, cell
+from server.statements.models import Statement, StatementStatus
 
 ZERO = Decimal("0.00")
 #: accruals per page of the portal's list
@@ -55,6 +65,23 @@ CSV_COLUMNS = (
     "reason",
     "reverses",
     "reward",
+)
+#: :data:`CSV_COLUMNS` as a partner reads them (the portal's export)
+CSV_HEADERS = (
+    _l("Accrual id"),
+    _l("Time (UTC)"),
+    _l("Event"),
+    _l("Order"),
+    _l("Channel"),
+    _l("Rule"),
+    _l("Kind"),
+    _l("Status"),
+    _l("Amount"),
+    _l("Points"),
+    _l("Level"),
+    _l("Reason"),
+    _l("Reverses sale"),
+    _l("Reward"),
 )
 
 
@@ -189,7 +216,7 @@ def rule_labels(accruals: Iterable[Accrual]) -> dict[tuple[int, str], RuleLabel]
     )
     return {
         (rule.program_version_id, rule.rule_key): RuleLabel(
-            rule.template_title(), rule.in_plain_words()
+            rule_template_title(rule), rule_in_plain_words(rule)
         )
         for rule in rules
         if (rule.program_version_id, rule.rule_key) in wanted
@@ -218,21 +245,32 @@ def rule_choices(partner_id: int) -> list[tuple[str, str]]:
     return sorted(choices, key=lambda choice: (choice[1], choice[0]))
 
 
-def accruals_csv(partner: Partner, filters: AccrualFilter) -> Iterator[bytes]:
+def accruals_csv(
+    partner: Partner,
+    filters: AccrualFilter,
+    headers: Sequence[str] = CSV_COLUMNS,
+    word: Callable[[object], str] = str,
+) -> Iterator[bytes]:
     """The filtered accruals as CSV (UTF-8 with BOM, plain decimals, ISO 8601 UTC).
+
+    A partner reads it: the view passes ``headers`` (one per :data:`CSV_COLUMNS`) and
+    ``word`` (a stored value — kind, status, channel — in words) in the reader's
+    language; the defaults are the machine names.
 
     The query is built here, from the partner as the view loaded it; the rows are read as
     the body is sent, which a WSGI server does after the view's session has ended.
     """
     query = _accrual_query(partner, filters).order_by(Accrual.occurred_at, Accrual.id)
-    return _csv_body(query)
+    return _csv_body(query, headers, word)
 
 
-def _csv_body(query: sa.Select[Accrual, SalesEvent]) -> Iterator[bytes]:
+def _csv_body(
+    query: sa.Select[Accrual, SalesEvent], headers: Sequence[str], word: Callable[[object], str]
+) -> Iterator[bytes]:
     yield UTF8_BOM.encode("utf-8")
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(headers)
     for accrual, event in db.session.execute(query.execution_options(yield_per=1000)):
         writer.writerow(
             [
@@ -240,10 +278,10 @@ def _csv_body(query: sa.Select[Accrual, SalesEvent]) -> Iterator[bytes]:
                 accrual.occurred_at.isoformat() if accrual.occurred_at else "",
                 cell(event.external_id if event else ""),
                 cell(event.order_id if event else ""),
-                cell(event.channel if event else ""),
+                cell(word(event.channel) if event and event.channel else ""),
                 cell(accrual.rule_key),
-                accrual.kind.value,
-                accrual.status.value,
+                word(accrual.kind.value),
+                word(STATUS_WORDS.get(accrual.status, accrual.status.value)),
                 f"{accrual.amount:.2f}",
                 accrual.points,
                 accrual.level if accrual.level is not None else "",
@@ -259,40 +297,244 @@ def _csv_body(query: sa.Select[Accrual, SalesEvent]) -> Iterator[bytes]:
     yield buffer.getvalue().encode("utf-8")
 
 
-def rules_in_words(partner: Partner, language: str, on: date) -> list[dict[str, Any]]:
-    """For each program with a published version in force on ``on``: the rules whose
-    scope covers the partner, in plain words (the engine's own sentences)."""
-    catalogue = default_catalogue()
-    result: list[dict[str, Any]] = []
-    program_ids = db.session.scalars(
-        sa.select(Program.id)
-        .join(ProgramVersion, ProgramVersion.program_id == Program.id)
-        .where(ProgramVersion.status == VersionStatus.published)
-        .distinct()
-        .order_by(Program.id)
-    ).all()
-    for program_id in program_ids:
-        version = version_in_force(program_id, on)
-        if version is None:
-            continue
-        rules = [
-            {
-                "key": rule.id,
-                "hold": rule.is_hold,
-                "text": describe_rule(rule, catalogue, language, CURRENCY_SIGN),
-            }
-            for rule in version_spec(version).rules
-            if scope_may_apply(rule.scope, partner.region.code, partner.kind.value, partner.code)
-        ]
-        result.append(
-            {
-                "title": version.program.title,
-                "version": version.number,
-                "effective_from": version.effective_from,
-                "rules": rules,
-            }
+@dataclass(frozen=True)
+class TierStanding:
+    """Where the partner stands on a tiered rule in a month: the month-to-date sales
+    the engine counted, the rate reached (None: below the first tier) and the next tier."""
+
+    kind = "tier"
+
+    rule: str
+    period: str
+    current: bool
+    sales: Decimal
+    rate: Decimal | None
+    next_rate: Decimal | None
+    next_from: Decimal | None
+
+    @property
+    def to_next(self) -> Decimal | None:
+        """Sales still needed for the next tier (None at the top tier)."""
+        return None if self.next_from is None else self.next_from - self.sales
+
+
+@dataclass(frozen=True)
+class GoalStanding:
+    """A goal rule's progress in a period: the metric's value the engine counted, the
+    threshold, and whether the goal was reached (its bonus paid once)."""
+
+    kind = "goal"
+
+    rule: str
+    period: str
+    current: bool
+    metric: str
+    money: bool
+    value: Decimal
+    threshold: Decimal
+    reached: bool
+
+    @property
+    def remaining(self) -> Decimal:
+        return max(self.threshold - self.value, Decimal(0))
+
+
+@dataclass(frozen=True)
+class ProgramStanding:
+    """A program on the partner's «My programs» page: its title (a campaign's own program
+    is titled by its campaign), its rules that may cover the partner in plain words,
+    what the partner earned from it and where it stands on its tiers and goals."""
+
+    slug: str
+    title: str
+    campaign: bool
+    version: int | None
+    effective_from: date | None
+    rules: list[dict[str, Any]]
+    payable: Decimal
+    held: Decimal
+    accruals: int
+    standing: list[TierStanding | GoalStanding]
+
+
+def _period_words(label: str, language: str) -> str:
+    """``2026-11`` → «ноябрь 2026», ``2026-Q4`` → «4-й квартал 2026»."""
+    year, _, rest = label.partition("-")
+    if rest.startswith("Q"):
+        first = date(int(year), (int(rest[1:]) - 1) * 3 + 1, 1)
+        return format_date(first, "QQQQ yyyy", locale=language)
+    return format_date(date(int(year), int(rest), 1), "LLLL yyyy", locale=language)
+
+
+def _period_label(day: date, period: Period) -> str:
+    if period is Period.QUARTER:
+        return f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def _figures(
+    program: Program, rule: Rule, partner: Partner, period: Period, today: date
+) -> tuple[str, bool, PeriodFiguresRow | None]:
+    """(period label, is it the current period, figures): this period's figures, else
+    the latest period the engine counted for the partner (none: the current period)."""
+    key = f"{program.slug}/{rule.id}"
+    current = _period_label(today, period)
+    rows = db.session.scalars(
+        sa.select(PeriodFiguresRow)
+        .where(
+            PeriodFiguresRow.rule == key,
+            PeriodFiguresRow.partner == partner.code,
+            PeriodFiguresRow.period <= current,
         )
-    return result
+        .order_by(PeriodFiguresRow.period.desc())
+    ).all()
+    shaped = [row for row in rows if ("Q" in row.period) == (period is Period.QUARTER)]
+    if not shaped:
+        return current, True, None
+    return shaped[0].period, shaped[0].period == current, shaped[0]
+
+
+def _standing(
+    program: Program, rules: Sequence[Rule], partner: Partner, language: str, today: date
+) -> list[TierStanding | GoalStanding]:
+    catalogue = default_catalogue()
+    out: list[TierStanding | GoalStanding] = []
+    for rule in rules:
+        settings = rule.settings
+        title = catalogue.title_of(rule.template, language)
+        if isinstance(settings, TieredParams):
+            label, current, row = _figures(program, rule, partner, Period.MONTH, today)
+            sales = row.sales_amount if row is not None else ZERO
+            reached = [tier for tier in settings.tiers if tier.start <= sales]
+            above = [tier for tier in settings.tiers if tier.start > sales]
+            out.append(
+                TierStanding(
+                    rule=title,
+                    period=_period_words(label, language),
+                    current=current,
+                    sales=sales,
+                    rate=reached[-1].rate if reached else None,
+                    next_rate=above[0].rate if above else None,
+                    next_from=above[0].start if above else None,
+                )
+            )
+        elif isinstance(settings, GoalParams):
+            label, current, row = _figures(program, rule, partner, settings.period, today)
+            value = Decimal(0)
+            if row is not None:
+                value = {
+                    Metric.SALES_AMOUNT: row.sales_amount,
+                    Metric.SALES_COUNT: Decimal(row.sales_count),
+                    Metric.NEW_CUSTOMERS: Decimal(row.new_customers),
+                }[settings.metric]
+            words = (
+                catalogue[rule.template].value_labels.get("metric", {})
+                if (rule.template in catalogue)
+                else {}
+            )
+            out.append(
+                GoalStanding(
+                    rule=title,
+                    period=_period_words(label, language),
+                    current=current,
+                    metric=words.get(settings.metric.value, {}).get(
+                        language, settings.metric.value
+                    ),
+                    money=settings.metric is Metric.SALES_AMOUNT,
+                    value=value,
+                    threshold=settings.threshold,
+                    reached=bool(row is not None and row.goal_paid),
+                )
+            )
+    return out
+
+
+def my_programs(partner: Partner, language: str, today: date) -> list[ProgramStanding]:
+    """The programs the partner takes part in, for «My programs»: every program with a
+    version in force on ``today`` that enrols the partner (``spec/rules.md`` §6) with a
+    rule that may cover it (a rule's scope narrows the enrolment), and every program
+    the partner earned from. A campaign's own program is listed while its campaign is not
+    closed, or once the partner earned from it. Programs first, by title; then
+    campaigns, by title.
+    """
+    catalogue = default_catalogue()
+    earned: dict[int, tuple[Decimal, Decimal, int]] = {}
+    for program_id, payable, held, count in db.session.execute(
+        sa.select(
+            Accrual.program_id,
+            sa.func.coalesce(
+                sa.func.sum(
+                    sa.case((Accrual.status == AccrualStatus.approved, Accrual.amount), else_=0)
+                ),
+                ZERO,
+            ),
+            sa.func.coalesce(
+                sa.func.sum(sa.case((awaiting_review_filter(), Accrual.amount), else_=0)), ZERO
+            ),
+            sa.func.count(Accrual.id),
+        )
+        .where(Accrual.partner_id == partner.id, Accrual.program_id.is_not(None))
+        .group_by(Accrual.program_id)
+    ):
+        earned[program_id] = (Decimal(payable), Decimal(held), int(count))
+    campaigns = {
+        campaign.rules_program_id: campaign
+        for campaign in db.session.scalars(
+            sa.select(Campaign).where(Campaign.rules_program_id.is_not(None))
+        )
+    }
+    region, kind = partner.region.code, partner.kind.value
+    result: list[ProgramStanding] = []
+    for program in db.session.scalars(sa.select(Program).order_by(Program.id)):
+        campaign = campaigns.get(program.id)
+        version = version_in_force(program.id, today)
+        if version is None and program.id in earned:
+            version = db.session.scalar(
+                sa.select(ProgramVersion)
+                .where(
+                    ProgramVersion.program_id == program.id,
+                    ProgramVersion.status != VersionStatus.draft,
+                )
+                .order_by(ProgramVersion.number.desc())
+                .limit(1)
+            )
+        spec = version_spec(version) if version is not None else None
+        covering = [
+            rule
+            for rule in (spec.rules if spec is not None else ())
+            if scope_may_apply(rule.scope, region, kind, partner.code)
+        ]
+        enrolled = version is not None and partner_enrolled(version_enrolment(version), partner)
+        taking_part = (
+            enrolled
+            and any(not rule.is_hold for rule in covering)
+            and (campaign is None or campaign.status is not CampaignStatus.closed)
+        )
+        if not taking_part and program.id not in earned:
+            continue
+        payable, held, count = earned.get(program.id, (ZERO, ZERO, 0))
+        result.append(
+            ProgramStanding(
+                slug=program.slug,
+                title=campaign.title if campaign is not None else program.title,
+                campaign=campaign is not None,
+                version=version.number if version is not None else None,
+                effective_from=version.effective_from if version is not None else None,
+                rules=[
+                    {
+                        "key": rule.id,
+                        "hold": rule.is_hold,
+                        "text": describe_rule(rule, catalogue, language, CURRENCY_SIGN),
+                    }
+                    for rule in covering
+                ],
+                payable=payable,
+                held=held,
+                accruals=count,
+                standing=_standing(program, covering, partner, language, today),
+            )
+        )
+    return sorted(result, key=lambda p: (p.campaign, p.title, p.slug))
 
 
 def codes(partner_id: int) -> list[AttributionCode]:
@@ -333,6 +575,39 @@ def ready_statement_count(partner_id: int) -> int:
         )
         or 0
     )
+
+
+#: a ready statement is "new" on the portal's first page for this many days
+NEW_STATEMENT_DAYS = 31
+
+
+@dataclass(frozen=True)
+class PartnerTodos:
+    """What the portal's first page asks a partner to do."""
+
+    #: contracts sent to the partner and not yet signed
+    documents_to_sign: int
+    #: statements ready in the last :data:`NEW_STATEMENT_DAYS` days
+    statements_new: int
+
+
+def partner_todos(partner_id: int, now: datetime) -> PartnerTodos:
+    """The partner's to-dos, read live (two small indexed counts)."""
+    to_sign = db.session.scalar(
+        sa.select(sa.func.count(Contract.id)).where(
+            Contract.partner_id == partner_id,
+            Contract.status == ContractStatus.sent,
+            Contract.render_status == RenderStatus.rendered,
+        )
+    )
+    new = db.session.scalar(
+        sa.select(sa.func.count(Statement.id)).where(
+            Statement.partner_id == partner_id,
+            Statement.status == StatementStatus.ready,
+            Statement.created_at >= now - timedelta(days=NEW_STATEMENT_DAYS),
+        )
+    )
+    return PartnerTodos(documents_to_sign=int(to_sign or 0), statements_new=int(new or 0))
 
 
 def contracts(partner_id: int) -> list[Contract]:

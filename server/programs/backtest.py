@@ -27,12 +27,12 @@ import sqlalchemy as sa
 from server.extensions import db
 from server.ledger.models import SalesEvent
 from server.partners.queries import partner_directory
-from server.programs.commands import version_spec
 from server.programs.models import ProgramVersion, VersionStatus
+from server.programs.queries import version_spec
 from server.rules.evaluator import Accrual, AccrualStatus, Evaluator, Rejection
 from server.rules.events import parse_instant
 from server.rules.partners import PartnerDirectory
-from server.rules.program import Program as ProgramSpec
+from server.rules.program import ProgramSpec
 from server.rules.state import MemoryState
 from server.spreadsheet import cell
 

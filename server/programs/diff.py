@@ -16,8 +16,8 @@ from typing import Any
 
 from babel.numbers import format_decimal
 
-from server.rules.plain_words import describe_rule, describe_scope
-from server.rules.program import Program, Rule
+from server.rules.plain_words import describe_enrolment, describe_rule, describe_scope
+from server.rules.program import ProgramSpec, Rule
 from server.rules.templates import TemplateCatalogue, default_catalogue
 
 
@@ -40,6 +40,7 @@ _PHRASES: dict[str, dict[str, str]] = {
         "none": "—",
         "title": "название «{old}» → «{new}»",
         "currency": "валюта {old} → {new}",
+        "enrolment": "участники: {old} → {new}",
     },
     "en": {
         "added": 'Rule "{rule}" added',
@@ -52,7 +53,34 @@ _PHRASES: dict[str, dict[str, str]] = {
         "none": "—",
         "title": 'title "{old}" → "{new}"',
         "currency": "currency {old} → {new}",
+        "enrolment": "enrolment: {old} → {new}",
     },
+}
+
+
+#: template parameters by name in Russian (the builder's form labels, lower-cased):
+#: a Russian diff reads «ставка, %: 5 → 7», not «rate: 5 → 7»; English keeps the names
+PARAM_NAMES: dict[str, dict[str, str]] = {
+    "ru": {
+        "rate": "ставка, %",
+        "tiers": "ступени",
+        "from": "от (продажи с начала месяца)",
+        "campaign": "кампания",
+        "amount": "сумма",
+        "event_type": "тип события",
+        "action": "название действия",
+        "metric": "показатель",
+        "threshold": "порог",
+        "period": "период",
+        "reward": "награда",
+        "rates": "ставки по уровням, %",
+        "per": "за каждые",
+        "points": "баллы",
+        "above": "сумма свыше",
+        "max_sales": "макс. продаж",
+        "within_hours": "в течение часов",
+    },
+    "en": {},
 }
 
 
@@ -94,7 +122,8 @@ def _value(value: Any, lang: str, none: str) -> str:
     if isinstance(value, Decimal | int) and not isinstance(value, bool):
         return format_decimal(value, locale=lang, decimal_quantization=False)
     if isinstance(value, Mapping):
-        return ", ".join(f"{k} {_value(v, lang, none)}" for k, v in value.items())
+        names = PARAM_NAMES[lang]
+        return ", ".join(f"{names.get(k, k)} {_value(v, lang, none)}" for k, v in value.items())
     if isinstance(value, list | tuple):
         return "; ".join(_value(v, lang, none) for v in value)
     return str(value)
@@ -108,7 +137,7 @@ def _param_lines(old: Rule, new: Rule, lang: str) -> list[str]:
         if before != after:
             lines.append(
                 phrases["param"].format(
-                    name=name,
+                    name=PARAM_NAMES[lang].get(name, name),
                     old=_value(before, lang, phrases["none"]),
                     new=_value(after, lang, phrases["none"]),
                 )
@@ -121,7 +150,7 @@ def _scope_text(rule: Rule, lang: str) -> str:
 
 
 def diff_programs(
-    old: Program, new: Program, lang: str = "ru", catalogue: TemplateCatalogue | None = None
+    old: ProgramSpec, new: ProgramSpec, lang: str = "ru", catalogue: TemplateCatalogue | None = None
 ) -> ProgramDiff:
     """Compare two programs rule by rule (by rule id), in the order of ``new`` then removed."""
     catalogue = catalogue if catalogue is not None else default_catalogue()
@@ -131,6 +160,13 @@ def diff_programs(
         program.append(phrases["title"].format(old=old.title or "", new=new.title or ""))
     if old.currency != new.currency:
         program.append(phrases["currency"].format(old=old.currency, new=new.currency))
+    if old.enrolment != new.enrolment:
+        program.append(
+            phrases["enrolment"].format(
+                old=describe_enrolment(old.enrolment, lang),
+                new=describe_enrolment(new.enrolment, lang),
+            )
+        )
     before = {rule.id: (index, rule) for index, rule in enumerate(old.rules)}
     after_ids = {rule.id for rule in new.rules}
     changes: list[RuleChange] = []

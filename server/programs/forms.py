@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from server.rules.program import SCOPE_DATES, SCOPE_LISTS, ProgramError, Rule, parse_program
+from server.rules.program import (
+    ENROLMENT_LISTS,
+    SCOPE_DATES,
+    SCOPE_LISTS,
+    Enrolment,
+    ProgramError,
+    Rule,
+    parse_program,
+)
 from server.rules.templates import RuleTemplate, TemplateCatalogue
 
 #: prefix of parameter fields in the posted form
@@ -320,3 +328,20 @@ def _dates_reversed(scope: Mapping[str, Any]) -> bool:
 def parsed_rule(draft: RuleDraft, catalogue: TemplateCatalogue) -> Rule:
     """The engine's rule for a valid draft. Raises ``ProgramError`` if it is not."""
     return parse_program({"program": "check", "rules": [draft.document()]}, catalogue).rules[0]
+
+
+#: the enrolment editor's fields, one multi-valued picker per key of the enrolment
+ENROLMENT_PREFIX = "enrolment_"
+ENROLMENT_FIELDS = tuple(ENROLMENT_PREFIX + name for name in ENROLMENT_LISTS)
+
+
+def enrolment_from_form(values: Mapping[str, list[str]]) -> Enrolment:
+    """The enrolment editor's pickers as an enrolment: a picker left empty names
+    nothing (it does not narrow the selection), and nothing picked at all enrols every
+    partner. Values are trimmed, repeats dropped, order kept."""
+    named: dict[str, tuple[str, ...]] = {}
+    for name in ENROLMENT_LISTS:
+        picked = [v.strip() for v in values.get(ENROLMENT_PREFIX + name, []) if v.strip()]
+        if picked:
+            named[name] = tuple(dict.fromkeys(picked))
+    return Enrolment(**named)

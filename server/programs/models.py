@@ -53,6 +53,9 @@ class ProgramVersion(Model):
     effective_from: Mapped[date | None] = mapped_column(sa.Date)
     effective_to: Mapped[date | None] = mapped_column(sa.Date)
     note: Mapped[str | None] = mapped_column(sa.Text)
+    #: who takes part (``spec/rules.md`` §6) as the program file writes it: the named
+    #: keys only; ``None`` (nothing named) enrols every partner
+    enrolment: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ab_user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -99,23 +102,3 @@ class RuleInstance(Model):
 
     def __str__(self) -> str:
         return f"{self.rule_key} ({self.template_key})"
-
-    def in_plain_words(self) -> str:
-        """The rule as partners read it, in the user's language (the rules tab's column);
-        a dash if the stored rule no longer validates against its template."""
-        from server.i18n import current_language
-        from server.labels import EMPTY
-        from server.programs.commands import rule_in_words
-        from server.rules.program import ProgramError
-
-        try:
-            return rule_in_words(self, current_language())
-        except (ProgramError, KeyError):
-            return EMPTY
-
-    def template_title(self) -> str:
-        """The template's name in the user's language (the key if it left the catalogue)."""
-        from server.i18n import current_language
-        from server.rules.templates import default_catalogue
-
-        return default_catalogue().title_of(self.template_key, current_language())

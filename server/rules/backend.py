@@ -23,7 +23,7 @@ from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from typing import Any, Protocol
 
-from server.rules.program import FixedParams, Program, Rule, TemplateKey
+from server.rules.program import FixedParams, ProgramSpec, Rule, TemplateKey
 
 #: Attributes of :class:`MatchFacts` a scope can name, with the scope key naming them.
 _SCOPE_ATTRIBUTES = (
@@ -48,6 +48,8 @@ class MatchFacts:
     #: the event's local date as ``yyyymmdd`` (the engine compares numbers)
     day: int
     action: str | None = None
+    #: the credited partner's tags (scope ``tags`` needs one of them)
+    tags: frozenset[str] = frozenset()
 
 
 def day_number(day: date) -> int:
@@ -65,11 +67,17 @@ class RuleConditions:
     equals: tuple[tuple[str, tuple[str, ...]], ...]
     day_from: int | None = None
     day_to: int | None = None
+    #: the partner must carry one of these tags (``None``: any partner)
+    tags: tuple[str, ...] | None = None
 
     @property
     def can_match(self) -> bool:
         """``False`` when a scope list is empty (such a rule matches nothing)."""
-        return all(values for _, values in self.equals)
+        return all(values for _, values in self.equals) and self.tags != ()
+
+    def tags_match(self, tags: frozenset[str]) -> bool:
+        """Whether a partner with ``tags`` satisfies the rule's tag condition."""
+        return self.tags is None or not tags.isdisjoint(self.tags)
 
 
 def rule_conditions(index: int, rule: Rule) -> RuleConditions:
@@ -96,10 +104,11 @@ def rule_conditions(index: int, rule: Rule) -> RuleConditions:
         equals=tuple(equals),
         day_from=day_number(scope.valid_from) if scope.valid_from else None,
         day_to=day_number(scope.valid_to) if scope.valid_to else None,
+        tags=scope.tags,
     )
 
 
-def program_conditions(program: Program) -> tuple[RuleConditions, ...]:
+def program_conditions(program: ProgramSpec) -> tuple[RuleConditions, ...]:
     """Conditions of every rule, in program order (refunds match no rule)."""
     return tuple(rule_conditions(i, rule) for i, rule in enumerate(program.rules))
 
@@ -135,7 +144,9 @@ def _matches(conditions: RuleConditions, facts: MatchFacts) -> bool:
             return False
     if conditions.day_from is not None and facts.day < conditions.day_from:
         return False
-    return conditions.day_to is None or facts.day <= conditions.day_to
+    if conditions.day_to is not None and facts.day > conditions.day_to:
+        return False
+    return conditions.tags_match(facts.tags)
 
 
 class PythonBackend:
@@ -339,7 +350,7 @@ class _DurableMatcher:
         fact: dict[str, Any] = {
             f.name: getattr(facts, f.name)
             for f in fields(MatchFacts)
-            if getattr(facts, f.name) is not None
+            if f.name != "tags" and getattr(facts, f.name) is not None
         }
         with self._engine.lock:
             host = self._engine.host()
@@ -361,11 +372,34 @@ class _DurableMatcher:
 _ENGINE = _DurableEngine()
 
 
+class _TagFilter:
+    """Drops the rules whose scope ``tags`` the partner does not carry.
+
+    durable_rules compares scalars; a set intersection is checked here, after it, on
+    the few rules it returned (the engine's rulesets are shared by content, without tags).
+    """
+
+    def __init__(self, matcher: Matcher, conditions: tuple[RuleConditions, ...]) -> None:
+        self._matcher = matcher
+        self._tagged = {c.index: c for c in conditions if c.tags is not None}
+
+    def match(self, facts: MatchFacts) -> tuple[int, ...]:
+        tagged = self._tagged
+        return tuple(
+            index
+            for index in self._matcher.match(facts)
+            if index not in tagged or tagged[index].tags_match(facts.tags)
+        )
+
+
 class DurableRulesBackend:
     """Matching with durable_rules (the production engine)."""
 
     def compile(self, conditions: tuple[RuleConditions, ...]) -> Matcher:
-        return _ENGINE.matcher(conditions)
+        matcher: Matcher = _ENGINE.matcher(conditions)
+        if any(c.tags is not None for c in conditions if c.can_match):
+            matcher = _TagFilter(matcher, conditions)
+        return matcher
 
 
 # Signature cache ------------------------------------------------------------------
@@ -394,6 +428,7 @@ class SignatureCache:
             for attribute, values in c.equals:
                 named.setdefault(attribute, set()).update(values)
         self._named = {k: frozenset(v) for k, v in named.items()}
+        self._tags = frozenset(t for c in usable for t in c.tags or ())
         bounds: set[int] = set()
         for c in usable:
             if c.day_from is not None:
@@ -415,6 +450,7 @@ class SignatureCache:
             facts.category if facts.category in named.get("category", ()) else None,
             facts.action if facts.action in named.get("action", ()) else None,
             bisect.bisect_right(self._bounds, facts.day) if self._bounds else 0,
+            facts.tags & self._tags if self._tags else None,
         )
 
     def match(self, facts: MatchFacts) -> tuple[int, ...]:

@@ -1,14 +1,18 @@
 """The evaluator: events in processing order → accruals and rejections.
 
 One evaluation path for ``partnerflow simulate``, the browser's simulation and the
-workers. The engine (a :class:`~server.rules.backend.MatchBackend`) only says which
-rules' scopes match an event; attribution, holds, counters, money and refunds are
-computed here in ``Decimal``. Semantics: ``spec/rules.md`` and ``docs/rules.md``.
+workers. One evaluator serves a deployment of one or more programs (``spec/rules.md``
+section 6): validation, attribution, duplicates, customers and the sales registry are
+the deployment's, checked once per event; each program whose enrolment includes the
+credited partner then applies its own rules with its own figures. The engine (a
+:class:`~server.rules.backend.MatchBackend`) only says which rules' scopes match an
+event; attribution, holds, counters, money and refunds are computed here in
+``Decimal``. Semantics: ``spec/rules.md`` and ``docs/rules.md``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import Enum
@@ -49,12 +53,14 @@ from server.rules.program import (
     OverrideParams,
     Period,
     PointsParams,
-    Program,
+    ProgramError,
+    ProgramSpec,
     RateParams,
     Rule,
     TemplateKey,
     TieredParams,
     VelocityParams,
+    deployment_issues,
 )
 from server.rules.state import (
     EvaluationState,
@@ -123,6 +129,8 @@ class Accrual:
     reason: str | None = None
     reward: str | None = None
     reverses: str | None = None
+    #: the slug of the program that produced it
+    program: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,31 +152,70 @@ def period_label(event: Event, period: Period) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-class Evaluator:
-    """Evaluates events for one program version over one partner directory.
+class _ProgramRun:
+    """One program of a deployment, compiled: its matcher and where its figures live."""
 
-    ``state`` defaults to a fresh :class:`MemoryState`, ``backend`` to durable_rules.
-    ``cache_size=0`` sends every event to the engine (tests use it to check the cache).
-    Not thread-safe: use one evaluator per thread (the durable engine has its own lock).
+    __slots__ = ("everybody", "figures_prefix", "matcher", "program", "rules")
+
+    def __init__(self, program: ProgramSpec, matcher: Matcher, figures_prefix: str) -> None:
+        self.program = program
+        self.rules = program.rules
+        self.matcher = matcher
+        #: prefixed to rule ids in :class:`PeriodKey` so programs never share figures
+        self.figures_prefix = figures_prefix
+        self.everybody = program.enrolment.is_everybody
+
+    def enrols(self, partner: PartnerInfo) -> bool:
+        return self.everybody or self.program.enrolment.includes(
+            partner.id, partner.region, partner.type.value, partner.tags
+        )
+
+    def figures_key(self, rule: Rule, partner: str, period: str) -> PeriodKey:
+        return PeriodKey(self.figures_prefix + rule.id, partner, period)
+
+
+class Evaluator:
+    """Evaluates events for a deployment of programs over one partner directory.
+
+    ``programs`` is one program or several (:func:`deployment_issues` must find nothing:
+    one currency, distinct slugs; else :class:`ProgramError`). Period figures are keyed
+    by ``<slug>/<rule id>`` when ``figures_by_program``, else by rule id; the default
+    (``None``) keys by program only when several run, so one program's figures stay
+    where the ledger stores them. A store that will see programs come and go should
+    pass ``True`` throughout. ``state`` defaults to a fresh :class:`MemoryState`,
+    ``backend`` to durable_rules. ``cache_size=0`` sends every event to the engine
+    (tests use it to check the cache). Not thread-safe: use one evaluator per thread
+    (the durable engine has its own lock).
     """
 
     def __init__(
         self,
-        program: Program,
+        programs: ProgramSpec | Sequence[ProgramSpec],
         partners: PartnerDirectory,
         state: EvaluationState | None = None,
         backend: MatchBackend | None = None,
         cache_size: int = 65_536,
+        figures_by_program: bool | None = None,
     ) -> None:
-        self.program = program
+        listed = (programs,) if isinstance(programs, ProgramSpec) else tuple(programs)
+        issues = deployment_issues(listed)
+        if issues:
+            raise ProgramError(issues)
+        self.programs: tuple[ProgramSpec, ...] = tuple(sorted(listed, key=lambda p: p.slug))
+        self.currency = listed[0].currency
         self.partners = partners
         self.state: EvaluationState = state if state is not None else MemoryState()
-        conditions = program_conditions(program)
-        compiled = (backend if backend is not None else DurableRulesBackend()).compile(conditions)
-        self._matcher: Matcher = (
-            SignatureCache(compiled, conditions, cache_size) if cache_size > 0 else compiled
-        )
-        self._rules = program.rules
+        engine = backend if backend is not None else DurableRulesBackend()
+        by_program = len(listed) > 1 if figures_by_program is None else figures_by_program
+        runs = []
+        for program in self.programs:
+            conditions = program_conditions(program)
+            compiled = engine.compile(conditions)
+            matcher: Matcher = (
+                SignatureCache(compiled, conditions, cache_size) if cache_size > 0 else compiled
+            )
+            runs.append(_ProgramRun(program, matcher, f"{program.slug}/" if by_program else ""))
+        self._runs = tuple(runs)
 
     # public ------------------------------------------------------------------------
 
@@ -180,8 +227,9 @@ class Evaluator:
     def process(self, obj: object) -> list[Outcome]:
         """Evaluate one event (a parsed JSON value) and update the state.
 
-        Returns its accruals in output order, ``[Rejection]``, or ``[]`` for an
-        accepted event that earns nothing. Never raises for bad input.
+        Returns its accruals in output order (program slug, rule, level),
+        ``[Rejection]``, or ``[]`` for an accepted event that earns nothing (also when
+        no program enrols its partner). Never raises for bad input.
         """
         header = read_header(obj)
         if isinstance(header, tuple):
@@ -189,7 +237,7 @@ class Evaluator:
         if not self.state.claim_event_id(header.id):
             return [Rejection(header.id, Reason.DUPLICATE_ID.value)]
         assert isinstance(obj, dict)
-        event = read_body(obj, header, self.program.currency)
+        event = read_body(obj, header, self.currency)
         if isinstance(event, str):
             return [Rejection(header.id, event)]
         if event.type is EventType.REFUND:
@@ -199,21 +247,24 @@ class Evaluator:
             return [Rejection(event.id, Reason.UNATTRIBUTED.value)]
         if not partner.is_active:
             return [Rejection(event.id, Reason.PARTNER_NOT_ACTIVE.value)]
-        matched = self._matcher.match(
-            MatchFacts(
-                type=event.type.value,
-                region=event.region if event.region is not None else partner.region,
-                channel=event.channel.value if event.channel is not None else None,
-                partner_type=partner.type.value,
-                partner=partner.id,
-                category=event.category,
-                day=day_number(event.local_date),
-                action=event.action,
-            )
+        facts = MatchFacts(
+            type=event.type.value,
+            region=event.region if event.region is not None else partner.region,
+            channel=event.channel.value if event.channel is not None else None,
+            partner_type=partner.type.value,
+            partner=partner.id,
+            category=event.category,
+            day=day_number(event.local_date),
+            action=event.action,
+            tags=partner.tags,
         )
         if event.type is EventType.SALE:
-            return self._sale(event, partner, matched)
-        return self._per_event(event, partner, matched)
+            return self._sale(event, partner, facts)
+        out: list[Outcome] = []
+        for run in self._runs:
+            if run.enrols(partner):
+                out.extend(self._per_event(run, event, partner, run.matcher.match(facts)))
+        return out
 
     # steps -------------------------------------------------------------------------
 
@@ -228,11 +279,11 @@ class Evaluator:
         return None
 
     def _per_event(
-        self, event: Event, partner: PartnerInfo, matched: tuple[int, ...]
-    ) -> list[Outcome]:
-        out: list[Outcome] = []
+        self, run: _ProgramRun, event: Event, partner: PartnerInfo, matched: tuple[int, ...]
+    ) -> list[Accrual]:
+        out: list[Accrual] = []
         for index in matched:
-            rule = self._rules[index]
+            rule = run.rules[index]
             settings = rule.settings
             if isinstance(settings, FixedParams):
                 amount = settings.amount
@@ -240,24 +291,25 @@ class Evaluator:
                 amount = div(mul(Decimal(event.count), settings.rate), THOUSAND)
             else:  # pragma: no cover - the matcher only returns rules reading this type
                 continue
-            accrual = _accrual(event, partner.id, rule, amount=amount)
+            accrual = _accrual(run, event, partner.id, rule, amount=amount)
             if accrual is not None:
                 out.append(accrual)
         return out
 
     def _hold_reason(
-        self, event: Event, partner: PartnerInfo, matched: tuple[int, ...]
+        self, run: _ProgramRun, event: Event, partner: PartnerInfo, matched: tuple[int, ...]
     ) -> str | None:
         amount = event.amount
         assert amount is not None
         for index in matched:
-            rule = self._rules[index]
+            rule = run.rules[index]
             settings = rule.settings
             if isinstance(settings, LargeSaleParams):
                 if amount > settings.above:
                     return rule.id
             elif isinstance(settings, VelocityParams):
                 if event.customer is not None:
+                    # the deployment's sales of the customer, whichever programs saw them
                     recent = self.state.count_customer_sales(
                         event.customer, event.instant_us - settings.within_us, event.instant_us
                     )
@@ -269,41 +321,50 @@ class Evaluator:
                 return rule.id
         return None
 
-    def _sale(self, event: Event, partner: PartnerInfo, matched: tuple[int, ...]) -> list[Outcome]:
+    def _sale(self, event: Event, partner: PartnerInfo, facts: MatchFacts) -> list[Outcome]:
         amount = event.amount
         assert amount is not None
         state = self.state
+        # Customer facts are the deployment's: recorded once, whoever evaluates the sale.
         first_purchase = (
             state.record_customer_sale(event.customer, event.instant_us)
             if event.customer is not None
             else False
         )
-        reason = self._hold_reason(event, partner, matched)
-        out: list[Accrual] = []
+        out: list[Outcome] = []
         reversible: list[ReversibleAccrual] = []
-        for index in matched:
-            rule = self._rules[index]
-            produced = self._sale_rule(event, partner, rule, amount, first_purchase, reason)
-            out.extend(produced)
-            if rule.template in REVERSIBLE:
-                reversible.extend(
-                    ReversibleAccrual(
-                        rule=a.rule,
-                        partner=a.partner,
-                        kind=a.kind.value,
-                        status=a.status.value,
-                        amount=a.amount,
-                        points=a.points,
-                        level=a.level,
-                        reason=a.reason,
-                    )
-                    for a in produced
+        for run in self._runs:
+            if not run.enrols(partner):
+                continue
+            matched = run.matcher.match(facts)
+            reason = self._hold_reason(run, event, partner, matched)
+            for index in matched:
+                rule = run.rules[index]
+                produced = self._sale_rule(
+                    run, event, partner, rule, amount, first_purchase, reason
                 )
+                out.extend(produced)
+                if rule.template in REVERSIBLE:
+                    reversible.extend(
+                        ReversibleAccrual(
+                            rule=a.rule,
+                            partner=a.partner,
+                            kind=a.kind.value,
+                            status=a.status.value,
+                            amount=a.amount,
+                            points=a.points,
+                            level=a.level,
+                            reason=a.reason,
+                            program=a.program,
+                        )
+                        for a in produced
+                    )
         state.save_sale(SaleRecord(event.id, partner.id, amount, ZERO, tuple(reversible)))
-        return list(out)
+        return out
 
     def _sale_rule(
         self,
+        run: _ProgramRun,
         event: Event,
         partner: PartnerInfo,
         rule: Rule,
@@ -315,22 +376,24 @@ class Evaluator:
         accrual: Accrual | None = None
         if isinstance(settings, RateParams):  # percent_of_sale, campaign_bonus
             accrual = _accrual(
-                event, partner.id, rule, div(mul(amount, settings.rate), HUNDRED), reason
+                run, event, partner.id, rule, div(mul(amount, settings.rate), HUNDRED), reason
             )
         elif isinstance(settings, TieredParams):
-            key = PeriodKey(rule.id, partner.id, period_label(event, Period.MONTH))
+            key = run.figures_key(rule, partner.id, period_label(event, Period.MONTH))
             figures = self._count_sale(key, amount, first_purchase)
             rate = None
             for tier in settings.tiers:
                 if tier.start <= figures.sales_amount:
                     rate = tier.rate
             if rate is not None:
-                accrual = _accrual(event, partner.id, rule, div(mul(amount, rate), HUNDRED), reason)
+                accrual = _accrual(
+                    run, event, partner.id, rule, div(mul(amount, rate), HUNDRED), reason
+                )
         elif isinstance(settings, AmountParams):  # first_purchase_bonus
             if first_purchase:
-                accrual = _accrual(event, partner.id, rule, settings.amount, reason)
+                accrual = _accrual(run, event, partner.id, rule, settings.amount, reason)
         elif isinstance(settings, GoalParams):
-            key = PeriodKey(rule.id, partner.id, period_label(event, settings.period))
+            key = run.figures_key(rule, partner.id, period_label(event, settings.period))
             figures = self._count_sale(key, amount, first_purchase)
             value: Decimal = {
                 Metric.SALES_AMOUNT: figures.sales_amount,
@@ -340,17 +403,18 @@ class Evaluator:
             if not figures.goal_paid and value >= settings.threshold:
                 self.state.save_period_figures(key, replace(figures, goal_paid=True))
                 accrual = _accrual(
-                    event, partner.id, rule, settings.amount, reason, reward=settings.reward
+                    run, event, partner.id, rule, settings.amount, reason, reward=settings.reward
                 )
         elif isinstance(settings, PointsParams):
             points = floor_int(div(amount, settings.per)) * settings.points
-            accrual = _accrual(event, partner.id, rule, ZERO, reason, points=points)
+            accrual = _accrual(run, event, partner.id, rule, ZERO, reason, points=points)
         elif isinstance(settings, OverrideParams):
-            return self._overrides(event, partner, rule, settings, amount, reason)
+            return self._overrides(run, event, partner, rule, settings, amount, reason)
         return [accrual] if accrual is not None else []
 
     def _overrides(
         self,
+        run: _ProgramRun,
         event: Event,
         seller: PartnerInfo,
         rule: Rule,
@@ -362,10 +426,10 @@ class Evaluator:
         for level, (rate, receiver) in enumerate(
             zip(settings.rates, self.partners.ancestors(seller.id), strict=False), start=1
         ):
-            if not receiver.is_active:
+            if not receiver.is_active or not run.enrols(receiver):
                 continue  # skipped; the next level up still gets its own rate
             accrual = _accrual(
-                event, receiver.id, rule, div(mul(amount, rate), HUNDRED), reason, level=level
+                run, event, receiver.id, rule, div(mul(amount, rate), HUNDRED), reason, level=level
             )
             if accrual is not None:
                 out.append(accrual)
@@ -383,6 +447,7 @@ class Evaluator:
         return after
 
     def _refund(self, event: Event) -> list[Outcome]:
+        """Checked once against the sale; reverses its accruals in every program."""
         refund = event.amount
         assert refund is not None and event.refers_to is not None
         sale = self.state.find_sale(event.refers_to)
@@ -422,6 +487,7 @@ class Evaluator:
                         level=original.level,
                         reason=original.reason,
                         reverses=sale.id,
+                        program=original.program,
                     )
                 )
         self.state.save_sale(replace(sale, refunded=refunded, accruals=tuple(updated)))
@@ -429,6 +495,7 @@ class Evaluator:
 
 
 def _accrual(
+    run: _ProgramRun,
     event: Event,
     partner: str,
     rule: Rule,
@@ -455,4 +522,5 @@ def _accrual(
         level=level,
         reason=reason,
         reward=reward,
+        program=run.program.slug,
     )

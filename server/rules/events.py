@@ -13,13 +13,14 @@ the evaluator.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from server.rules.money import parse_decimal
+from server.rules.money import CENT, parse_decimal
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -58,6 +59,17 @@ class Reason(str, Enum):
     PARTNER_NOT_ACTIVE = "partner not active"
 
 
+#: The largest sale or refund amount accepted: twelve digits before the point, two after.
+#: Far above any real sale, and small enough that every accrual and every sum a statement
+#: or a dashboard adds up stays exact in the ledger's money columns (server/db/types.py).
+MAX_AMOUNT = Decimal("999999999999.99")
+
+#: An event may be dated at most this far after it is received (API and CSV imports;
+#: ``EVENTS_MAX_FUTURE_HOURS`` changes it). Clocks drift and time zones get mislabelled,
+#: but an event from next year is a typo or a probe, and it would be paid.
+DEFAULT_MAX_AHEAD = timedelta(hours=24)
+
+
 def missing(field: str) -> str:
     """The rejection reason for a required field that is absent (or null)."""
     return f"missing field: {field}"
@@ -66,6 +78,18 @@ def missing(field: str) -> str:
 def invalid(field: str) -> str:
     """The rejection reason for an optional text field of the wrong type."""
     return f"invalid {field}"
+
+
+#: the id is only spaces or invisible characters: not something a person can tell apart
+BLANK_ID = "invalid id: blank"
+#: " s1" and "s1" would be two sales to the ledger and one to whoever reads them
+PADDED_ID = "invalid id: leading or trailing spaces"
+
+
+def too_far_ahead(limit: timedelta) -> str:
+    """The rejection reason for an event dated more than ``limit`` after its arrival."""
+    hours = limit / timedelta(hours=1)
+    return f"invalid occurred_at: more than {hours:g} hours ahead"
 
 
 #: Attribution fields in the order they are tried, with the partner code kind they
@@ -125,7 +149,11 @@ class Event:
 
 
 def parse_instant(value: object) -> datetime | None:
-    """Read an ISO 8601 timestamp that carries a UTC offset; ``None`` otherwise."""
+    """Read an ISO 8601 timestamp that carries a UTC offset; ``None`` otherwise.
+
+    An instant whose UTC time falls outside years 1-9999 (``0001-01-01T00:00+01:00``,
+    ``9999-12-31T23:59+00:00`` minus an offset) is refused too: nothing could store it.
+    """
     if not isinstance(value, str):
         return None
     try:
@@ -133,6 +161,10 @@ def parse_instant(value: object) -> datetime | None:
     except ValueError:
         return None
     if moment.tzinfo is None or moment.utcoffset() is None:
+        return None
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
         return None
     return moment
 
@@ -150,6 +182,10 @@ def read_header(obj: object) -> EventHeader | tuple[str | None, str]:
     event_id = obj.get("id")
     if not isinstance(event_id, str) or not event_id:
         return None, missing("id")
+    if _blank(event_id):
+        return None, BLANK_ID
+    if event_id != event_id.strip():
+        return event_id, PADDED_ID
     raw_time = obj.get("occurred_at")
     if raw_time is None:
         return event_id, missing("occurred_at")
@@ -157,6 +193,31 @@ def read_header(obj: object) -> EventHeader | tuple[str | None, str]:
     if moment is None:
         return event_id, Reason.INVALID_OCCURRED_AT.value
     return EventHeader(event_id, moment, instant_us(moment))
+
+
+def _blank(text: str) -> bool:
+    """Only spaces, control or invisible format characters (e.g. U+200B)?"""
+    return all(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in text)
+
+
+def received_too_late(header: EventHeader, received: datetime, limit: timedelta) -> str | None:
+    """The reason to refuse an event dated more than ``limit`` after ``received``, or None.
+
+    Intake's check (API, CSV imports), not :func:`read_header`'s: simulations replay
+    files of any age, and what is "the future" there is not the machine's clock.
+    """
+    return too_far_ahead(limit) if header.occurred_at - received > limit else None
+
+
+def read_amount(value: object) -> Decimal | None:
+    """A sale's or refund's amount: a finite decimal in (0, :data:`MAX_AMOUNT`] with at
+    most two decimals of value (``"10.50"`` and ``"10.500"`` are the same amount,
+    ``"0.001"`` is not money); ``None`` otherwise.
+    """
+    amount = parse_decimal(value)
+    if amount is None or not 0 < amount <= MAX_AMOUNT:
+        return None
+    return amount if amount.quantize(CENT) == amount else None
 
 
 def _optional_text(obj: dict[str, Any], field: str) -> tuple[bool, str | None]:
@@ -169,9 +230,10 @@ def _optional_text(obj: dict[str, Any], field: str) -> tuple[bool, str | None]:
     return False, None
 
 
-#: More impressions than this in one event is not a count but a typo (and would not
-#: fit the exact arithmetic's precision).
-MAX_COUNT = 10**15
+#: More impressions than this in one event is not a count but a typo: like
+#: :data:`MAX_AMOUNT`, twelve digits, so that count × a CPM rate stays far inside the
+#: money columns' range (10**15 at 80 per thousand was an 80-trillion accrual).
+MAX_COUNT = 10**12
 
 
 def _read_count(value: object) -> int | None:
@@ -209,8 +271,8 @@ def read_body(obj: dict[str, Any], header: EventHeader, currency: str) -> Event 
 
     amount: Decimal | None = None
     if event_type in (EventType.SALE, EventType.REFUND):
-        amount = parse_decimal(obj["amount"])
-        if amount is None or amount <= 0:
+        amount = read_amount(obj["amount"])
+        if amount is None:
             return Reason.INVALID_AMOUNT.value
 
     count: int | None = None

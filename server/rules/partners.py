@@ -52,6 +52,8 @@ class PartnerInfo:
     status: PartnerStatus
     customer_ref: str | None = None
     codes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: segments the partner belongs to (matched by scope and enrolment ``tags``)
+    tags: frozenset[str] = frozenset()
 
     @property
     def is_active(self) -> bool:
@@ -106,7 +108,9 @@ def _text(value: object) -> str | None:
     return None
 
 
-_KEYS = ("id", "type", "region", "parent", "status", "customer_ref", "codes", "name", "title")
+_KEYS = (
+    "id", "type", "region", "parent", "status", "customer_ref", "codes", "tags", "name", "title"
+)  # fmt: skip
 
 
 def _parse_partner(raw: object, index: int, issues: list[Issue]) -> PartnerInfo | None:
@@ -124,7 +128,7 @@ def _parse_partner(raw: object, index: int, issues: list[Issue]) -> PartnerInfo 
         if name not in _KEYS:
             # Contact details and notes are not the engine's business: warn, don't refuse.
             log.warning(
-                "%s.%s: unknown key ignored (expected %s)", where, name, ", ".join(_KEYS[:7])
+                "%s.%s: unknown key ignored (expected %s)", where, name, ", ".join(_KEYS[:8])
             )
     types = {t.value: t for t in PartnerType}
     raw_type, raw_status = raw.get("type"), raw.get("status")
@@ -155,6 +159,11 @@ def _parse_partner(raw: object, index: int, issues: list[Issue]) -> PartnerInfo 
             issues.append(Issue(f"{where}.codes.{kind}", "codes must be text"))
             continue
         codes[kind] = tuple(t for t in texts if t is not None)
+    raw_tags = raw.get("tags")
+    tag_items = [] if raw_tags is None else raw_tags if isinstance(raw_tags, list) else [raw_tags]
+    tags = [_text(t) for t in tag_items]
+    if any(t is None for t in tags):
+        issues.append(Issue(f"{where}.tags", "must be a list of tags (text)"))
     if len(issues) > before or partner_type is None or status is None:
         return None
     return PartnerInfo(
@@ -165,6 +174,7 @@ def _parse_partner(raw: object, index: int, issues: list[Issue]) -> PartnerInfo 
         status=status,
         customer_ref=optional["customer_ref"],
         codes=codes,
+        tags=frozenset(t for t in tags if t is not None),
     )
 
 

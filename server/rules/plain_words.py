@@ -18,7 +18,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from server.rules.money import currency_sign
-from server.rules.program import Rule, Scope
+from server.rules.program import ENROLMENT_LISTS, Enrolment, Rule, Scope
 from server.rules.templates import RuleTemplate, TemplateCatalogue
 
 # Phrases per language; each is a whole phrase with named slots, never glued words.
@@ -32,6 +32,8 @@ _PHRASES: dict[str, dict[str, str]] = {
         "partner_types": " для {values}",
         "partner": " для партнёра {values}",
         "partners": " для партнёров {values}",
+        "tag": " для партнёров с меткой {values}",
+        "tags": " для партнёров с одной из меток {values}",
         "between": " с {start} по {end}",
         "from": " с {start}",
         "until": " по {end}",
@@ -47,6 +49,8 @@ _PHRASES: dict[str, dict[str, str]] = {
         "partner_types": " for {values}",
         "partner": " for partner {values}",
         "partners": " for partners {values}",
+        "tag": " for partners tagged {values}",
+        "tags": " for partners tagged with one of {values}",
         "between": " from {start} to {end}",
         "from": " from {start}",
         "until": " until {end}",
@@ -74,6 +78,51 @@ _LABELS: dict[str, dict[str, str]] = {
 }
 
 
+#: an enrolment's phrases (``spec/rules.md`` §6), partner types in the nominative
+_ENROLMENT: dict[str, dict[str, str]] = {
+    "ru": {
+        "everybody": "все партнёры",
+        "nobody": "никто",
+        "regions": "регионы: {values}",
+        "partner_types": "виды: {values}",
+        "tags": "метки: {values}",
+        "partners": "партнёры поимённо: {values}",
+        "online_affiliate": "онлайн-партнёры",
+        "offline_point": "офлайн-точки",
+        "ambassador": "амбассадоры",
+        "cofactor": "кофакторы",
+    },
+    "en": {
+        "everybody": "every partner",
+        "nobody": "nobody",
+        "regions": "regions: {values}",
+        "partner_types": "types: {values}",
+        "tags": "tags: {values}",
+        "partners": "partners by name: {values}",
+        "online_affiliate": "online affiliates",
+        "offline_point": "offline points",
+        "ambassador": "ambassadors",
+        "cofactor": "co-factors",
+    },
+}
+
+
+def describe_enrolment(enrolment: Enrolment, lang: str = "ru") -> str:
+    """Who takes part, in words: the selectors (all must match) and the partners listed
+    by name (``регионы: A; виды: офлайн-точки; партнёры поимённо: P-1``)."""
+    phrases = _ENROLMENT[lang]
+    if enrolment.is_everybody:
+        return phrases["everybody"]
+    parts = []
+    for name in ENROLMENT_LISTS:
+        values = getattr(enrolment, name)
+        if values is None:
+            continue
+        shown = [phrases.get(v, v) for v in values] if name == "partner_types" else list(values)
+        parts.append(phrases[name].format(values=", ".join(shown) or phrases["nobody"]))
+    return "; ".join(parts)
+
+
 def _join(values: Sequence[str], lang: str) -> str:
     if len(values) <= 1:
         return "".join(values)
@@ -88,7 +137,14 @@ def describe_scope(scope: Scope, lang: str = "ru") -> str:
     """The scope as a phrase starting with a space (empty for "everything")."""
     phrases = _PHRASES[lang]
     labels = _LABELS[lang]
-    lists = (scope.channels, scope.regions, scope.categories, scope.partner_types, scope.partners)
+    lists = (
+        scope.channels,
+        scope.regions,
+        scope.categories,
+        scope.partner_types,
+        scope.partners,
+        scope.tags,
+    )
     if any(values is not None and not values for values in lists):
         return phrases["nothing"]
     parts: list[str] = []
@@ -109,6 +165,9 @@ def describe_scope(scope: Scope, lang: str = "ru") -> str:
     if scope.partners:
         key = "partner" if len(scope.partners) == 1 else "partners"
         parts.append(phrases[key].format(values=", ".join(scope.partners)))
+    if scope.tags:
+        key = "tag" if len(scope.tags) == 1 else "tags"
+        parts.append(phrases[key].format(values=", ".join(scope.tags)))
     if scope.valid_from and scope.valid_to:
         parts.append(
             phrases["between"].format(

@@ -1,7 +1,7 @@
 """Programs: an ordered list of rules built from templates, read from and written to YAML.
 
 :func:`parse_program` validates a program document (every problem is reported, each
-naming the rule id and the field) and returns an immutable :class:`Program`;
+naming the rule id and the field) and returns an immutable :class:`ProgramSpec`;
 :func:`dump_program_yaml` writes it back so that import → export → import gives an
 equal program.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -78,7 +78,9 @@ class Period(str, Enum):
     QUARTER = "quarter"
 
 
-SCOPE_LISTS = ("regions", "channels", "partner_types", "partners", "categories")
+SCOPE_LISTS = ("regions", "channels", "partner_types", "partners", "tags", "categories")
+#: keys of a program's ``enrolment`` (``spec/rules.md`` section 6)
+ENROLMENT_LISTS = ("regions", "partner_types", "tags", "partners")
 SCOPE_DATES = ("valid_from", "valid_to")
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -92,6 +94,8 @@ class Scope:
     channels: tuple[str, ...] | None = None
     partner_types: tuple[str, ...] | None = None
     partners: tuple[str, ...] | None = None
+    #: the credited partner carries at least one of these tags
+    tags: tuple[str, ...] | None = None
     categories: tuple[str, ...] | None = None
     valid_from: date | None = None
     valid_to: date | None = None
@@ -107,6 +111,54 @@ class Scope:
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         return out
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """Who takes part in a program (``spec/rules.md`` section 6).
+
+    ``None`` keys are not named. A partner listed in ``partners`` takes part; otherwise
+    it must match every other named key (its own region, its type, one of its tags).
+    Naming only ``partners`` enrols only those; an empty list matches nobody. An empty
+    enrolment (nothing named) enrols everybody, like an omitted one.
+    """
+
+    regions: tuple[str, ...] | None = None
+    partner_types: tuple[str, ...] | None = None
+    tags: tuple[str, ...] | None = None
+    partners: tuple[str, ...] | None = None
+
+    @property
+    def is_everybody(self) -> bool:
+        """Whether no key is named (every partner takes part)."""
+        return all(getattr(self, name) is None for name in ENROLMENT_LISTS)
+
+    def includes(
+        self, partner_id: str, region: str | None, partner_type: str, tags: Collection[str]
+    ) -> bool:
+        """Whether the partner with these attributes takes part."""
+        if self.is_everybody:
+            return True
+        if self.partners is not None and partner_id in self.partners:
+            return True
+        named = [
+            values for values in (self.regions, self.partner_types, self.tags) if values is not None
+        ]
+        if not named:  # only ``partners`` is named
+            return False
+        return (
+            (self.regions is None or region in self.regions)
+            and (self.partner_types is None or partner_type in self.partner_types)
+            and (self.tags is None or any(tag in self.tags for tag in tags))
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The YAML form: only the keys that are named."""
+        return {
+            name: list(getattr(self, name))
+            for name in ENROLMENT_LISTS
+            if getattr(self, name) is not None
+        }
 
 
 # Typed parameters, one class per template family ---------------------------------
@@ -232,13 +284,15 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class Program:
+class ProgramSpec:
     """A validated program; ``rules`` in program (= output) order."""
 
     slug: str
     currency: str
     rules: tuple[Rule, ...]
     title: str | None = None
+    #: who takes part; everybody when not given
+    enrolment: Enrolment = field(default_factory=Enrolment)
 
     def to_dict(self) -> dict[str, Any]:
         """The YAML document of the program (decimals as text)."""
@@ -246,6 +300,8 @@ class Program:
         if self.title is not None:
             out["title"] = self.title
         out["currency"] = self.currency
+        if not self.enrolment.is_everybody:
+            out["enrolment"] = self.enrolment.to_dict()
         out["rules"] = [
             {
                 "id": rule.id,
@@ -380,26 +436,9 @@ def _parse_scope(raw: object, where: str, issues: list[Issue]) -> Scope:
         if name in SCOPE_LISTS:
             if value is None:
                 continue
-            items = value if isinstance(value, list) else [value]
-            texts = [_text(item) for item in items]
-            if any(t is None for t in texts):
-                issues.append(
-                    Issue(here, "must be a list of names (text)", "должен быть списком названий")
-                )
-                continue
-            bad = [t for t in texts if name in allowed and t not in allowed[name]]
-            if bad:
-                issues.append(
-                    Issue(
-                        here,
-                        f"unknown value(s) {', '.join(map(str, bad))}; "
-                        f"expected {', '.join(sorted(allowed[name]))}",
-                        f"неизвестные значения: {', '.join(map(str, bad))}; "
-                        f"допустимы: {', '.join(sorted(allowed[name]))}",
-                    )
-                )
-                continue
-            values[name] = tuple(t for t in texts if t is not None)
+            names = _parse_names(value, here, allowed.get(name), issues)
+            if names is not None:
+                values[name] = names
         elif name in SCOPE_DATES:
             if value is None:
                 continue
@@ -430,6 +469,58 @@ def _parse_scope(raw: object, where: str, issues: list[Issue]) -> Scope:
             Issue(f"{where}.scope", "valid_from is after valid_to", "valid_from позже valid_to")
         )
     return scope
+
+
+def _parse_names(
+    value: object, here: str, allowed: set[str] | None, issues: list[Issue]
+) -> tuple[str, ...] | None:
+    """A list of names (one name alone counts as a list of one); ``None`` on an issue."""
+    items = value if isinstance(value, list) else [value]
+    texts = [_text(item) for item in items]
+    if any(t is None for t in texts):
+        issues.append(Issue(here, "must be a list of names (text)", "должен быть списком названий"))
+        return None
+    bad = [t for t in texts if allowed is not None and t not in allowed]
+    if bad:
+        issues.append(
+            Issue(
+                here,
+                f"unknown value(s) {', '.join(map(str, bad))}; "
+                f"expected {', '.join(sorted(allowed or ()))}",
+                f"неизвестные значения: {', '.join(map(str, bad))}; "
+                f"допустимы: {', '.join(sorted(allowed or ()))}",
+            )
+        )
+        return None
+    return tuple(t for t in texts if t is not None)
+
+
+def _parse_enrolment(raw: object, issues: list[Issue]) -> Enrolment:
+    if raw is None:
+        return Enrolment()
+    if not isinstance(raw, dict):
+        issues.append(Issue("enrolment", "must be a mapping", "должен быть словарём"))
+        return Enrolment()
+    values: dict[str, tuple[str, ...]] = {}
+    for name, value in raw.items():
+        here = f"enrolment.{name}"
+        if name not in ENROLMENT_LISTS:
+            expected = ", ".join(ENROLMENT_LISTS)
+            issues.append(
+                Issue(
+                    here,
+                    f"unknown enrolment key (expected one of: {expected})",
+                    f"неизвестный ключ участия (допустимы: {expected})",
+                )
+            )
+            continue
+        if value is None:
+            continue
+        allowed = {t.value for t in PartnerType} if name == "partner_types" else None
+        names = _parse_names(value, here, allowed, issues)
+        if names is not None:
+            values[name] = names
+    return Enrolment(**values)
 
 
 def _parse_rule(
@@ -503,8 +594,8 @@ def _parse_rule(
     return Rule(rule_id, key, scope, normalised, _settings(key, normalised, template))
 
 
-def parse_program(data: object, catalogue: TemplateCatalogue | None = None) -> Program:
-    """Validate a program document (as loaded from YAML) and build a :class:`Program`.
+def parse_program(data: object, catalogue: TemplateCatalogue | None = None) -> ProgramSpec:
+    """Validate a program document (as loaded from YAML) and build a :class:`ProgramSpec`.
 
     Raises :class:`ProgramError` listing every problem, each naming the rule and field.
     """
@@ -521,8 +612,11 @@ def parse_program(data: object, catalogue: TemplateCatalogue | None = None) -> P
             ]
         )
     for name in data:
-        if name not in ("program", "title", "currency", "rules"):
-            log.warning("%s: unknown key ignored (expected program, title, currency, rules)", name)
+        if name not in ("program", "title", "currency", "enrolment", "rules"):
+            log.warning(
+                "%s: unknown key ignored (expected program, title, currency, enrolment, rules)",
+                name,
+            )
     slug = _text(data.get("program"))
     if slug is None or not _SLUG.match(slug):
         issues.append(
@@ -544,6 +638,7 @@ def parse_program(data: object, catalogue: TemplateCatalogue | None = None) -> P
                 "нет или не трёхбуквенный код вида RUB",
             )
         )
+    enrolment = _parse_enrolment(data.get("enrolment"), issues)
     raw_rules = data.get("rules")
     raw_rules = [] if raw_rules is None else raw_rules
     rules: list[Rule] = []
@@ -564,10 +659,46 @@ def parse_program(data: object, catalogue: TemplateCatalogue | None = None) -> P
     if issues:
         raise ProgramError(issues)
     assert slug is not None and isinstance(currency, str)
-    return Program(slug=slug, currency=currency, rules=tuple(rules), title=title)
+    return ProgramSpec(
+        slug=slug, currency=currency, rules=tuple(rules), title=title, enrolment=enrolment
+    )
 
 
-def load_program_yaml(text: str, catalogue: TemplateCatalogue | None = None) -> Program:
+def deployment_issues(programs: Sequence[ProgramSpec]) -> list[Issue]:
+    """Why these programs cannot run side by side (``spec/rules.md`` section 6); empty if they can.
+
+    A deployment needs at least one program, one currency for all, and distinct slugs.
+    """
+    if not programs:
+        return [Issue("programs", "at least one program is needed", "нужна хотя бы одна программа")]
+    issues: list[Issue] = []
+    first = programs[0]
+    for program in programs[1:]:
+        if program.currency != first.currency:
+            issues.append(
+                Issue(
+                    f"program '{program.slug}'.currency",
+                    f"{program.currency} differs from {first.currency} of program "
+                    f"'{first.slug}': all programs must have the same currency",
+                    f"{program.currency} отличается от {first.currency} программы "
+                    f"'{first.slug}': у всех программ должна быть одна валюта",
+                )
+            )
+    seen: set[str] = set()
+    for program in programs:
+        if program.slug in seen:
+            issues.append(
+                Issue(
+                    f"program '{program.slug}'",
+                    "two program files have this slug",
+                    "у двух файлов программ одинаковый код",
+                )
+            )
+        seen.add(program.slug)
+    return issues
+
+
+def load_program_yaml(text: str, catalogue: TemplateCatalogue | None = None) -> ProgramSpec:
     """Parse program YAML text. Raises :class:`ProgramError` (also for malformed YAML)."""
     try:
         data = load_yaml(text)
@@ -578,11 +709,11 @@ def load_program_yaml(text: str, catalogue: TemplateCatalogue | None = None) -> 
     return parse_program(data, catalogue)
 
 
-def load_program_file(path: Path | str, catalogue: TemplateCatalogue | None = None) -> Program:
+def load_program_file(path: Path | str, catalogue: TemplateCatalogue | None = None) -> ProgramSpec:
     """Read and parse a program file. Raises :class:`ProgramError` or ``OSError``."""
     return load_program_yaml(Path(path).read_text(encoding="utf-8"), catalogue)
 
 
-def dump_program_yaml(program: Program) -> str:
+def dump_program_yaml(program: ProgramSpec) -> str:
     """The program as YAML; :func:`load_program_yaml` reads it back to an equal program."""
     return yaml.safe_dump(program.to_dict(), sort_keys=False, allow_unicode=True, width=100)

@@ -125,6 +125,7 @@ class SqliteState:
                     reason=a[7],
                     reversed_amount=Decimal(a[8]),
                     reversed_points=a[9],
+                    program=a[10],
                 )
                 for a in data["x"]
             ),
@@ -147,6 +148,7 @@ class SqliteState:
                     a.reason,
                     str(a.reversed_amount),
                     a.reversed_points,
+                    a.program,
                 ]
                 for a in sale.accruals
             ],

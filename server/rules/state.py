@@ -47,11 +47,13 @@ class ReversibleAccrual:
     reason: str | None = None
     reversed_amount: Decimal = Decimal(0)
     reversed_points: int = 0
+    #: the slug of the program that produced it (``None`` in records made before §6)
+    program: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SaleRecord:
-    """An accepted sale as refunds see it; accruals in output order."""
+    """An accepted sale as refunds see it; accruals of every program, in output order."""
 
     id: str
     partner: str

@@ -9,6 +9,7 @@ from flask import current_app
 from server.errors import CommandError
 from server.extensions import db
 from server.partners.models import Partner, PartnerUser
+from server.security.login_throttle import NewLock, lift
 from server.security.roles import Role
 
 
@@ -72,3 +73,35 @@ def create_user(new: NewUser) -> int:
         db.session.add(PartnerUser(user_id=user.id, partner_id=partner.id))
     db.session.commit()
     return int(user.id)
+
+
+def record_login_locks(locks: list[NewLock], address: str) -> None:
+    """Write an audit entry for each lock a failed login set (and commit them)."""
+    from server.audit.commands import record
+
+    for lock in locks:
+        record(
+            None,
+            "login_locked",
+            f"login_{lock.scope}",
+            lock.label,
+            after={"failures": lock.failures, "seconds": lock.seconds, "address": address},
+        )
+    db.session.commit()
+
+
+def unlock_login(scope: str, key: str, actor_id: int | None) -> str:
+    """Lift a login lock (an administrator's action), with an audit entry; return its
+    account or address.
+
+    Raises:
+        CommandError: no such lock holds (it may have just expired).
+    """
+    from server.audit.commands import record
+
+    label = lift(scope, key)
+    if label is None:
+        raise CommandError("This lock no longer holds.")
+    record(actor_id, "login_unlocked", f"login_{scope}", label)
+    db.session.commit()
+    return label

@@ -73,6 +73,9 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
     ],
     Role.INTEGRATION.value: [
         [r"^EventsApi$", ANY],
+        # the API's documentation: Swagger UI, the OpenAPI document and its menu link
+        [r"^(SwaggerView|OpenApi)$", ANY],
+        [r"^API documentation$", r"^menu_access$"],
         [r"^(LocaleView|UtilView)$", ANY],
         [r"^(UserInfoEditView|ResetMyPasswordView)$", ANY],
         [r"^UserDBModelView$", r"^(can_userinfo|userinfoedit)$"],

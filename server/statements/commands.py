@@ -2,18 +2,17 @@
 
 A close records its instant (``closed_at``) and adds one ``pending`` statement per
 partner with rows to show, with opening and closing balances computed in SQL, in one
-transaction; renders run as rq jobs (:mod:`server.tasks.statements`). Which rows a
-statement shows is fixed by the close (see :mod:`server.statements.models`), so a job
-that runs late, twice, or after a worker crash renders the same lines, and a rendered
-statement is never rendered again.
+transaction; renders run as rq jobs that its caller queues
+(``tasks/statements.py``). Which rows a statement shows is fixed by the close
+(see :mod:`server.statements.models`), so a job that runs late, twice, or after a worker
+crash renders the same lines, and a rendered statement is never rendered again.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,43 +22,37 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from jinja2 import TemplateError
-from redis.exceptions import RedisError
 
 from server.audit.commands import record
 from server.campaigns.models import Campaign
 from server.db.types import utcnow
-from server.documents.contracts import company_details, files_dir, stored_file, template_source
+from server.documents.contracts import company_details, template_source
 from server.documents.models import Contract, ContractStatus, TemplateKind
 from server.documents.pdf import DocumentRenderError
 from server.documents.rendering import render_document
 from server.documents.snapshot import CURRENCY_SIGN, partner_data, scope_may_apply
+from server.documents.storage import StoredFileError, files_dir, stored_file, write_once
 from server.documents.templates import assets_dir, select_template
-from server.errors import CommandError, ConfigurationError
+from server.errors import CommandError
 from server.extensions import db
-from server.ledger.models import (
-    Accrual,
-    AccrualStatus,
-    EvaluationLock,
-    SalesEvent,
-    Statement,
-    StatementStatus,
-)
+from server.ledger.models import Accrual, AccrualStatus, EvaluationLock, SalesEvent
 from server.partners.models import Partner
 from server.partners.terms import terms_in_force
-from server.programs.commands import version_spec
-from server.programs.models import ProgramVersion, RuleInstance
+from server.programs.models import Program, ProgramVersion, RuleInstance
+from server.programs.queries import version_spec
 from server.rules.plain_words import describe_rule
 from server.rules.templates import default_catalogue
 from server.statements.building import (
     ZERO,
     LedgerLine,
     Opening,
+    ProgramInfo,
     ReconciliationError,
     StatementHeader,
     build_statement,
     check_reconciles,
 )
-from server.statements.models import PeriodClose
+from server.statements.models import PeriodClose, Statement, StatementStatus
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +62,24 @@ DEFAULT_TIMEZONE = "Europe/Moscow"
 CODE_FIELDS = ("promo_code", "qr_token", "referral")
 
 
-class StatementFileError(CommandError):
-    """A statement has no stored PDF yet, or its file was altered."""
+class EarlierPeriodsOpen(CommandError):
+    """Ledger rows dated before the requested period are in no statement yet.
+
+    ``first_open`` is the first day no close covers; the periods from there up to the
+    requested one must be closed first (:func:`open_months_through` lists them).
+    """
+
+    def __init__(self, first_open: date, requested_start: date) -> None:
+        self.first_open = first_open
+        self.requested_start = requested_start
+        super().__init__(
+            _l(
+                "The days from %(first)s to %(last)s have ledger rows that no statement "
+                "shows yet. Periods close in order: close those first.",
+                first=first_open.isoformat(),
+                last=(requested_start - timedelta(days=1)).isoformat(),
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -142,6 +151,38 @@ def balances(condition: sa.ColumnElement[bool]) -> dict[int, tuple[Decimal, int]
     return {partner: (Decimal(amount), int(points)) for partner, amount, points in rows}
 
 
+def last_close() -> PeriodClose | None:
+    return db.session.scalar(
+        sa.select(PeriodClose).order_by(PeriodClose.period_end.desc()).limit(1)
+    )
+
+
+def first_open_day(timezone: str | None = None) -> date | None:
+    """The first day no close covers: the day after the last close, else the local date of
+    the ledger's earliest row (``None`` for an empty ledger and no close)."""
+    last = last_close()
+    if last is not None:
+        return last.period_end + timedelta(days=1)
+    earliest = db.session.scalar(sa.select(sa.func.min(_row_instant())))
+    if earliest is None:
+        return None
+    if earliest.tzinfo is None:  # SQLite hands back naive UTC
+        earliest = earliest.replace(tzinfo=UTC)
+    return earliest.astimezone(ZoneInfo(timezone or period_timezone())).date()
+
+
+def _rows_between(first_day: date, before_day: date, timezone: str) -> bool:
+    """Whether any ledger row is dated on ``first_day`` … the day before ``before_day``."""
+    start, _ = period_bounds(first_day, first_day, timezone)
+    end, _ = period_bounds(before_day, before_day, timezone)
+    return (
+        db.session.scalar(
+            sa.select(Accrual.id).where(_row_instant() >= start, _row_instant() < end).limit(1)
+        )
+        is not None
+    )
+
+
 def _statement_number(code: str, start: date, end: date) -> str:
     if (start, end) == month_of(start):
         return f"{code}-{start:%Y-%m}"
@@ -153,11 +194,14 @@ def close_period(
 ) -> int:
     """Close a period and add a pending statement per partner with rows to show; commit.
 
-    Returns the close's id. Renders are not queued here (see :func:`queue_renders`).
+    Returns the close's id; the caller queues the renders
+    (``enqueue_close_renders`` in ``tasks/statements.py``).
 
     Raises:
         CommandError: the dates are reversed, the period has not ended, or it does not
             come after the last closed period.
+        EarlierPeriodsOpen: days before the period have rows and no close covers them
+            (a statement would bury its month under months of history).
     """
     closed_at = now or utcnow()
     timezone = period_timezone()
@@ -166,9 +210,7 @@ def close_period(
     _, end_instant = period_bounds(period_start, period_end, timezone)
     if end_instant > closed_at:
         raise CommandError(_l("The period has not ended yet; close it after its last day."))
-    last = db.session.scalar(
-        sa.select(PeriodClose).order_by(PeriodClose.period_end.desc()).limit(1)
-    )
+    last = last_close()
     if last is not None and period_start <= last.period_end:
         raise CommandError(
             _l(
@@ -176,6 +218,13 @@ def close_period(
                 day=last.period_end.isoformat(),
             )
         )
+    first_open = first_open_day(timezone)
+    if (
+        first_open is not None
+        and first_open < period_start
+        and _rows_between(first_open, period_start, timezone)
+    ):
+        raise EarlierPeriodsOpen(first_open, period_start)
     # Wait for a running evaluation batch: its rows are either all before the close's
     # instant or all after it (see server.ledger.holds._serialize_with_evaluation).
     db.session.execute(
@@ -235,6 +284,21 @@ def close_period(
     return close.id
 
 
+def open_months_through(period_end: date) -> list[tuple[date, date]]:
+    """The periods still to close, in order, up to ``period_end``: from the first open day,
+    a month at a time (the first may start mid-month), the last ending on ``period_end``."""
+    first = first_open_day()
+    if first is None:
+        first = period_end.replace(day=1)
+    periods: list[tuple[date, date]] = []
+    start = first
+    while start <= period_end:
+        end = min(month_of(start)[1], period_end)
+        periods.append((start, end))
+        start = end + timedelta(days=1)
+    return periods
+
+
 def close_of(statement: Statement) -> PeriodClose:
     close = db.session.scalar(
         sa.select(PeriodClose).where(
@@ -261,8 +325,9 @@ def statement_lines(partner_id: int, close: PeriodClose) -> list[LedgerLine]:
     """The partner's rows a close's statement shows, with their events' facts."""
     before = previous_close(close)
     rows = db.session.execute(
-        sa.select(Accrual, SalesEvent, Campaign.slug)
+        sa.select(Accrual, SalesEvent, Campaign.slug, Program.slug)
         .outerjoin(SalesEvent, SalesEvent.id == Accrual.event_id)
+        .outerjoin(Program, Program.id == Accrual.program_id)
         .outerjoin(RuleInstance, RuleInstance.id == Accrual.rule_instance_id)
         .outerjoin(Campaign, Campaign.id == RuleInstance.campaign_id)
         .where(Accrual.partner_id == partner_id, covered_by(close), sa.not_(covered_by(before)))
@@ -288,47 +353,115 @@ def statement_lines(partner_id: int, close: PeriodClose) -> list[LedgerLine]:
             event_amount=event.amount if event is not None else None,
             code=_code_used(event.payload) if event is not None else None,
             decided_id=accrual.reverses_accrual_id,
+            program=program,
         )
-        for accrual, event, campaign in rows
+        for accrual, event, campaign, program in rows
     ]
 
 
-def _sentences(
+def _rule_texts(
     version_id: int, language: str, region: str, kind: str, code: str
-) -> list[tuple[str, str]]:
+) -> list[tuple[str, str, str]]:
+    """(rule key, plain-words sentence, template title) of a version's rules that may
+    apply to the partner."""
     version = db.session.get(ProgramVersion, version_id)
     if version is None:
         return []
     catalogue = default_catalogue()
     return [
-        (rule.id, describe_rule(rule, catalogue, language, CURRENCY_SIGN))
+        (
+            rule.id,
+            describe_rule(rule, catalogue, language, CURRENCY_SIGN),
+            catalogue.title_of(rule.template, language),
+        )
         for rule in version_spec(version).rules
         if scope_may_apply(rule.scope, region, kind, code)
     ]
 
 
-def rule_sentences(
-    partner: Partner, partner_id: int, close: PeriodClose, language: str
-) -> dict[str, str]:
-    """Plain words of the rules the statement's rows name (from their program versions)."""
+def _shown_versions(partner: Partner, close: PeriodClose) -> list[ProgramVersion]:
+    """The program versions the statement's rows name, oldest first."""
     before = previous_close(close)
-    version_ids = db.session.scalars(
+    shown = (
         sa.select(Accrual.program_version_id)
         .where(
-            Accrual.partner_id == partner_id,
+            Accrual.partner_id == partner.id,
             Accrual.program_version_id.is_not(None),
             covered_by(close),
             sa.not_(covered_by(before)),
         )
         .distinct()
-    ).all()
+    )
+    return list(
+        db.session.scalars(
+            sa.select(ProgramVersion)
+            .where(ProgramVersion.id.in_(shown))
+            .order_by(ProgramVersion.id)
+        )
+    )
+
+
+def _version_texts(
+    versions: list[ProgramVersion], partner: Partner, language: str
+) -> tuple[dict[str, str], dict[str, str]]:
     sentences: dict[str, str] = {}
-    for version_id in sorted(v for v in version_ids if v is not None):
-        for key, text in _sentences(
-            version_id, language, partner.region.code, partner.kind.value, partner.code
+    titles: dict[str, str] = {}
+    for version in versions:
+        for key, text, title in _rule_texts(
+            version.id, language, partner.region.code, partner.kind.value, partner.code
         ):
             sentences.setdefault(key, text)
-    return sentences
+            titles.setdefault(key, title)
+    return sentences, titles
+
+
+def rule_texts(
+    partner: Partner, close: PeriodClose, language: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Plain words and titles of the rules the statement's rows name (from their program
+    versions): ``({key: sentence}, {key: title})``."""
+    return _version_texts(_shown_versions(partner, close), partner, language)
+
+
+def statement_programs(partner: Partner, close: PeriodClose, language: str) -> list[ProgramInfo]:
+    """The programs the statement's rows name, as its sections title them: programs by
+    title, then campaigns' own programs (titled by their campaign) by title; each with
+    its own rules' sentences and titles, so two programs' equal rule keys never mix."""
+    by_program: dict[int, list[ProgramVersion]] = {}
+    for version in _shown_versions(partner, close):
+        by_program.setdefault(version.program_id, []).append(version)
+    program_ids = set(by_program) | set(
+        db.session.scalars(
+            sa.select(Accrual.program_id)
+            .where(
+                Accrual.partner_id == partner.id,
+                Accrual.program_id.is_not(None),
+                covered_by(close),
+                sa.not_(covered_by(previous_close(close))),
+            )
+            .distinct()
+        )
+    )
+    campaigns = {
+        campaign.rules_program_id: campaign
+        for campaign in db.session.scalars(
+            sa.select(Campaign).where(Campaign.rules_program_id.in_(program_ids))
+        )
+    }
+    infos = []
+    for program in db.session.scalars(sa.select(Program).where(Program.id.in_(program_ids))):
+        sentences, titles = _version_texts(by_program.get(program.id, []), partner, language)
+        campaign = campaigns.get(program.id)
+        infos.append(
+            ProgramInfo(
+                slug=program.slug,
+                title=campaign.title if campaign is not None else program.title,
+                campaign=campaign is not None,
+                rule_sentences=sentences,
+                rule_titles=titles,
+            )
+        )
+    return sorted(infos, key=lambda info: (info.campaign, info.title, info.slug))
 
 
 def statement_data(statement: Statement) -> tuple[dict[str, Any], Any]:
@@ -372,11 +505,14 @@ def statement_data(statement: Statement) -> tuple[dict[str, Any], Any]:
         contract_number=contract_number,
     )
     opening = Opening(statement.opening_balance, int(statement.totals.get("points_opening", 0)))
+    sentences, titles = rule_texts(partner, close, language)
     data = build_statement(
         header,
         statement_lines(partner.id, close),
         opening,
-        rule_sentences(partner, partner.id, close, language),
+        sentences,
+        titles,
+        statement_programs(partner, close, language),
     )
     check_reconciles(data, statement.opening_balance, statement.closing_balance)
     return data, template
@@ -385,15 +521,6 @@ def statement_data(statement: Statement) -> tuple[dict[str, Any], Any]:
 def _statement_folder(statement: Statement) -> Path:
     period = f"{statement.period_start:%Y%m%d}-{statement.period_end:%Y%m%d}"
     return files_dir() / "statements" / period
-
-
-def _write_file(folder: Path, name: str, data: bytes) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    temporary = folder / f".{name}.{os.getpid()}.tmp"
-    temporary.write_bytes(data)
-    os.replace(temporary, target)
-    return target
 
 
 def render_statement(statement_id: int) -> StatementStatus:
@@ -423,7 +550,7 @@ def render_statement(statement_id: int) -> StatementStatus:
         db.session.commit()
         return StatementStatus.failed
     digest = document.sha256
-    path = _write_file(
+    path = write_once(
         _statement_folder(statement),
         f"{data['statement']['number']}-{digest[:12]}.pdf",
         document.pdf,
@@ -447,17 +574,6 @@ def render_statement(statement_id: int) -> StatementStatus:
         if kept is not None and kept.file_path != relative:
             path.unlink(missing_ok=True)
     return StatementStatus.ready
-
-
-def statement_html(statement_id: int) -> str:
-    """The statement's HTML from the ledger as it stands (for previews and benchmarks)."""
-    from server.documents.rendering import render_html
-
-    statement = db.session.get(Statement, statement_id)
-    if statement is None:
-        raise CommandError(f"Statement {statement_id} does not exist.")
-    data, template = statement_data(statement)
-    return render_html(template_source(template), data)
 
 
 def statement_ids(close_id: int, statuses: tuple[StatementStatus, ...] = ()) -> list[int]:
@@ -493,35 +609,6 @@ def progress(close_id: int) -> Progress:
     return Progress(pending + ready + failed, pending, ready, failed)
 
 
-def queue_renders(close_id: int) -> int:
-    """Queue the render of every statement of a close not yet ``ready``; returns how many.
-
-    Safe to call again after a worker crash or a Redis outage: a statement already
-    rendered is skipped by the job, so nothing is rendered twice into the ledger's view.
-
-    Raises:
-        CommandError: unknown close. ConfigurationError/RedisError: no queue.
-    """
-    from server.tasks.statements import enqueue_statement_renders
-
-    ids = statement_ids(close_id, (StatementStatus.pending, StatementStatus.failed))
-    enqueue_statement_renders(ids)
-    return len(ids)
-
-
-def close_and_queue(
-    period_start: date, period_end: date, actor_id: int | None = None
-) -> tuple[int, int]:
-    """Close a period, then queue its renders. Returns (close id, statements queued); a
-    queue outage is logged and leaves them pending for :func:`queue_renders`."""
-    close_id = close_period(period_start, period_end, actor_id)
-    try:
-        return close_id, queue_renders(close_id)
-    except (ConfigurationError, RedisError) as error:
-        logger.warning("statement renders not queued (%s); run queue_renders", error)
-        return close_id, 0
-
-
 def statement_pdf(statement_id: int, partner_id: int | None = None) -> tuple[Path, str]:
     """(path, download name) of a ready statement's verified PDF.
 
@@ -529,19 +616,14 @@ def statement_pdf(statement_id: int, partner_id: int | None = None) -> tuple[Pat
 
     Raises:
         CommandError: unknown statement (or not the partner's).
-        StatementFileError: not rendered yet, or the file no longer matches its hash.
+        StoredFileError: not rendered yet, or the file no longer matches its hash.
     """
     statement = db.session.get(Statement, statement_id)
     if statement is None or (partner_id is not None and statement.partner_id != partner_id):
         raise CommandError(f"Statement {statement_id} does not exist.")
     if statement.status is not StatementStatus.ready:
-        raise StatementFileError("The statement has no PDF yet.")
-    from server.documents.contracts import ContractFileError
-
-    try:
-        path = stored_file(statement.file_path, statement.sha256)
-    except ContractFileError as error:
-        raise StatementFileError(str(error)) from None
+        raise StoredFileError("The statement has no PDF yet.")
+    path = stored_file(statement.file_path, statement.sha256)
     return path, f"{statement.totals.get('number') or statement.id}.pdf"
 
 

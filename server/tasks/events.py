@@ -3,6 +3,8 @@
 Events are committed before any job is queued, so the database is the source of truth:
 a job lost with Redis or a worker killed mid-batch only delays evaluation until the
 sweeper (``partnerflow sweeper``) sees events pending for too long and queues again.
+For the same reason Redis being down never undoes or refuses a commit: queueing is
+skipped with a warning, and the sweeper queues once Redis answers again.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from server.db.types import utcnow
 from server.extensions import db
 from server.ledger.evaluation import evaluation_batches
 from server.ledger.models import EventStatus, SalesEvent
-from server.queues import get_queue, redis_connection
+from server.queues import REDIS_ERRORS, get_queue, redis_connection
 from server.tasks.worker import app_job
 
 log = logging.getLogger(__name__)
@@ -31,14 +33,22 @@ JOB_TIME_BUDGET_SECONDS = 60
 
 
 def request_evaluation() -> bool:
-    """Queue an evaluation job unless one is already waiting; True if queued now."""
-    connection = redis_connection()
+    """Queue an evaluation job unless one is already waiting; True if queued now.
+
+    Call it after the events are committed. It does not raise when Redis is down: it
+    logs a warning and returns False, and the sweeper queues the events later.
+    """
     ttl = int(current_app.config.get("EVALUATION_FLAG_TTL_SECONDS", 300))
-    if not connection.set(REQUESTED_FLAG, "1", nx=True, ex=ttl):
+    try:
+        connection = redis_connection()
+        if not connection.set(REQUESTED_FLAG, "1", nx=True, ex=ttl):
+            return False
+        get_queue("events").enqueue(
+            evaluate_pending_events, retry=Retry(max=3, interval=[5, 30, 120]), job_timeout=600
+        )
+    except REDIS_ERRORS as error:
+        log.warning("evaluation not queued, Redis is unavailable (the sweeper will): %s", error)
         return False
-    get_queue("events").enqueue(
-        evaluate_pending_events, retry=Retry(max=3, interval=[5, 30, 120]), job_timeout=600
-    )
     return True
 
 
@@ -64,7 +74,8 @@ def evaluate_pending_events(batch_size: int | None = None) -> dict[str, int]:
 def sweep_pending() -> int:
     """Queue evaluation when events have waited longer than ``PENDING_TIMEOUT_SECONDS``.
 
-    Returns how many such events there are. Safe to run from several places at once.
+    Returns how many such events there are. Safe to run from several places at once;
+    with Redis down it only counts (and logs), and queues on a later sweep.
     """
     timeout = int(current_app.config.get("PENDING_TIMEOUT_SECONDS", 120))
     stale = (
@@ -79,7 +90,11 @@ def sweep_pending() -> int:
     db.session.rollback()
     if stale:
         # The flag may belong to a job that was lost: clear it and queue afresh.
-        redis_connection().delete(REQUESTED_FLAG)
-        request_evaluation()
-        log.warning("%s events pending for over %ss: evaluation re-queued", stale, timeout)
+        try:
+            redis_connection().delete(REQUESTED_FLAG)
+        except REDIS_ERRORS as error:
+            log.warning("%s events pending, Redis unavailable: %s", stale, error)
+            return int(stale)
+        if request_evaluation():
+            log.warning("%s events pending for over %ss: evaluation re-queued", stale, timeout)
     return int(stale)

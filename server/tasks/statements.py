@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from flask import Flask
 from rq import Queue
 
-from server.queues import get_queue
+from server.queues import get_queue, queue_or_log
+from server.statements.commands import render_statement, statement_ids
+from server.statements.models import StatementStatus
 from server.tasks.documents import DOCUMENTS_QUEUE, RENDER_JOB_TIMEOUT
 from server.tasks.worker import app_job
 
@@ -27,8 +29,6 @@ def render_job_id(statement_id: int) -> str:
 @app_job
 def render_statement_job(statement_id: int) -> str:
     """Render statement ``statement_id``; returns its status."""
-    from server.statements.commands import render_statement
-
     return render_statement(statement_id).value
 
 
@@ -55,25 +55,23 @@ def enqueue_statement_renders(statement_ids: Sequence[int], app: Flask | None = 
         )
 
 
-#: the KPI rollups' refresh job (one at a time: a fixed job id)
-REFRESH_JOB_ID = "kpi-rollups-refresh"
-
-
-@app_job
-def refresh_rollups_job() -> None:
-    """Bring the dashboards' KPI rollups up to date."""
-    from server.dashboards.rollup import refresh_rollups
-
-    refresh_rollups()
-
-
-def enqueue_rollup_refresh(app: Flask | None = None) -> None:
-    """Queue a rollup refresh on the ``default`` queue unless one is already waiting.
+def enqueue_close_renders(close_id: int, app: Flask | None = None) -> int:
+    """Queue the render of every statement of a close not yet ``ready``; returns how
+    many. Safe to call again after a worker crash or a Redis outage: a statement already
+    rendered is skipped by its job, and no second statement row can exist.
 
     Raises:
-        server.errors.ConfigurationError: Redis cannot be reached.
+        server.errors.CommandError: unknown close.
+        server.errors.ConfigurationError, redis.RedisError: Redis cannot be reached.
     """
-    queue = get_queue("default", app)
-    if REFRESH_JOB_ID in queue.get_job_ids():
-        return
-    queue.enqueue(refresh_rollups_job, job_id=REFRESH_JOB_ID, result_ttl=60, failure_ttl=3600)
+    ids = statement_ids(close_id, (StatementStatus.pending, StatementStatus.failed))
+    enqueue_statement_renders(ids, app)
+    return len(ids)
+
+
+def renders_after_close(close_id: int) -> int:
+    """Queue a close's renders right after its commit; 0 if Redis is down (logged: the
+    statements stay ``pending`` for the close page's "queue again")."""
+    queued: list[int] = []
+    queue_or_log("statement renders", lambda: queued.append(enqueue_close_renders(close_id)))
+    return queued[0] if queued else 0

@@ -14,8 +14,11 @@ from flask import Flask, current_app
 from rq import Retry, get_current_job
 from rq.job import Job
 
-from server.queues import get_queue
+from server.queues import get_queue, queue_or_log
+from server.tasks.documents import enqueue_pending_contract_renders
 from server.tasks.worker import app_job
+from server.workflows.queries import has_pending_actions
+from server.workflows.runner import run_pending_actions
 
 #: queue the workflow jobs run on (one every worker listens on)
 WORKFLOWS_QUEUE = "default"
@@ -29,12 +32,17 @@ ACTIONS_JOB_TIMEOUT = 300
 
 @app_job
 def run_workflow_actions_job(instance_id: int) -> str:
-    """Run the instance's pending actions; returns the instance status after."""
-    from server.workflows.runner import run_pending_actions
+    """Run the instance's pending actions; returns the instance status after.
 
+    An action that created a contract committed it as ``pending``: its render is
+    queued here, after the actions (areas never queue jobs themselves).
+    """
     job = get_current_job()
     last_attempt = job is None or not job.retries_left
-    return run_pending_actions(instance_id, last_attempt=last_attempt).value
+    try:
+        return run_pending_actions(instance_id, last_attempt=last_attempt).value
+    finally:
+        queue_or_log("contract renders", enqueue_pending_contract_renders)
 
 
 def retry_intervals(app: Flask | None = None) -> Sequence[int]:
@@ -57,4 +65,15 @@ def enqueue_workflow_actions(instance_id: int, app: Flask | None = None) -> Job:
         job_timeout=ACTIONS_JOB_TIMEOUT,
         result_ttl=3600,
         failure_ttl=7 * 24 * 3600,
+    )
+
+
+def queue_instance_actions(instance_id: int) -> bool:
+    """After a start, a transition or a retry has committed: queue the worker if the
+    instance has actions waiting. Redis down: logged, and the runs stay pending for the
+    instance page's "retry"."""
+    if not has_pending_actions(instance_id):
+        return False
+    return queue_or_log(
+        f"workflow {instance_id} actions", lambda: enqueue_workflow_actions(instance_id)
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from flask import current_app
 from flask_appbuilder import AppBuilder, ModelView
 from flask_babel import lazy_gettext as _l
 
@@ -17,7 +16,6 @@ from server.labels import shown_value, value_label
 from server.views.audit import AuditEntryView
 from server.views.codes import register_code_views
 from server.views.dashboard import IndexView
-from server.views.forms import expose_csrf_token_to_templates
 from server.views.ledger import register_ledger_views
 from server.views.partners import (
     PartnerView,
@@ -33,7 +31,6 @@ def register_views(builder: AppBuilder) -> None:
     """Add every view and menu entry; the menu shows only screens that exist."""
     from server.api.events import EventsApi
 
-    expose_csrf_token_to_templates(current_app)
     builder.add_api(EventsApi)
     builder.add_view(
         PartnerView,
@@ -95,10 +92,12 @@ def register_views(builder: AppBuilder) -> None:
     from server.views.documents import register_document_views
 
     register_document_views(builder)
+    from server.views.campaigns import register_campaign_views
     from server.views.workflows import register_workflow_views
     from server.views.workspace import register_workspace_views
 
     register_workspace_views(builder)
+    register_campaign_views(builder)
 
     register_workflow_views(builder)
     from server.views.api_keys import ApiKeyView
@@ -108,6 +107,21 @@ def register_views(builder: AppBuilder) -> None:
         "API keys",
         label=_l("API keys"),
         icon="fa-key",
+        category="Security",
+    )
+    builder.add_link(
+        "API documentation",
+        href="/swagger/v1",
+        label=_l("API documentation"),
+        icon="fa-book",
+    )
+    from server.views.login_locks import LoginLockView
+
+    builder.add_view(
+        LoginLockView,
+        "Login locks",
+        label=_l("Login locks"),
+        icon="fa-lock",
         category="Security",
     )
     builder.add_view(

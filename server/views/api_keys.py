@@ -15,7 +15,7 @@ from server.errors import CommandError
 from server.extensions import db
 from server.security.api_keys import create_api_key, revoke_api_key
 from server.security.models import ApiKey
-from server.views.forms import actor_id, require_csrf
+from server.views.forms import actor_id
 
 
 class ApiKeyView(ModelView):
@@ -53,7 +53,6 @@ class ApiKeyView(ModelView):
     @has_access
     @permission_name("issue")
     def issue(self) -> ResponseReturnValue:
-        require_csrf()
         try:
             issued = create_api_key(
                 request.form.get("name", "").strip(),
@@ -71,7 +70,6 @@ class ApiKeyView(ModelView):
     @has_access
     @permission_name("revoke")
     def revoke(self, key_id: int) -> ResponseReturnValue:
-        require_csrf()
         if db.session.get(ApiKey, key_id) is None:
             abort(404)
         revoke_api_key(key_id)

@@ -45,7 +45,6 @@ from server.documents.pdf import DocumentRenderError
 from server.errors import CommandError
 from server.extensions import db
 from server.i18n import current_language
-from server.partners.clicks import VisitKind
 from server.partners.codes import (
     CLICK_KINDS,
     SCAN_KINDS,
@@ -57,9 +56,10 @@ from server.partners.codes import (
     revoke_codes,
     visit_counts,
 )
-from server.partners.models import AttributionCode, CodeKind, Partner, PartnerKind
+from server.partners.models import AttributionCode, CodeKind, Partner, PartnerKind, VisitKind
 from server.partners.qr import point_sheet_pdf, public_url, qr_png, qr_svg
-from server.views.forms import actor_id, require_csrf
+from server.views.forms import actor_id
+from server.views.query_args import int_arg
 
 
 def public_base_url() -> str:
@@ -112,7 +112,6 @@ class AttributionCodeView(ModelView):
         "fa-ban",
     )
     def revoke(self, items: Any) -> ResponseReturnValue:
-        require_csrf()
         rows = items if isinstance(items, list) else [items]
         try:
             revoked = revoke_codes([row.id for row in rows if row is not None], actor_id())
@@ -152,9 +151,9 @@ class AttributionCodeView(ModelView):
             SelectChoice(partner.id, str(partner))
             for partner in db.session.scalars(sa.select(Partner).order_by(Partner.code))
         ]
-        requested = request.args.get("partner_id", "")
-        if request.method == "GET" and requested.isdigit():
-            form.partner_id.data = int(requested)
+        requested = int_arg("partner_id")
+        if request.method == "GET" and requested is not None:
+            form.partner_id.data = requested
         if form.validate_on_submit():
             try:
                 row = generate_code(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
-from flask import Response, current_app, redirect, request, url_for
+from flask import Response, current_app, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
 from flask_appbuilder import IndexView as FabIndexView
@@ -14,7 +14,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from server.dashboards.charts import bar_chart, column_chart
-from server.dashboards.overview import overview, top_partners
+from server.dashboards.overview import (
+    RECENT_REJECTIONS_DAYS,
+    integration_status,
+    overview,
+    todays_work,
+    top_partners,
+)
 from server.dashboards.queries import (
     DashboardFilter,
     Dimension,
@@ -24,10 +30,12 @@ from server.dashboards.queries import (
     ranking,
     totals,
 )
-from server.dashboards.rollup import ensure_rollups
 from server.db.types import utcnow
-from server.i18n import format_money
+from server.i18n import current_language, format_month, format_rounded_money
 from server.programs.queries import published_versions
+from server.statements.commands import open_months_through
+from server.tasks.dashboards import ensure_rollups
+from server.views.query_args import date_arg, enum_arg
 
 #: the default range of the dashboards, in days back from today
 DEFAULT_RANGE_DAYS = 180
@@ -53,11 +61,17 @@ class IndexView(FabIndexView):
             return redirect(url_for("PortalView.home"))
         if not sm.has_access("can_list", "DashboardView"):
             # a login with no screens of its own (an integration's): no figures for it
-            return self.render_template("welcome.html")
+            return self.render_template(
+                "welcome.html", status=integration_status(utcnow()), days=RECENT_REJECTIONS_DAYS
+            )
         as_of = ensure_rollups()
+        last_month_end = utcnow().date().replace(day=1) - timedelta(days=1)
+        work = todays_work(len(open_months_through(last_month_end)))
         return self.render_template(
             self.index_template,
             as_of=as_of,
+            work=work,
+            may=lambda permission, view: sm.has_access(permission, view),
             overview=overview(),
             ranking=top_partners(),
             versions=published_versions(),
@@ -65,23 +79,23 @@ class IndexView(FabIndexView):
 
 
 def _filter() -> DashboardFilter:
-    today = utcnow().date()
-
-    def day(name: str, default: date) -> date:
-        try:
-            return date.fromisoformat(request.args.get(name, ""))
-        except ValueError:
-            return default
-
-    date_to = day("to", today)
-    date_from = day("from", date_to - timedelta(days=DEFAULT_RANGE_DAYS))
+    date_to = date_arg("to", utcnow().date()) or utcnow().date()
+    date_from = date_arg("from") or date_to - timedelta(days=DEFAULT_RANGE_DAYS)
     if date_from > date_to:
         date_from, date_to = date_to, date_from
-    try:
-        dimension = Dimension(request.args.get("by", Dimension.region.value))
-    except ValueError:
-        dimension = Dimension.region
+    dimension = enum_arg("by", Dimension, Dimension.region) or Dimension.region
     return DashboardFilter(date_from, date_to, dimension)
+
+
+def _partial_months(flt: DashboardFilter) -> set[str]:
+    """The ``YYYY-MM`` keys of the months the range cuts: a month's sum over part of it
+    must not read as a fall (the current month, a range starting mid-month)."""
+    partial = set()
+    if flt.date_from.day != 1:
+        partial.add(flt.date_from.strftime("%Y-%m"))
+    if (flt.date_to + timedelta(days=1)).day != 1:
+        partial.add(flt.date_to.strftime("%Y-%m"))
+    return partial
 
 
 class DashboardView(BaseView):
@@ -98,6 +112,7 @@ class DashboardView(BaseView):
         as_of = ensure_rollups()
         rows = breakdown(flt)
         months = growth(flt)
+        partial = _partial_months(flt)
         return self.render_template(
             "dashboards/kpis.html",
             flt=flt,
@@ -106,16 +121,31 @@ class DashboardView(BaseView):
             rows=rows,
             total=totals(rows, _("Total")),
             months=months,
+            partial=partial,
             ranking=ranking(flt),
             sales_chart=bar_chart(
-                [(row.label, row.sales_amount, format_money(row.sales_amount)) for row in rows],
+                [
+                    (row.label, row.sales_amount, format_rounded_money(row.sales_amount))
+                    for row in rows
+                ],
                 _("Sales by group"),
                 "sales-chart",
+                current_language(),
             ),
             growth_chart=column_chart(
-                [(name, amount, format_money(amount)) for name, amount, _c in months],
+                [
+                    (
+                        _("%(month)s (part)", month=format_month(name))
+                        if name in partial
+                        else format_month(name),
+                        amount,
+                        format_rounded_money(amount),
+                    )
+                    for name, amount, _c in months
+                ],
                 _("Sales by month"),
                 "growth-chart",
+                current_language(),
             ),
         )
 

@@ -19,13 +19,13 @@ field (see the classes).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from flask import (
     Response,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -39,20 +39,17 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import CSRFError, validate_csrf
 from flask_wtf.file import FileField, FileRequired
 from jinja2 import TemplateError
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired
-from wtforms.validators import ValidationError as WTFValidationError
 
 from server.documents.contracts import (
     TRANSITIONS,
     contract_pdf,
     contract_scan,
-    generate_contract,
+    create_contract,
     generate_region_contracts,
     mark_contract_sent,
     record_signed_contract,
@@ -84,6 +81,10 @@ from server.extensions import db
 from server.i18n import current_language
 from server.labels import value_label
 from server.partners.models import Partner, Region
+from server.tasks.documents import enqueue_contract_renders
+from server.views.crud import NamedRowMessages
+from server.views.forms import actor_id, run_command
+from server.views.query_args import int_arg
 
 
 class ActionForm(FlaskForm):
@@ -111,10 +112,6 @@ class RegionForm(FlaskForm):
     region = SelectField(_l("Region"), validate_choice=True)
 
 
-def _actor_id() -> int | None:
-    return int(current_user.id) if current_user.is_authenticated else None
-
-
 def _partner_choices() -> list[tuple[int, str]]:
     rows = db.session.execute(
         sa.select(Partner.id, Partner.code, Partner.name).order_by(Partner.code)
@@ -133,10 +130,11 @@ def _issues_text(issues: list[TemplateIssue]) -> str:
 
 
 def _issues_json(issues: list[TemplateIssue]) -> list[dict[str, Any]]:
-    return [{"line": issue.line, "message": issue.message} for issue in issues]
+    # a limit's message is a lazy translation: read it now, in the user's language
+    return [{"line": issue.line, "message": str(issue.message)} for issue in issues]
 
 
-class ContractTemplateView(ModelView):
+class ContractTemplateView(NamedRowMessages, ModelView):
     """Template versions; Legal edits, previews and publishes them.
 
     There is no field-by-field form: a version is changed only through the editor
@@ -184,7 +182,7 @@ class ContractTemplateView(ModelView):
 
     def _editor(
         self, template: ContractTemplate, form: TemplateEditForm, issues: list[TemplateIssue]
-    ) -> ResponseReturnValue:
+    ) -> str:
         pdf_form = PdfPreviewForm(formdata=None, obj=template)
         pdf_form.partner_id.choices = _partner_choices()
         versions = template_versions(template.key)
@@ -212,15 +210,15 @@ class ContractTemplateView(ModelView):
     def editor(self, pk: int) -> ResponseReturnValue:
         template = self._template(pk)
         form = TemplateEditForm(obj=template)
-        issues: list[TemplateIssue] = []
         if request.method == "POST" and form.validate_on_submit():
             try:
                 saved = save_template(
-                    pk, form.body_html.data or "", form.css.data or "", _actor_id()
+                    pk, form.body_html.data or "", form.css.data or "", actor_id()
                 )
             except TemplateSaveError as error:
-                issues = error.issues
                 flash(_("Not saved: the template has errors."), "danger")
+                # the editor again, with the reasons and the text as typed: a 422
+                return self._editor(template, form, error.issues), 422
             else:
                 if saved.id != pk:
                     flash(
@@ -230,17 +228,12 @@ class ContractTemplateView(ModelView):
                 else:
                     flash(_("Draft saved."), "success")
                 return redirect(url_for(".editor", pk=saved.id))
-        return self._editor(template, form, issues)
+        return self._editor(template, form, [])
 
     @expose("/preview/<int:pk>", methods=["POST"])
     @has_access
     @permission_name("edit")
     def preview(self, pk: int) -> ResponseReturnValue:
-        if current_app.config.get("WTF_CSRF_ENABLED", True):
-            try:
-                validate_csrf(request.headers.get("X-CSRFToken", ""))
-            except (CSRFError, WTFValidationError):
-                abort(400)
         template = self._template(pk)
         body, css = request.form.get("body_html", ""), request.form.get("css", "")
         partner_id = request.form.get("partner_id", type=int) or None
@@ -285,7 +278,7 @@ class ContractTemplateView(ModelView):
         if not ActionForm().validate_on_submit():
             abort(400)
         try:
-            template = publish_template(pk, _actor_id())
+            template = publish_template(pk, actor_id())
         except TemplateSaveError as error:
             flash(_("Not published: %(error)s", error=_issues_text(error.issues)), "danger")
         except CommandError as error:
@@ -299,7 +292,7 @@ class ContractTemplateView(ModelView):
     @permission_name("show")
     def diff(self, pk: int) -> ResponseReturnValue:
         template = self._template(pk)
-        other_id = request.args.get("against", type=int)
+        other_id = int_arg("against")
         versions = template_versions(template.key)
         older = [v for v in versions if v.version < template.version]
         other = db.session.get(ContractTemplate, other_id) if other_id else None
@@ -322,7 +315,7 @@ def _text_error(message: str) -> Response:
     return Response(message, status=422, mimetype="text/plain")
 
 
-class ContractView(ModelView):
+class ContractView(NamedRowMessages, ModelView):
     """Partner contracts: generate, download, send, record the signature, terminate.
 
     A contract is never edited field by field: its number, snapshot, PDF and hash are
@@ -414,16 +407,12 @@ class ContractView(ModelView):
             return redirect(url_for(".show", pk=pk))
         return send_file(path, download_name=name, as_attachment=True)
 
-    def _run_command(self, pk: int, run: Any, done: str) -> ResponseReturnValue:
+    def _run_command(
+        self, pk: int, run: Callable[[int, int | None], object], done: str
+    ) -> ResponseReturnValue:
         if not ActionForm().validate_on_submit():
             abort(400)
-        try:
-            run(pk, _actor_id())
-        except CommandError as error:
-            flash(str(error), "danger")
-        else:
-            flash(done, "success")
-        return redirect(url_for(".show", pk=pk))
+        return run_command(lambda: run(pk, actor_id()), done, url_for(".show", pk=pk))
 
     @expose("/<int:pk>/send", methods=["POST"])
     @has_access
@@ -441,7 +430,11 @@ class ContractView(ModelView):
     @has_access
     @permission_name("edit")
     def retry(self, pk: int) -> ResponseReturnValue:
-        return self._run_command(pk, retry_render, _("Render queued again."))
+        def retry_and_queue(contract_id: int, actor: int | None) -> None:
+            retry_render(contract_id, actor)
+            enqueue_contract_renders([contract_id])
+
+        return self._run_command(pk, retry_and_queue, _("Render queued again."))
 
     @expose("/<int:pk>/sign", methods=["POST"])
     @has_access
@@ -453,7 +446,7 @@ class ContractView(ModelView):
             return redirect(url_for(".show", pk=pk))
         upload = form.scan.data
         try:
-            record_signed_contract(pk, upload.filename or "", upload.read(), _actor_id())
+            record_signed_contract(pk, upload.filename or "", upload.read(), actor_id())
         except CommandError as error:
             flash(str(error), "danger")
         else:
@@ -464,10 +457,11 @@ class ContractView(ModelView):
         """Generate a partner's contract and go to it; ``None`` (with the error flashed)
         if it could not be generated."""
         try:
-            contract_id = generate_contract(partner_id, _actor_id())
+            contract_id = create_contract(partner_id, actor_id())
         except CommandError as error:
             flash(str(error), "danger")
             return None
+        enqueue_contract_renders([contract_id])
         flash(_("Contract created; its PDF is being rendered."), "success")
         return redirect(url_for(".show", pk=contract_id))
 
@@ -521,10 +515,11 @@ class ContractView(ModelView):
         ]
         if request.method == "POST" and form.validate_on_submit():
             try:
-                ids = generate_region_contracts(form.region.data or "", _actor_id())
+                ids = generate_region_contracts(form.region.data or "", actor_id())
             except CommandError as error:
                 flash(str(error), "danger")
             else:
+                enqueue_contract_renders(ids)
                 flash(_("%(count)s contracts created and queued.", count=len(ids)), "success")
                 return redirect(url_for(".list"))
         return self.render_template(

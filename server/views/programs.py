@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
@@ -10,10 +13,26 @@ from server.campaigns.models import Campaign
 from server.i18n import format_money
 from server.labels import system_note
 from server.programs.models import Program, ProgramVersion, RuleInstance
+from server.programs.queries import enrolment_in_words, rule_in_plain_words, rule_template_title
+
+
+class _RuleRows(SQLAInterface):
+    """Rule rows with two columns the model does not hold: the rule in plain words and
+    its template's title, both in the user's language (:mod:`server.programs.queries`)."""
+
+    COMPUTED: dict[str, Callable[[RuleInstance], str]] = {
+        "in_plain_words": rule_in_plain_words,
+        "template_title": rule_template_title,
+    }
+
+    def _get_attr_value(self, item: Any, col: str) -> Any:
+        if col in self.COMPUTED:
+            return self.COMPUTED[col](item)
+        return super()._get_attr_value(item, col)
 
 
 class RuleInstanceView(ModelView):
-    datamodel = SQLAInterface(RuleInstance)
+    datamodel = _RuleRows(RuleInstance)
     base_permissions = ["can_list", "can_show"]
     # no menu entry to take a title from (a version's page lists them in a tab)
     list_title = _l("Rules")
@@ -62,8 +81,11 @@ class ProgramVersionView(ModelView):
         "published_at",
         "created_at",
         "note",
+        "enrolment",
     ]
-    formatters_columns = {"note": system_note}
+    # a JSON column: searched as text it would match keys, not partners
+    search_exclude_columns = ["enrolment"]
+    formatters_columns = {"note": system_note, "enrolment": enrolment_in_words}
     label_columns = {
         "program": _l("Program"),
         "number": _l("Version"),
@@ -73,6 +95,7 @@ class ProgramVersionView(ModelView):
         "published_at": _l("Published"),
         "created_at": _l("Created"),
         "note": _l("Note"),
+        "enrolment": _l("Who takes part"),
         "rules": _l("Rules"),
     }
 

@@ -11,21 +11,31 @@ from flask_appbuilder import AppBuilder, BaseView, expose, has_access
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from redis.exceptions import RedisError
 
 from server.db.types import utcnow
-from server.errors import CommandError, ConfigurationError
+from server.errors import CommandError
 from server.extensions import db
-from server.ledger.models import Statement
-from server.ledger.payouts import mark_paid, payout_plan, payouts_csv
+from server.queues import REDIS_ERRORS
 from server.statements import commands
-from server.statements.models import PeriodClose
-from server.views.forms import actor_id, csrf_token, require_csrf
+from server.statements.models import PeriodClose, Statement
+from server.statements.payouts import mark_paid, payout_plan, payouts_csv
+from server.tasks.statements import enqueue_close_renders, renders_after_close
+from server.views.forms import actor_id, csrf_token
 
 
 def _previous_month() -> tuple[date, date]:
     first_of_this = utcnow().date().replace(day=1)
     return commands.month_of(first_of_this - timedelta(days=1))
+
+
+def _suggested_period() -> tuple[date, date, list[tuple[date, date]]]:
+    """The form's period (the first open month, else last month) and the months still
+    open up to last month, oldest first: what "close in order" would close."""
+    start, end = _previous_month()
+    waiting = commands.open_months_through(end)
+    if waiting:
+        start, end = waiting[0]
+    return start, end, waiting
 
 
 class StatementView(BaseView):
@@ -41,13 +51,14 @@ class StatementView(BaseView):
     @has_access
     @permission_name("list")
     def closes(self) -> ResponseReturnValue:
-        start, end = _previous_month()
+        start, end, waiting = _suggested_period()
         rows = [(close, commands.progress(close.id)) for close in commands.closes()]
         return self.render_template(
             "statements/closes.html",
             rows=rows,
             start=start,
             end=end,
+            waiting=waiting if len(waiting) > 1 else [],
             csrf_token=csrf_token,
         )
 
@@ -55,7 +66,6 @@ class StatementView(BaseView):
     @has_access
     @permission_name("close")
     def close(self) -> ResponseReturnValue:
-        require_csrf()
         try:
             start = date.fromisoformat(request.form.get("period_start", ""))
             end = date.fromisoformat(request.form.get("period_end", ""))
@@ -63,12 +73,43 @@ class StatementView(BaseView):
             flash(_("Enter the period's first and last day."), "danger")
             return redirect(url_for(".closes"))
         try:
-            close_id, queued = commands.close_and_queue(start, end, actor_id())
+            close_id = commands.close_period(start, end, actor_id())
+        except commands.EarlierPeriodsOpen as error:
+            flash(str(error), "warning")
+            return redirect(url_for(".closes"))
         except CommandError as error:
             flash(str(error), "danger")
             return redirect(url_for(".closes"))
+        queued = renders_after_close(close_id)
         flash(_("Period closed; %(n)s statements queued.", n=queued), "success")
         return redirect(url_for(".show", close_id=close_id))
+
+    @expose("/close-in-order", methods=["POST"])
+    @has_access
+    @permission_name("close")
+    def close_in_order(self) -> ResponseReturnValue:
+        try:
+            end = date.fromisoformat(request.form.get("period_end", ""))
+        except ValueError:
+            flash(_("Enter the period's first and last day."), "danger")
+            return redirect(url_for(".closes"))
+        closed: list[int] = []
+        try:
+            for start, last in commands.open_months_through(end):
+                closed.append(commands.close_period(start, last, actor_id()))
+        except CommandError as error:
+            flash(str(error), "danger")
+        queued = sum(renders_after_close(close_id) for close_id in closed)
+        if closed:
+            flash(
+                _(
+                    "Periods closed in order: %(periods)s; statements queued: %(n)s.",
+                    periods=len(closed),
+                    n=queued,
+                ),
+                "success",
+            )
+        return redirect(url_for(".closes"))
 
     @expose("/<int:close_id>")
     @has_access
@@ -108,10 +149,9 @@ class StatementView(BaseView):
     @has_access
     @permission_name("close")
     def requeue(self, close_id: int) -> ResponseReturnValue:
-        require_csrf()
         try:
-            queued = commands.queue_renders(self._close(close_id).id)
-        except (ConfigurationError, RedisError) as error:
+            queued = enqueue_close_renders(self._close(close_id).id)
+        except REDIS_ERRORS as error:
             flash(str(error), "danger")
         else:
             flash(_("%(n)s statements queued.", n=queued), "success")
@@ -146,7 +186,6 @@ class StatementView(BaseView):
     @has_access
     @permission_name("pay")
     def paid(self, close_id: int) -> ResponseReturnValue:
-        require_csrf()
         close = self._close(close_id)
         selected = [int(v) for v in request.form.getlist("partner") if v.isdigit()]
         try:

@@ -14,6 +14,7 @@ POST ``/publish/<definition_id>``, ``/migrate/<definition_id>`` (preview, then a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +31,10 @@ from server.errors import CommandError
 from server.extensions import db
 from server.i18n import current_language
 from server.partners.models import Partner, PartnerStatus
-from server.views.forms import csrf_token, require_csrf
+from server.security.roles import ROLE_PERMISSIONS, Role
+from server.tasks.workflows import queue_instance_actions
+from server.views.forms import actor_id, csrf_token
+from server.workflows.catalogue import ROLE_TITLES
 from server.workflows.definitions import (
     migrate_instances,
     preview_migration,
@@ -62,9 +66,15 @@ from server.workflows.models import (
     WorkflowDefinition,
     WorkflowInstance,
 )
-from server.workflows.queries import board, definitions_overview, instances_of_subject, timeline
-from server.workflows.spec import START_TRIGGER
-from server.workflows.specs import spec_of
+from server.workflows.queries import (
+    board,
+    definitions_overview,
+    evidence_choices,
+    instances_of_subject,
+    timeline,
+)
+from server.workflows.spec import MIGRATE_TRIGGER, START_TRIGGER
+from server.workflows.spec_cache import spec_of
 from server.workflows.validation import DefinitionInvalid, DefinitionIssue, check_definition
 
 NEW_TEMPLATE = """schema_version: 2
@@ -80,18 +90,28 @@ states:
     final: true
 transitions:
   - trigger: finish
+    title: {ru: Завершить, en: Finish}
     from: start
     to: done
     roles: [Manager]
 """
 
 
-def _actor_id() -> int | None:
-    return int(current_user.id) if current_user.is_authenticated else None
-
-
 def _roles() -> set[str]:
     return {role.name for role in current_user.roles} if current_user.is_authenticated else set()
+
+
+#: the form where each subject's fields are filled in
+SUBJECT_EDIT_VIEWS = {"partner": "PartnerView", "campaign": "CampaignView"}
+
+
+def roles_allowed(view: str, permission: str) -> list[str]:
+    """The roles whose permissions cover ``permission`` on ``view`` (who can do it)."""
+    return [
+        role
+        for role, rules in ROLE_PERMISSIONS.items()
+        if any(re.match(views, view) and re.match(names, permission) for views, names in rules)
+    ]
 
 
 def _back(default: str) -> ResponseReturnValue:
@@ -171,13 +191,25 @@ class WorkflowBoardView(BaseView):
         if data is None:
             abort(404)
         language = current_language()
+        sm = self.appbuilder.sm
+        edit_view = SUBJECT_EDIT_VIEWS[data.instance.subject_type]
+        signers = roles_allowed("ContractView", "can_edit")
         return self.render_template(
             "workflows/instance.html",
             tl=data,
             language=language,
             diagram=render_svg(data.spec, language, data.instance.state),
             start_trigger=START_TRIGGER,
+            migrate_trigger=MIGRATE_TRIGGER,
             csrf=csrf_token(),
+            edit_url=(
+                url_for(f"{edit_view}.edit", pk=data.instance.subject_id)
+                if sm.has_access("can_edit", edit_view)
+                else None
+            ),
+            contracts_open=sm.has_access("can_show", "ContractView"),
+            contract_signers=", ".join(str(ROLE_TITLES.get(r, r)) for r in signers),
+            may_approve=bool(_roles() & {Role.MANAGER.value, Role.ADMIN.value}),
             title=_("Workflow of %(subject)s", subject=data.label),
         )
 
@@ -193,28 +225,27 @@ class WorkflowBoardView(BaseView):
     @expose("/start", methods=["POST"])
     @has_access
     def start(self) -> ResponseReturnValue:
-        require_csrf()
         subject_type = request.form.get("subject_type", "partner")
         subject_id = request.form.get("subject_id", type=int)
         if subject_type not in ("partner", "campaign") or subject_id is None:
             abort(400)
         try:
-            instance = start_workflow(subject_type, subject_id, _actor_id())
+            instance = start_workflow(subject_type, subject_id, actor_id())
         except CommandError as error:
             flash(str(error), "danger")
             return redirect(url_for(".index"))
+        queue_instance_actions(instance.id)
         flash(_("Workflow started."), "success")
         return redirect(url_for(".board", key=instance.definition.key))
 
     @expose("/fire/<int:pk>", methods=["POST"])
     @has_access
     def fire(self, pk: int) -> ResponseReturnValue:
-        require_csrf()
         try:
             fire_transition(
                 pk,
                 request.form.get("trigger", ""),
-                _actor_id(),
+                actor_id(),
                 comment=request.form.get("comment") or None,
                 expected_state=request.form.get("expected_state") or None,
             )
@@ -225,36 +256,45 @@ class WorkflowBoardView(BaseView):
         except CommandError as error:
             flash(str(error), "danger")
         else:
+            queue_instance_actions(pk)
             flash(_("Moved."), "success")
         return _back(url_for(".instance", pk=pk))
 
     @expose("/retry/<int:pk>", methods=["POST"])
     @has_access
     def retry(self, pk: int) -> ResponseReturnValue:
-        require_csrf()
         try:
-            retry_actions(pk, _actor_id())
+            retry_actions(pk, actor_id())
         except CommandError as error:
             flash(str(error), "danger")
         else:
+            queue_instance_actions(pk)
             flash(_("The actions are queued again."), "success")
         return _back(url_for(".instance", pk=pk))
 
     @expose("/evidence/<int:pk>", methods=["POST"])
     @has_access
     def evidence(self, pk: int) -> ResponseReturnValue:
-        require_csrf()
         try:
             kind = EvidenceKind(request.form.get("kind", ""))
         except ValueError:
             abort(400)
+        instance = db.session.get(WorkflowInstance, pk)
+        if instance is None:
+            abort(404)
+        name = request.form.get("name", "")
+        if name not in dict(evidence_choices(spec_of(instance.definition))[kind]):
+            abort(
+                400,
+                description=_("Choose the item from the list; this workflow does not ask for it."),
+            )
         upload = request.files.get("file")
         try:
             record_evidence(
                 pk,
                 kind,
-                request.form.get("name", ""),
-                _actor_id(),
+                name,
+                actor_id(),
                 UploadedFile(upload.filename or "", upload.read()) if upload else None,
                 request.form.get("comment") or None,
             )
@@ -262,7 +302,7 @@ class WorkflowBoardView(BaseView):
             flash(str(error), "danger")
         else:
             flash(_("Recorded."), "success")
-        return redirect(url_for(".instance", pk=pk))
+        return redirect(url_for(".instance", pk=pk) + "#pf-next")
 
 
 def _issue_rows(issues: list[DefinitionIssue]) -> list[dict[str, Any]]:
@@ -323,7 +363,6 @@ class WorkflowEditorView(BaseView):
         )
 
     def _save(self, definition: WorkflowDefinition | None) -> ResponseReturnValue:
-        require_csrf()
         mode = request.form.get("mode", "yaml")
         original = definition.source_yaml if definition is not None else NEW_TEMPLATE
         if mode == "form":
@@ -331,7 +370,7 @@ class WorkflowEditorView(BaseView):
         else:
             text = request.form.get("source_yaml", "")
         try:
-            saved = save_definition(definition.id if definition else None, text, _actor_id())
+            saved = save_definition(definition.id if definition else None, text, actor_id())
         except DefinitionInvalid as error:
             flash(_("Not saved: the definition has errors."), "danger")
             return self._editor(definition, text, error.issues, "yaml")
@@ -362,9 +401,8 @@ class WorkflowEditorView(BaseView):
     @expose("/publish/<int:pk>", methods=["POST"])
     @has_access
     def publish(self, pk: int) -> ResponseReturnValue:
-        require_csrf()
         try:
-            definition = publish_definition(pk, _actor_id())
+            definition = publish_definition(pk, actor_id())
         except DefinitionInvalid as error:
             flash(_("Not published: the definition has errors."), "danger")
             for issue in error.issues:
@@ -389,9 +427,8 @@ class WorkflowEditorView(BaseView):
             if key.startswith("map-") and value
         }
         if request.method == "POST" and request.form.get("apply"):
-            require_csrf()
             try:
-                moved = migrate_instances(pk, mapping, _actor_id())
+                moved = migrate_instances(pk, mapping, actor_id())
             except CommandError as error:
                 flash(str(error), "danger")
             else:

@@ -1,23 +1,22 @@
 """The manager's workspace: rule builder, program versions, diffs, backtests, YAML.
 
-Thin: each POST checks CSRF, calls one command (``server.programs.versioning``,
-``server.campaigns.commands``) and maps its errors to an inline message or a flash.
+Thin: each POST checks CSRF, calls one command (``server.programs.commands``) and maps
+its errors to an inline message or a flash. The campaigns workspace is in
+:mod:`server.views.campaigns`.
 
 Routes of :class:`ProgramWorkspaceView` (``/workspace``): ``/`` (programs and their
-versions, YAML import), ``/version/<id>`` (rules in plain words, publish, backtest,
+versions, YAML import), ``/new`` (GET and POST: a new program and its first draft),
+``/version/<id>`` (rules in plain words, publish, backtest,
 YAML view), ``/version/<id>/rule`` (the rule builder, GET and POST), POST
 ``/describe`` (JSON: the live plain-words sentence and inline errors),
 ``/version/<id>/export.yaml``, ``/diff?a=&b=``, POST ``/version/<id>/{publish,
 new-draft,rollback,discard,yaml,delete-rule,move-rule,backtest}``, ``/backtest/<job>``
 (JSON progress), ``/backtest/<job>/result``, ``/backtest/<job>.csv``.
-
-Routes of :class:`CampaignWorkspaceView` (``/campaign-workspace``): ``/`` (campaigns
-with budget state, the compose form), POST ``/compose``, ``/<id>`` (report and
-budget), POST ``/<id>/budget``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -29,76 +28,60 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
-from werkzeug.datastructures import MultiDict
 
-from server.campaigns.budget import budget_state, budget_states
-from server.campaigns.commands import (
-    CampaignInvalid,
-    compose_campaign,
-    parse_amount,
-    update_budget,
-)
-from server.campaigns.forms import campaign_from_form
-from server.campaigns.models import Campaign, CampaignKind, CampaignStatus
-from server.campaigns.report import campaign_report
-from server.campaigns.templates import CAMPAIGN_TEMPLATES
+from server.campaigns.queries import campaigns_by_program
 from server.errors import CommandError
 from server.extensions import db
 from server.form_values import form_date
 from server.i18n import current_language
+from server.labels import EMPTY, KEY_LABELS
 from server.partners.models import Partner, Region
-from server.programs import versioning
+from server.partners.queries import partner_tags
+from server.programs import commands as program_commands
 from server.programs.backtest import result_csv
-from server.programs.commands import version_document, version_spec
 from server.programs.diff import diff_programs
 from server.programs.forms import (
+    ENROLMENT_FIELDS,
     SCOPE_PREFIX,
     FieldIssue,
     RuleDraft,
     draft_from_form,
+    enrolment_from_form,
     form_fields,
     form_from_rule,
     parsed_rule,
     rule_issues,
 )
 from server.programs.models import Program, ProgramVersion, VersionStatus
-from server.queues import redis_connection
-from server.rules.plain_words import describe_rule
-from server.rules.program import SCOPE_LISTS, PartnerType, ProgramError
+from server.programs.queries import (
+    author_name,
+    deployment_currencies,
+    open_draft,
+    partner_enrolled,
+    partners_of_program,
+    version_document,
+    version_enrolment,
+    version_in_force,
+    version_spec,
+)
+from server.programs.slugs import MAX_SLUG_LENGTH, SUGGESTED_LENGTH, TRANSLITERATION
+from server.programs.starters import PROGRAM_STARTERS
+from server.queues import REDIS_ERRORS, redis_connection
+from server.rules.plain_words import describe_enrolment, describe_rule
+from server.rules.program import DEFAULT_CURRENCY, SCOPE_LISTS, PartnerType, ProgramError
 from server.rules.templates import default_catalogue
 from server.tasks.backtest import enqueue_backtest
-from server.views.forms import actor_id, csrf_token, require_csrf
+from server.views.forms import actor_id, csrf_token, run_command
+from server.views.query_args import int_arg
 
-#: labels of template parameters in the builder form
-PARAM_LABELS = {
-    "rate": _l("Rate, %"),
-    "tiers": _l("Tiers"),
-    "from": _l("From (month-to-date sales)"),
-    "campaign": _l("Campaign"),
-    "amount": _l("Amount"),
-    "event_type": _l("Event type"),
-    "action": _l("Action name"),
-    "metric": _l("Metric"),
-    "threshold": _l("Threshold"),
-    "period": _l("Period"),
-    "reward": _l("Reward"),
-    "rates": _l("Rates by level, %"),
-    "per": _l("Per amount"),
-    "points": _l("Points"),
-    "above": _l("Above amount"),
-    "max_sales": _l("Max sales"),
-    "within_hours": _l("Within hours"),
-}
+#: why a backtest cannot be started or read while Redis is down (the jobs live there)
+QUEUE_UNAVAILABLE = _l("The job queue is unavailable; try again in a minute.")
+
 GROUP_LABELS = {
     "commission": _l("Commissions"),
     "bonus": _l("Bonuses"),
     "loyalty": _l("Loyalty"),
     "fraud": _l("Fraud holds"),
-}
-STATUS_LABELS = {
-    VersionStatus.draft: _l("draft"),
-    VersionStatus.published: _l("published"),
-    VersionStatus.archived: _l("archived"),
 }
 PARTNER_TYPE_LABELS = {
     PartnerType.ONLINE_AFFILIATE.value: _l("Online affiliates"),
@@ -107,18 +90,6 @@ PARTNER_TYPE_LABELS = {
     PartnerType.COFACTOR.value: _l("Co-factors"),
 }
 CHANNEL_LABELS = {"online": _l("online"), "offline": _l("offline")}
-CAMPAIGN_STATUS_LABELS = {
-    CampaignStatus.plan: _l("planned"),
-    CampaignStatus.approved: _l("approved"),
-    CampaignStatus.running: _l("running"),
-    CampaignStatus.closed: _l("closed"),
-}
-
-
-def _campaign_kinds() -> dict[CampaignKind, str]:
-    """Each campaign kind's title in the reader's language (from its template file)."""
-    lang = current_language()
-    return {kind: template.title_in(lang) for kind, template in CAMPAIGN_TEMPLATES.items()}
 
 
 def _version(pk: int) -> ProgramVersion:
@@ -127,6 +98,9 @@ def _version(pk: int) -> ProgramVersion:
         abort(404)
     return version
 
+
+#: the fields of the "New program" form
+_NEW_PROGRAM_FIELDS = ("title", "slug", "currency", "start", "copy_of")
 
 #: the scope's multi-valued pickers (its dates are single values)
 _PICKER_FIELDS = frozenset(SCOPE_PREFIX + name for name in SCOPE_LISTS)
@@ -141,7 +115,7 @@ def _form() -> dict[str, Any]:
     return out
 
 
-def _pickers() -> dict[str, Any]:
+def scope_pickers() -> dict[str, Any]:
     """Choices of the scope pickers: regions, channels, partner kinds, partners."""
     return {
         "regions": db.session.scalars(sa.select(Region.code).order_by(Region.code)).all(),
@@ -153,6 +127,23 @@ def _pickers() -> dict[str, Any]:
         "partner_ids": {
             code: pid for code, pid in db.session.execute(sa.select(Partner.code, Partner.id))
         },
+    }
+
+
+def enrolment_pickers() -> dict[str, Any]:
+    """Choices of the enrolment editor: regions and partners by their names, partner
+    types in words, the tags partners carry."""
+    return {
+        "regions": [
+            (region.code, str(region))
+            for region in db.session.scalars(sa.select(Region).order_by(Region.code))
+        ],
+        "partner_types": list(PARTNER_TYPE_LABELS.items()),
+        "tags": [(tag, tag) for tag in partner_tags()],
+        "partners": [
+            (partner.code, f"{partner.name} ({partner.code})")
+            for partner in db.session.scalars(sa.select(Partner).order_by(Partner.name))
+        ],
     }
 
 
@@ -168,6 +159,8 @@ def _fetch_job(job_id: str) -> Job:
         job = Job.fetch(job_id, connection=redis_connection())
     except NoSuchJobError:
         abort(404)
+    except REDIS_ERRORS:
+        abort(503, description=str(QUEUE_UNAVAILABLE))
     if job.func_name != "server.tasks.backtest.backtest_job":
         abort(404)
     return job
@@ -183,12 +176,83 @@ class ProgramWorkspaceView(BaseView):
     @has_access
     def index(self) -> ResponseReturnValue:
         programs = db.session.scalars(sa.select(Program).order_by(Program.slug)).all()
+        campaigns = campaigns_by_program()
         return self.render_template(
             "workspace/index.html",
             title=_("Programs workspace"),
-            programs=programs,
-            status_labels=STATUS_LABELS,
+            programs=[p for p in programs if p.id not in campaigns],
+            campaign_programs=[(p, campaigns[p.id]) for p in programs if p.id in campaigns],
+            can_create=self.appbuilder.sm.has_access("can_new_program", "ProgramWorkspaceView"),
         )
+
+    @expose("/new", methods=["GET", "POST"])
+    @has_access
+    def new_program(self) -> ResponseReturnValue:
+        """The "New program" form; its POST creates the program and its first draft and
+        opens the draft in the rule builder."""
+        if request.method == "GET":
+            currencies = deployment_currencies()
+            values = {
+                "currency": currencies[0] if currencies else DEFAULT_CURRENCY,
+                "start": program_commands.START_EMPTY,
+            }
+            return self._render_new_program(values, {})
+        values = {key: request.form.get(key, "") for key in _NEW_PROGRAM_FIELDS}
+        # one group of radio buttons: "empty", "copy" (with the program picked in
+        # copy_of) or "starter:<key>", one per starter program
+        start, _colon, starter = values["start"].partition(":")
+        new = program_commands.NewProgram(
+            title=values["title"],
+            slug=values["slug"],
+            currency=values["currency"],
+            start=start,
+            copy_of=values["copy_of"] or None,
+            starter=starter or None,
+        )
+        try:
+            draft = program_commands.create_program(new, actor_id())
+        except program_commands.NewProgramError as error:
+            return self._render_new_program(values, {error.field: str(error)}, 400)
+        except CommandError as error:
+            return self._render_new_program(values, {"form": str(error)}, 400)
+        flash(
+            _(
+                "Program %(title)s created: add its rules and choose who takes part.",
+                title=draft.program.title,
+            ),
+            "success",
+        )
+        return redirect(url_for(".version", pk=draft.id))
+
+    def _render_new_program(
+        self, values: dict[str, str], errors: dict[str, str], status: int = 200
+    ) -> ResponseReturnValue:
+        lang = current_language()
+        campaigns = campaigns_by_program()  # a campaign's own program is not a model
+        programs = [
+            program
+            for program in db.session.scalars(
+                sa.select(Program).where(Program.versions.any()).order_by(Program.title)
+            )
+            if program.id not in campaigns
+        ]
+        currencies = deployment_currencies()
+        body = self.render_template(
+            "workspace/new_program.html",
+            title=_("New program"),
+            values=values,
+            errors=errors,
+            starters=[
+                (key, starter.title_in(lang), starter.describe(lang))
+                for key, starter in PROGRAM_STARTERS.items()
+            ],
+            programs=programs,
+            deployment_currency=currencies[0] if len(currencies) == 1 else None,
+            transliteration=TRANSLITERATION,
+            suggested_length=SUGGESTED_LENGTH,
+            max_slug_length=MAX_SLUG_LENGTH,
+        )
+        return body, status
 
     @expose("/version/<int:pk>")
     @has_access
@@ -200,7 +264,7 @@ class ProgramWorkspaceView(BaseView):
         yaml_text = ""
         try:
             spec = version_spec(version)
-            yaml_text = versioning.export_yaml(version)
+            yaml_text = program_commands.export_yaml(version)
             for rule in spec.rules:
                 sentence = describe_rule(rule, catalogue, lang, spec.currency)
                 rules.append({"id": rule.id, "template": rule.template.value, "sentence": sentence})
@@ -210,14 +274,17 @@ class ProgramWorkspaceView(BaseView):
         for template in catalogue.values():
             groups.setdefault(template.group, []).append(template)
         others = [v for v in version.program.versions if v.id != version.id]
+        # one open draft per program: a published version's page points to it
+        draft = None if version.status is VersionStatus.draft else open_draft(version.program_id)
         return self.render_template(
             "workspace/version.html",
+            open_draft=draft,
+            open_draft_author=author_name(draft) if draft is not None else None,
             title=str(version),
             version=version,
             rules=rules,
             groups=groups,
             group_labels=GROUP_LABELS,
-            status_labels=STATUS_LABELS,
             lang=lang,
             yaml_text=yaml_text,
             others=others,
@@ -225,6 +292,13 @@ class ProgramWorkspaceView(BaseView):
             csrf=csrf_token(),
             # legal reads versions; the editing controls are for those who may use them
             editable=self.appbuilder.sm.has_access("can_rule", "ProgramWorkspaceView"),
+            enrolment=version_enrolment(version),
+            enrolment_words=describe_enrolment(version_enrolment(version), lang),
+            enrolled_count=sum(
+                partner_enrolled(version_enrolment(version), partner)
+                for partner in db.session.scalars(sa.select(Partner))
+            ),
+            enrolment_pickers=enrolment_pickers(),
         )
 
     def _render_rule_form(
@@ -252,11 +326,11 @@ class ProgramWorkspaceView(BaseView):
             version=version,
             rule_template=template,
             fields=form_fields(template, lang),
-            labels=PARAM_LABELS,
+            labels=KEY_LABELS,
             values=values,
             errors=errors,
             replaces=replaces,
-            pickers=_pickers(),
+            pickers=scope_pickers(),
             sentence=sentence,
             lang=lang,
         )
@@ -286,7 +360,6 @@ class ProgramWorkspaceView(BaseView):
                 count = len(version.rules) + 1
                 values = {"template": key, "rule_id": f"{key.replace('_', '-')}-{count}"}
             return self._render_rule_form(version, values["template"], values, {}, replaces)
-        require_csrf()
         values = _form()
         if values.get("template") not in catalogue:
             abort(400)
@@ -299,7 +372,7 @@ class ProgramWorkspaceView(BaseView):
                 version, draft.template, values, _issues_by_field(issues, lang), replaces, 400
             )
         try:
-            versioning.save_rule(pk, draft, actor_id(), replaces=replaces)
+            program_commands.save_rule(pk, draft, actor_id(), replaces=replaces)
         except ProgramError as error:
             return self._render_rule_form(
                 version, draft.template, values, {"id": error.text(lang)}, replaces, 400
@@ -330,43 +403,91 @@ class ProgramWorkspaceView(BaseView):
         rule = parsed_rule(draft, catalogue)
         return jsonify(sentence=describe_rule(rule, catalogue, str(lang), currency), errors={})
 
-    def _command(self, pk: int, run: Any, done: str) -> ResponseReturnValue:
-        require_csrf()
-        try:
-            result = run()
-        except ProgramError as error:
-            for issue in error.issues:
-                flash(issue.text(current_language()), "danger")
-            return redirect(url_for(".version", pk=pk))
-        except CommandError as error:
-            flash(str(error), "danger")
-            return redirect(url_for(".version", pk=pk))
-        flash(done, "success")
-        return redirect(url_for(".version", pk=result.id if result is not None else pk))
+    def _command(
+        self, pk: int, run: Callable[[], ProgramVersion | None], done: str
+    ) -> ResponseReturnValue:
+        return run_command(
+            run,
+            done,
+            url_for(".version", pk=pk),
+            lambda result: url_for(".version", pk=result.id if result is not None else pk),
+        )
 
     @expose("/version/<int:pk>/publish", methods=["POST"])
     @has_access
     def publish(self, pk: int) -> ResponseReturnValue:
         day = form_date(request.form.get("effective_from"))
         if day is None:
-            require_csrf()
             flash(_("Choose the date the version takes effect."), "danger")
             return redirect(url_for(".version", pk=pk))
         return self._command(
-            pk, lambda: versioning.publish(pk, day, actor_id()), _("Version published.")
+            pk,
+            lambda: program_commands.publish_version(pk, day, actor_id()),
+            _("Version published."),
+        )
+
+    @expose("/version/<int:pk>/enrolment", methods=["POST"])
+    @has_access
+    def enrolment(self, pk: int) -> ResponseReturnValue:
+        """Save the draft's enrolment from the editor's pickers."""
+        enrolment = enrolment_from_form(
+            {name: request.form.getlist(name) for name in ENROLMENT_FIELDS}
+        )
+        return self._command(
+            pk,
+            lambda: program_commands.save_enrolment(pk, enrolment, actor_id()),
+            _("Enrolment saved."),
+        )
+
+    @expose("/program/<int:pk>")
+    @has_access
+    def program(self, pk: int) -> ResponseReturnValue:
+        """A program's partners: who takes part today (or from a scheduled version), since
+        when, with counts by region and by type."""
+        program = db.session.get(Program, pk)
+        if program is None:
+            abort(404)
+        today = date.today()
+        members = partners_of_program(program, today)
+        by_region: dict[str, int] = {}
+        by_type: dict[str, int] = {}
+        for member in members:
+            region = str(member.partner.region) if member.partner.region else EMPTY
+            by_region[region] = by_region.get(region, 0) + 1
+            kind = member.partner.kind.value
+            by_type[kind] = by_type.get(kind, 0) + 1
+        in_force = version_in_force(program.id, today)
+        return self.render_template(
+            "workspace/program.html",
+            title=program.title,
+            program=program,
+            members=members,
+            today=today,
+            by_region=sorted(by_region.items()),
+            by_type=[(PARTNER_TYPE_LABELS.get(k, k), n) for k, n in sorted(by_type.items())],
+            type_labels=PARTNER_TYPE_LABELS,
+            in_force=in_force,
+            enrolment_words=(
+                describe_enrolment(version_enrolment(in_force), current_language())
+                if in_force is not None
+                else None
+            ),
+            draft=open_draft(program.id),
         )
 
     @expose("/version/<int:pk>/new-draft", methods=["POST"])
     @has_access
     def new_draft(self, pk: int) -> ResponseReturnValue:
-        return self._command(pk, lambda: versioning.new_draft(pk, actor_id()), _("Draft created."))
+        return self._command(
+            pk, lambda: program_commands.new_draft(pk, actor_id()), _("Draft created.")
+        )
 
     @expose("/version/<int:pk>/rollback", methods=["POST"])
     @has_access
     def rollback(self, pk: int) -> ResponseReturnValue:
         return self._command(
             pk,
-            lambda: versioning.rollback_to(pk, actor_id()),
+            lambda: program_commands.rollback_to(pk, actor_id()),
             _("A draft copying this version was created: publish it to roll back."),
         )
 
@@ -374,7 +495,7 @@ class ProgramWorkspaceView(BaseView):
     @has_access
     def discard(self, pk: int) -> ResponseReturnValue:
         return self._command(
-            pk, lambda: versioning.archive_draft(pk, actor_id()), _("Draft discarded.")
+            pk, lambda: program_commands.archive_draft(pk, actor_id()), _("Draft discarded.")
         )
 
     @expose("/version/<int:pk>/yaml", methods=["POST"])
@@ -382,7 +503,7 @@ class ProgramWorkspaceView(BaseView):
     def save_yaml(self, pk: int) -> ResponseReturnValue:
         text = request.form.get("yaml", "")
         return self._command(
-            pk, lambda: versioning.save_yaml(pk, text, actor_id()), _("Program saved.")
+            pk, lambda: program_commands.save_yaml(pk, text, actor_id()), _("Program saved.")
         )
 
     @expose("/version/<int:pk>/delete-rule", methods=["POST"])
@@ -390,7 +511,7 @@ class ProgramWorkspaceView(BaseView):
     def delete_rule(self, pk: int) -> ResponseReturnValue:
         key = request.form.get("rule", "")
         return self._command(
-            pk, lambda: versioning.delete_rule(pk, key, actor_id()), _("Rule deleted.")
+            pk, lambda: program_commands.delete_rule(pk, key, actor_id()), _("Rule deleted.")
         )
 
     @expose("/version/<int:pk>/move-rule", methods=["POST"])
@@ -399,17 +520,16 @@ class ProgramWorkspaceView(BaseView):
         key = request.form.get("rule", "")
         offset = -1 if request.form.get("direction") == "up" else 1
         return self._command(
-            pk, lambda: versioning.move_rule(pk, key, offset, actor_id()), _("Rule moved.")
+            pk, lambda: program_commands.move_rule(pk, key, offset, actor_id()), _("Rule moved.")
         )
 
     @expose("/import", methods=["POST"])
     @has_access
     def import_yaml(self) -> ResponseReturnValue:
-        require_csrf()
         upload = request.files.get("file")
         text = upload.read().decode("utf-8", "replace") if upload else request.form.get("yaml", "")
         try:
-            version = versioning.import_program_yaml(text, actor_id(), note=_("imported"))
+            version = program_commands.import_program_yaml(text, actor_id(), note=_("imported"))
         except ProgramError as error:
             for issue in error.issues:
                 flash(issue.text(current_language()), "danger")
@@ -426,7 +546,7 @@ class ProgramWorkspaceView(BaseView):
         version = _version(pk)
         name = f"{version.program.slug}-v{version.number}.yaml"
         return Response(
-            versioning.export_yaml(version),
+            program_commands.export_yaml(version),
             mimetype="application/x-yaml",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
@@ -434,8 +554,8 @@ class ProgramWorkspaceView(BaseView):
     @expose("/diff")
     @has_access
     def diff(self) -> ResponseReturnValue:
-        old = _version(request.args.get("a", 0, type=int))
-        new = _version(request.args.get("b", 0, type=int))
+        old = _version(int_arg("a", 0) or 0)
+        new = _version(int_arg("b", 0) or 0)
         lang = current_language()
         changes = diff_programs(version_spec(old), version_spec(new), lang)
         return self.render_template(
@@ -445,12 +565,14 @@ class ProgramWorkspaceView(BaseView):
     @expose("/version/<int:pk>/backtest", methods=["POST"])
     @has_access
     def backtest(self, pk: int) -> ResponseReturnValue:
-        require_csrf()
         _version(pk)
         start, end = form_date(request.form.get("start")), form_date(request.form.get("end"))
         if start is None or end is None or start > end:
             return jsonify(error=_("Choose a period: a start date on or before the end date.")), 400
-        job = enqueue_backtest(pk, start, end)
+        try:
+            job = enqueue_backtest(pk, start, end)
+        except REDIS_ERRORS:
+            return jsonify(error=str(QUEUE_UNAVAILABLE)), 503
         return jsonify(
             job=job.id,
             status_url=url_for(".backtest_status", job_id=job.id),
@@ -497,98 +619,6 @@ class ProgramWorkspaceView(BaseView):
         )
 
 
-class CampaignWorkspaceView(BaseView):
-    """Compose campaigns from templates, watch budgets, read reports."""
-
-    route_base = "/campaign-workspace"
-    default_view = "index"
-
-    def _campaigns_page(
-        self,
-        values: MultiDict[str, str] | None = None,
-        errors: dict[str, Any] | None = None,
-        status: int = 200,
-    ) -> ResponseReturnValue:
-        """The list and the compose form (refilled with ``values``, ``errors`` inline)."""
-        campaigns = db.session.scalars(
-            sa.select(Campaign).order_by(Campaign.starts_on.desc())
-        ).all()
-        states = budget_states(db.session, campaigns)
-        lang = current_language()
-        body = self.render_template(
-            "workspace/campaigns.html",
-            title=_("Campaigns workspace"),
-            campaigns=campaigns,
-            states=states,
-            kinds=_campaign_kinds(),
-            statuses=CAMPAIGN_STATUS_LABELS,
-            descriptions={k: t.describe(lang) for k, t in CAMPAIGN_TEMPLATES.items()},
-            programs=db.session.scalars(sa.select(Program).order_by(Program.slug)).all(),
-            pickers=_pickers(),
-            values=values if values is not None else MultiDict(),
-            errors=errors or {},
-        )
-        return body, status
-
-    @expose("/")
-    @has_access
-    def index(self) -> ResponseReturnValue:
-        return self._campaigns_page()
-
-    @expose("/compose", methods=["POST"])
-    @has_access
-    def compose(self) -> ResponseReturnValue:
-        require_csrf()
-        try:
-            composed = compose_campaign(campaign_from_form(request.form), actor_id())
-        except CampaignInvalid as error:
-            return self._campaigns_page(request.form, error.issues, 400)
-        except ProgramError as error:
-            return self._campaigns_page(request.form, {"form": error.text(current_language())}, 400)
-        except CommandError as error:
-            return self._campaigns_page(request.form, {"form": str(error)}, 400)
-        for problem in composed.problems:
-            flash(problem, "warning")
-        flash(
-            _(
-                "Campaign created with its rule in draft v%(number)s: publish the draft to pay.",
-                number=composed.draft.number,
-            ),
-            "success",
-        )
-        return redirect(url_for(".show", pk=composed.campaign.id))
-
-    @expose("/<int:pk>")
-    @has_access
-    def show(self, pk: int) -> ResponseReturnValue:
-        campaign = db.session.get(Campaign, pk)
-        if campaign is None:
-            abort(404)
-        state = budget_state(db.session, campaign)
-        return self.render_template(
-            "workspace/campaign.html",
-            title=campaign.title,
-            campaign=campaign,
-            state=state,
-            report=campaign_report(db.session, campaign),
-            kinds=_campaign_kinds(),
-            statuses=CAMPAIGN_STATUS_LABELS,
-            channels=CHANNEL_LABELS,
-        )
-
-    @expose("/<int:pk>/budget", methods=["POST"])
-    @has_access
-    def budget(self, pk: int) -> ResponseReturnValue:
-        require_csrf()
-        try:
-            update_budget(pk, parse_amount(request.form.get("budget")), actor_id())
-        except CommandError as error:
-            flash(str(error), "danger")
-        else:
-            flash(_("Budget saved."), "success")
-        return redirect(url_for(".show", pk=pk))
-
-
 def register_workspace_views(builder: AppBuilder) -> None:
     """Add the workspace screens under the Programs menu."""
     builder.add_view(
@@ -598,11 +628,4 @@ def register_workspace_views(builder: AppBuilder) -> None:
         icon="fa-magic",
         category="Programs",
         category_label=_l("Programs"),
-    )
-    builder.add_view(
-        CampaignWorkspaceView,
-        "Campaigns workspace",
-        label=_l("Campaigns workspace"),
-        icon="fa-bullhorn",
-        category="Programs",
     )

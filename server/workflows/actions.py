@@ -4,7 +4,8 @@ Each action is idempotent: run twice (a retry after a crash between the action's
 commit and the run being marked done), it finds its earlier work and does nothing
 more. Each one commits its own work, or calls a command that does; it raises to fail,
 and the runner records the reason. The actions call the areas' commands, never
-reimplement them: contracts (:func:`generate_contract`), codes (:func:`generate_code`).
+reimplement them: contracts (:func:`~server.documents.contracts.create_contract`; the job
+queues the PDF), codes (:func:`generate_code`).
 """
 
 from __future__ import annotations
@@ -24,16 +25,15 @@ from server.audit import notes
 from server.audit.commands import record
 from server.campaigns.models import Campaign, CampaignStatus
 from server.db.types import utcnow
-from server.documents.contracts import generate_contract as create_and_render_contract
-from server.documents.contracts import local_today
+from server.documents.contracts import create_contract, local_today
 from server.documents.models import Contract, ContractStatus
 from server.errors import CommandError
 from server.extensions import db
 from server.partners.codes import NewCode, generate_code
 from server.partners.models import AttributionCode, CodeKind, CodeStatus, Partner, PartnerStatus
 from server.partners.terms import terms_in_force
-from server.programs.commands import version_in_force
-from server.programs.models import Program, ProgramVersion, VersionStatus
+from server.programs.commands import enrol_partner
+from server.programs.models import Program, VersionStatus
 from server.security.roles import Role
 from server.workflows.mail import deliver
 from server.workflows.models import (
@@ -101,34 +101,46 @@ def generate_contract(context: ActionContext) -> dict[str, Any]:
     )
     if existing is not None:
         return {"contract_id": existing, "created": False}
-    contract_id = create_and_render_contract(partner.id, actor_id=context.actor_id)
+    contract_id = create_contract(partner.id, actor_id=context.actor_id)
     return {"contract_id": contract_id, "created": True}
 
 
-def _program_version(partner: Partner, slug: str | None, today: date) -> ProgramVersion:
+def _program(partner: Partner, slug: str | None, today: date) -> Program:
+    """The named program, or the program of the partner's regional terms in force."""
     if slug:
         program = db.session.scalar(sa.select(Program).where(Program.slug == slug))
         if program is None:
             raise ActionFailed(f"Unknown program {slug!r}.")
-        version = version_in_force(program.id, today)
-        if version is None:
-            raise ActionFailed(f"Program {slug!r} has no published version in force.")
-        return version
+        return program
     terms = terms_in_force(partner.region_id, today)
     version = terms.program_version if terms is not None else None
     if version is None or version.status is not VersionStatus.published:
         raise ActionFailed(
             f"Region {partner.region.code}: no terms in force naming a published program version."
         )
-    return version
+    return version.program
 
 
 def assign_program(context: ActionContext) -> dict[str, Any]:
-    """Enrol the partner for the program version in force (the terms' one by default)."""
+    """Enrol the partner in a program (``program``: its slug; by default the program of
+    the partner's regional terms) from the partner's local today: the program's
+    enrolment names the partner from a new version published that day
+    (:func:`~server.programs.commands.enrol_partner`: audited, an open draft gets the
+    partner too). A program that enrols everybody, or lists the partner already, is left
+    as it is. The enrolment row records the version that enrols the partner."""
     partner = _partner(context)
-    version = _program_version(
-        partner, context.run.params.get("program"), local_today(partner.region)
-    )
+    today = local_today(partner.region)
+    program = _program(partner, context.run.params.get("program"), today)
+    try:
+        version = enrol_partner(
+            program.id,
+            partner.code,
+            today,
+            context.actor_id,
+            note=notes.note("enrolled", partner=partner.code, number=context.instance.id),
+        )
+    except CommandError as error:
+        raise ActionFailed(str(error)) from None
     enrolled = db.session.scalar(
         sa.select(ProgramEnrollment.id).where(
             ProgramEnrollment.partner_id == partner.id,
@@ -148,7 +160,7 @@ def assign_program(context: ActionContext) -> dict[str, Any]:
             "partner",
             partner.id,
             None,
-            {"program_version_id": version.id},
+            {"program_version_id": version.id, "program": program.slug},
         )
         db.session.commit()
     return {"program_version_id": version.id, "enrollment_id": enrolled}
@@ -216,6 +228,7 @@ def set_campaign_status(context: ActionContext) -> dict[str, Any]:
             campaign.running_since = context.fired_at
         if status is CampaignStatus.closed and campaign.closed_at is None:
             campaign.closed_at = context.fired_at
+        _record_pause(campaign, before, status, context.fired_at)
         _audit(
             context,
             f"campaign.{status.value}",
@@ -226,6 +239,22 @@ def set_campaign_status(context: ActionContext) -> dict[str, Any]:
         )
         db.session.commit()
     return {"status": status.value}
+
+
+def _record_pause(
+    campaign: Campaign, before: CampaignStatus, status: CampaignStatus, fired_at: datetime
+) -> None:
+    """Pausing opens a pause in ``details["pauses"]``; leaving ``paused`` (resumed or
+    closed) ends it, so the campaign's rules pay nothing in between
+    (:mod:`server.campaigns.window`)."""
+    pauses = [list(pair) for pair in (campaign.details or {}).get("pauses", [])]
+    if status is CampaignStatus.paused:
+        pauses.append([fired_at.isoformat(), None])
+    elif before is CampaignStatus.paused and pauses and pauses[-1][1] is None:
+        pauses[-1][1] = fired_at.isoformat()
+    else:
+        return
+    campaign.details = {**(campaign.details or {}), "pauses": pauses}
 
 
 def _manager_emails() -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from server.campaigns.models import Campaign, CampaignStatus
@@ -112,7 +113,7 @@ ACTIONS: dict[str, Vocabulary] = {
             "assign_program",
             ("partner",),
             (Param("program", ParamKind.text),),
-            _l("enrol the partner for the program version in force"),
+            _l("enrol the partner in a program (the regional terms' one unless named)"),
         ),
         Vocabulary(
             "issue_codes",
@@ -161,4 +162,78 @@ COMPACT_PARAM: dict[str, str] = {
     "training_completed": "courses",
     "field_filled": "fields",
     "manager_approval": "step",
+}
+
+#: what the forms call the fields a ``field_filled`` guard may name (the partner's and
+#: the campaign's form labels), so a checklist never shows a column name
+FIELD_TITLES: dict[str, dict[str, LazyString]] = {
+    "partner": {
+        "code": _l("Code"),
+        "name": _l("Name"),
+        "customer_ref": _l("Customer ref"),
+        "email": _l("E-mail"),
+        "phone": _l("Phone"),
+        "landing_url": _l("Landing page"),
+        "legal_name": _l("Legal name"),
+        "inn": _l("INN"),
+        "kpp": _l("KPP"),
+        "ogrn": _l("OGRN"),
+        "legal_address": _l("Legal address"),
+        "bank_name": _l("Bank"),
+        "bik": _l("BIK"),
+        "settlement_account": _l("Settlement account"),
+        "correspondent_account": _l("Correspondent account"),
+    },
+    "campaign": {
+        "slug": _l("Campaign code"),
+        "title": _l("Title"),
+        "kind": _l("Kind"),
+        "starts_on": _l("Starts"),
+        "ends_on": _l("Ends"),
+        "channels": _l("Channels"),
+        "place": _l("Place"),
+        "budget": _l("Budget"),
+        "details": _l("Details"),
+        "program_id": _l("Program"),
+        "running_since": _l("Running since"),
+        "closed_at": _l("Closed"),
+    },
+}
+
+#: documents the shipped workflows ask for, in words (a definition may name others:
+#: they are shown by their name)
+DOCUMENT_TITLES: dict[str, LazyString] = {
+    "passport": _l("Passport"),
+    "registration": _l("Registration certificate"),
+    "store_photo": _l("Photo of the point of sale"),
+    "tax_status": _l("Proof of tax status"),
+    "event_plan": _l("Event plan"),
+}
+
+#: training courses the shipped workflows ask for, in words
+COURSE_TITLES: dict[str, LazyString] = {
+    "affiliate_basics": _l("Affiliate marketing basics"),
+    "brand_ambassador": _l("Brand ambassador course"),
+    "pos_training": _l("Selling at the point of sale"),
+    "qr_display": _l("Displaying QR codes"),
+    "regional_support": _l("Regional support"),
+    "cofactor_events": _l("Joint events with cofactors"),
+    "exclusive_products": _l("The exclusive product line"),
+}
+
+#: approval steps of the shipped workflows that are neither a state nor a transition
+#: (those read as the state's or the transition's title)
+STEP_TITLES: dict[str, LazyString] = {
+    "joint_events": _l("Joint events"),
+    "exclusive_territory": _l("Exclusive territory"),
+    "budget": _l("Budget"),
+}
+
+#: the roles a transition may name, as people call them
+ROLE_TITLES: dict[str, LazyString] = {
+    "Admin": _l("administrator"),
+    "Manager": _l("manager"),
+    "Legal": _l("lawyer"),
+    "Partner": _l("partner"),
+    "Integration": _l("integration"),
 }

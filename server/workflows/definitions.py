@@ -28,7 +28,7 @@ from server.workflows.models import (
     WorkflowTransition,
 )
 from server.workflows.spec import MIGRATE_TRIGGER
-from server.workflows.specs import spec_of
+from server.workflows.spec_cache import spec_of
 from server.workflows.subjects import subject_labels
 from server.workflows.validation import parse_definition
 

@@ -1,7 +1,10 @@
 """The diagram of a workflow as SVG, drawn on the server from the spec (no JavaScript,
-no network). States are laid out in layers by their distance from the initial state;
-forward transitions are straight arrows, the others arcs. Text is escaped by
-:mod:`xml.etree.ElementTree`, so titles from a definition cannot inject markup."""
+no network). States are laid out top-down in layers by their distance from the initial
+state, so a long workflow grows down the page rather than off its right edge; forward
+transitions are straight arrows, transitions within a layer run sideways, the others
+are arcs on the right. The SVG scales down to its box (``viewBox``). Boxes show the
+states' titles, never their keys. Text is escaped by :mod:`xml.etree.ElementTree`, so
+titles from a definition cannot inject markup."""
 
 from __future__ import annotations
 
@@ -10,13 +13,17 @@ from xml.etree import ElementTree as ET
 
 from server.workflows.spec import WorkflowSpec
 
-BOX_WIDTH = 170
+BOX_WIDTH = 190
 BOX_HEIGHT = 44
-LAYER_GAP = 130
-ROW_GAP = 34
+#: vertical room between layers (a transition's label sits beside its arrow there)
+LAYER_GAP = 66
+#: horizontal room between states of one layer
+COLUMN_GAP = 90
 MARGIN = 30
+#: room on the right for the arcs of backward transitions and their labels
+ARC_ROOM = 190
 #: characters of a state title / transition label shown before "…"
-TITLE_CHARS = 22
+TITLE_CHARS = 25
 LABEL_CHARS = 22
 SVG_NS = "http://www.w3.org/2000/svg"
 #: a state's time limit, as the boards write it
@@ -39,18 +46,20 @@ def _layers(spec: WorkflowSpec) -> dict[str, int]:
 def render_svg(spec: WorkflowSpec, language: str, current: str | None = None) -> str:
     """The workflow as an ``<svg>`` element (text), ``current`` state highlighted."""
     depth = _layers(spec)
-    rows: dict[int, int] = {}
+    columns: dict[int, int] = {}
     position: dict[str, tuple[int, int]] = {}
     for name in spec.states:
         layer = depth[name]
-        row = rows.get(layer, 0)
-        rows[layer] = row + 1
+        column = columns.get(layer, 0)
+        columns[layer] = column + 1
         position[name] = (
-            MARGIN + layer * (BOX_WIDTH + LAYER_GAP),
-            MARGIN + row * (BOX_HEIGHT + ROW_GAP) + 40,
+            MARGIN + column * (BOX_WIDTH + COLUMN_GAP),
+            MARGIN + layer * (BOX_HEIGHT + LAYER_GAP),
         )
-    width = MARGIN * 2 + (max(depth.values(), default=0) + 1) * (BOX_WIDTH + LAYER_GAP)
-    height = MARGIN * 2 + max(rows.values(), default=1) * (BOX_HEIGHT + ROW_GAP) + 110
+    widest = max(columns.values(), default=1)
+    width = MARGIN * 2 + widest * (BOX_WIDTH + COLUMN_GAP) - COLUMN_GAP + ARC_ROOM
+    height = MARGIN * 2 + (max(depth.values(), default=0) + 1) * (BOX_HEIGHT + LAYER_GAP)
+    right_edge = MARGIN + widest * (BOX_WIDTH + COLUMN_GAP) - COLUMN_GAP
     svg = ET.Element(
         "svg",
         {
@@ -93,8 +102,8 @@ def render_svg(spec: WorkflowSpec, language: str, current: str | None = None) ->
                 position[source],
                 position[transition.dest],
                 forward=depth[transition.dest] > depth[source],
-                below=depth[transition.dest] == depth[source]
-                and position[transition.dest][1] > position[source][1],
+                sideways=depth[transition.dest] == depth[source],
+                right_edge=right_edge,
                 bend=index,
                 label=transition.title.get(language),
                 trigger=transition.trigger,
@@ -103,7 +112,8 @@ def render_svg(spec: WorkflowSpec, language: str, current: str | None = None) ->
     nodes = ET.SubElement(svg, "g", {"class": "pf-states"})
     for name, state in spec.states.items():
         x, y = position[name]
-        group = ET.SubElement(nodes, "g", {"class": "pf-state", "data-state": name})
+        classes = "pf-state pf-current" if name == current else "pf-state"
+        group = ET.SubElement(nodes, "g", {"class": classes, "data-state": name})
         fill = "#fcf8e3" if name == current else ("#eef5ee" if state.final else "#f5f8fc")
         stroke_width = "3" if name == spec.initial or name == current else "1.5"
         ET.SubElement(
@@ -162,7 +172,7 @@ def render_svg(spec: WorkflowSpec, language: str, current: str | None = None) ->
             else ""
         )
         actions = f" · ⚙{len(state.actions)}" if state.actions else ""
-        detail.text = f"{name}{sla}{actions}"
+        detail.text = f"{sla}{actions}".removeprefix(" · ")
     return ET.tostring(svg, encoding="unicode")
 
 
@@ -176,30 +186,38 @@ def _edge(
     end: tuple[int, int],
     *,
     forward: bool,
-    below: bool,
+    sideways: bool,
+    right_edge: int,
     bend: int,
     label: str,
     trigger: str,
 ) -> None:
     group = ET.SubElement(parent, "g", {"class": "pf-transition", "data-trigger": trigger})
-    anchor = "middle"
-    if below:  # to a state under this one in the same layer
-        x1, y1 = start[0] + BOX_WIDTH // 3, start[1] + BOX_HEIGHT
-        x2, y2 = end[0] + BOX_WIDTH // 3, end[1]
+    anchor = "start"
+    if sideways:  # to a state beside this one in the same layer
+        leftwards = end[0] < start[0]
+        x1 = start[0] if leftwards else start[0] + BOX_WIDTH
+        x2 = end[0] + BOX_WIDTH if leftwards else end[0]
+        y1 = y2 = start[1] + BOX_HEIGHT // 2
         path = f"M {x1} {y1} L {x2} {y2}"
-        lx, ly, anchor = x1 - 4, (y1 + y2) // 2 + 4, "end"
+        lx, ly, anchor = (x1 + x2) // 2, y1 - 6, "middle"
     elif forward:
-        x1, y1 = start[0] + BOX_WIDTH, start[1] + BOX_HEIGHT // 2
-        x2, y2 = end[0], end[1] + BOX_HEIGHT // 2
-        path = f"M {x1} {y1} L {x2} {y2}"
-        lx, ly = (x1 + x2) // 2, (y1 + y2) // 2 - 4
-    else:  # backwards: an arc under the boxes
         x1, y1 = start[0] + BOX_WIDTH // 2, start[1] + BOX_HEIGHT
-        x2, y2 = end[0] + BOX_WIDTH // 2, end[1] + BOX_HEIGHT
-        drop = 40 + (bend % 4) * 14
-        cx, cy = (x1 + x2) // 2, max(y1, y2) + drop
-        path = f"M {x1} {y1} Q {cx} {cy} {x2} {y2}"
-        lx, ly = cx, (max(y1, y2) + cy) // 2 + 4
+        x2, y2 = end[0] + BOX_WIDTH // 2, end[1]
+        path = f"M {x1} {y1} L {x2} {y2}"
+        # a straight arrow is labelled near its start, a slanted one near its end, so
+        # two arrows leaving one state do not write over each other
+        share = 0.3 if x1 == x2 else 0.72
+        lx = int(x1 + (x2 - x1) * share) + (6 if x2 >= x1 else -6)
+        ly = int(y1 + (y2 - y1) * share) + 4
+        anchor = "start" if x2 >= x1 else "end"
+    else:  # backwards: an arc out to the right of every box
+        x1, y1 = start[0] + BOX_WIDTH, start[1] + BOX_HEIGHT // 2
+        x2, y2 = end[0] + BOX_WIDTH, end[1] + BOX_HEIGHT // 2
+        reach = right_edge + 30 + (bend % 4) * 18
+        cy = (y1 + y2) // 2
+        path = f"M {x1} {y1} Q {reach} {cy} {x2} {y2}"
+        lx, ly = (max(x1, x2) + reach) // 2 + 4, cy + 4
     ET.SubElement(
         group,
         "path",

@@ -20,12 +20,11 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import lazy_gettext as _l
-from redis import RedisError
 
 from server.audit.commands import record
 from server.db.types import utcnow
 from server.documents.contracts import MAX_SCAN_BYTES, SCAN_TYPES
-from server.errors import CommandError, ConfigurationError
+from server.errors import CommandError
 from server.extensions import db
 from server.partners.models import Partner
 from server.security.roles import Role
@@ -41,7 +40,7 @@ from server.workflows.models import (
     WorkflowTransition,
 )
 from server.workflows.spec import START_TRIGGER, StateSpec, TransitionSpec, WorkflowSpec
-from server.workflows.specs import spec_of
+from server.workflows.spec_cache import spec_of
 from server.workflows.subjects import load_subject
 
 logger = logging.getLogger(__name__)
@@ -94,16 +93,6 @@ def _audit(
         after=after,
         comment=comment,
     )
-
-
-def _queue_actions(instance_id: int) -> None:
-    """Queue the worker job; an unreachable Redis leaves the runs pending (retry queues)."""
-    from server.tasks.workflows import enqueue_workflow_actions
-
-    try:
-        enqueue_workflow_actions(instance_id)
-    except (ConfigurationError, RedisError) as error:
-        logger.warning("workflow %s actions not queued (%s); press retry", instance_id, error)
 
 
 def _enter(
@@ -216,7 +205,7 @@ def start_workflow(
     )
     db.session.add(row)
     db.session.flush()
-    acting = _enter(instance, spec.states[spec.initial], row)
+    _enter(instance, spec.states[spec.initial], row)
     _audit(
         actor_id,
         "workflow.start",
@@ -226,8 +215,6 @@ def start_workflow(
         None,
     )
     db.session.commit()
-    if acting:
-        _queue_actions(instance.id)
     return instance
 
 
@@ -277,13 +264,20 @@ def fire_transition(
         _refuse_unless_running(instance)
         spec = spec_of(instance.definition)
         transition = spec.transition(instance.state, trigger)
+        from server.workflows.guards import (
+            roles_title,
+            state_title,
+            transition_title,
+            unmet_guards,
+        )
+
         if transition is None:
             raise TransitionRefused(
                 [
                     _l(
-                        "%(trigger)s cannot fire in state %(state)s",
-                        trigger=trigger,
-                        state=instance.state,
+                        "“%(trigger)s” cannot be taken from the stage “%(state)s”",
+                        trigger=transition_title(spec, trigger),
+                        state=state_title(spec, instance.state),
                     )
                 ]
             )
@@ -291,14 +285,13 @@ def fire_transition(
             raise TransitionRefused(
                 [
                     _l(
-                        "your role may not fire %(trigger)s (allowed: %(roles)s)",
-                        trigger=trigger,
-                        roles=", ".join(transition.roles),
+                        "your role may not take the step “%(trigger)s” (allowed: %(roles)s)",
+                        trigger=transition_title(spec, trigger),
+                        roles=roles_title(transition.roles),
                     )
                 ]
             )
         subject = load_subject(instance.subject_type, instance.subject_id)
-        from server.workflows.guards import unmet_guards
 
         reasons = unmet_guards(instance, subject, transition)
         if reasons:
@@ -315,7 +308,7 @@ def fire_transition(
         )
         db.session.add(row)
         db.session.flush()
-        acting = _enter(instance, spec.states[transition.dest], row)
+        _enter(instance, spec.states[transition.dest], row)
         _audit(
             actor_id,
             "workflow.transition",
@@ -328,13 +321,12 @@ def fire_transition(
     except CommandError:
         db.session.rollback()
         raise
-    if acting:
-        _queue_actions(instance.id)
     return instance
 
 
 def retry_actions(instance_id: int, actor_id: int | None) -> WorkflowInstance:
-    """Run the failed (or stuck) actions of the instance again; queue the worker.
+    """Set the failed (or stuck) actions of the instance to run again; the caller queues
+    the worker (as after :func:`start_workflow` and :func:`fire_transition`).
 
     Raises:
         CommandError: the instance does not exist or has nothing to retry.
@@ -364,7 +356,6 @@ def retry_actions(instance_id: int, actor_id: int | None) -> WorkflowInstance:
         None,
     )
     db.session.commit()
-    _queue_actions(instance.id)
     return instance
 
 

@@ -12,10 +12,21 @@ from flask_appbuilder.security.sqla.models import User
 
 from server.db.types import utcnow
 from server.extensions import db
+from server.workflows.catalogue import ACTIONS
 from server.workflows.engine import OPEN_STATUSES, available_transitions
-from server.workflows.guards import unmet_guards
+from server.workflows.guards import (
+    Requirement,
+    approval_step,
+    course_title,
+    document_title,
+    requirements,
+    state_title,
+    step_title,
+)
 from server.workflows.models import (
+    ActionRunStatus,
     DefinitionStatus,
+    EvidenceKind,
     WorkflowActionRun,
     WorkflowDefinition,
     WorkflowEvidence,
@@ -23,7 +34,7 @@ from server.workflows.models import (
     WorkflowTransition,
 )
 from server.workflows.spec import TransitionSpec, WorkflowSpec
-from server.workflows.specs import spec_of
+from server.workflows.spec_cache import spec_of
 from server.workflows.subjects import load_subject, subject_label, subject_labels
 
 SECONDS_PER_DAY = 86400
@@ -163,8 +174,20 @@ def board(key: str, roles: set[str], language: str) -> Board | None:
 @dataclass(frozen=True)
 class TransitionOption:
     transition: TransitionSpec
-    #: why it may not fire yet (guards not met); empty when it may
-    unmet: list[Any]
+    #: what it needs (its guards' items), met or not: the page's checklist
+    requirements: list[Requirement]
+
+    @property
+    def unmet(self) -> list[Requirement]:
+        """What still stops it; empty when it may fire."""
+        return [item for item in self.requirements if not item.met]
+
+
+@dataclass(frozen=True)
+class ActionRunRow:
+    run: WorkflowActionRun
+    state: Any
+    action: Any
 
 
 @dataclass(frozen=True)
@@ -172,10 +195,40 @@ class Timeline:
     instance: WorkflowInstance
     spec: WorkflowSpec
     label: str
-    history: list[tuple[WorkflowTransition, str]]
-    runs: list[WorkflowActionRun]
-    evidence: list[WorkflowEvidence]
+    #: each transition with its actor's name (None: the system moved it)
+    history: list[tuple[WorkflowTransition, str | None]]
+    runs: list[ActionRunRow]
+    #: each piece of evidence with its name in words
+    evidence: list[tuple[WorkflowEvidence, Any]]
     options: list[TransitionOption]
+    #: what may be recorded, per evidence kind: the names the definition's guards ask
+    #: for, with their titles (the pickers of the "Record" forms)
+    choices: dict[EvidenceKind, list[tuple[str, Any]]]
+
+
+def evidence_choices(spec: WorkflowSpec) -> dict[EvidenceKind, list[tuple[str, Any]]]:
+    """Documents, courses and approval steps the definition's guards name, in order."""
+    found: dict[EvidenceKind, dict[str, Any]] = {kind: {} for kind in EvidenceKind}
+    for transition in spec.transitions:
+        for guard in transition.guards:
+            if guard.kind == "documents_uploaded":
+                for name in guard.params["documents"]:
+                    found[EvidenceKind.document].setdefault(name, document_title(name))
+            elif guard.kind == "training_completed":
+                for name in guard.params["courses"]:
+                    found[EvidenceKind.training].setdefault(name, course_title(name))
+            elif guard.kind == "manager_approval":
+                step = approval_step(guard.params, transition.trigger)
+                found[EvidenceKind.approval].setdefault(step, step_title(spec, step))
+    return {kind: list(names.items()) for kind, names in found.items()}
+
+
+def evidence_title(spec: WorkflowSpec, evidence: WorkflowEvidence) -> Any:
+    if evidence.kind is EvidenceKind.document:
+        return document_title(evidence.name)
+    if evidence.kind is EvidenceKind.training:
+        return course_title(evidence.name)
+    return step_title(spec, evidence.name)
 
 
 def _names(user_ids: set[int]) -> dict[int, str]:
@@ -205,17 +258,26 @@ def timeline(instance_id: int, roles: set[str]) -> Timeline | None:
         )
     )
     options = [
-        TransitionOption(t, unmet_guards(instance, subject, t))
+        TransitionOption(t, requirements(instance, subject, t))
         for t in available_transitions(instance, spec, roles)
+    ]
+    runs = [
+        ActionRunRow(
+            run,
+            state_title(spec, run.state),
+            ACTIONS[run.action].description if run.action in ACTIONS else run.action,
+        )
+        for run in instance.action_runs
     ]
     return Timeline(
         instance,
         spec,
         subject_label(subject),
-        [(t, names.get(t.actor_id, "system") if t.actor_id else "system") for t in history],
-        list(instance.action_runs),
-        evidence,
+        [(t, names.get(t.actor_id) if t.actor_id else None) for t in history],
+        runs,
+        [(e, evidence_title(spec, e)) for e in evidence],
         options,
+        evidence_choices(spec),
     )
 
 
@@ -230,4 +292,19 @@ def instances_of_subject(subject_type: str, subject_id: int) -> list[WorkflowIns
             )
             .order_by(WorkflowInstance.started_at.desc())
         )
+    )
+
+
+def has_pending_actions(instance_id: int) -> bool:
+    """Whether the instance has actions waiting for a worker."""
+    return (
+        db.session.scalar(
+            sa.select(WorkflowActionRun.id)
+            .where(
+                WorkflowActionRun.instance_id == instance_id,
+                WorkflowActionRun.status == ActionRunStatus.pending,
+            )
+            .limit(1)
+        )
+        is not None
     )

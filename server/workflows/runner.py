@@ -1,6 +1,6 @@
 """Run the pending actions of an instance, in order, each claimed before it runs.
 
-Called by the rq job :func:`server.tasks.workflows.run_workflow_actions_job`. A run is
+Called by the rq job ``run_workflow_actions_job`` (``tasks/workflows.py``). A run is
 claimed with a conditional UPDATE (``pending`` → ``running``), so two workers never run
 the same action. When an action fails, its run goes back to ``pending`` while rq still
 has retries for the job; on the last attempt the run is ``failed`` and the instance
@@ -25,7 +25,7 @@ from server.workflows.models import (
     WorkflowInstance,
     WorkflowTransition,
 )
-from server.workflows.specs import spec_of
+from server.workflows.spec_cache import spec_of
 from server.workflows.subjects import load_subject
 
 logger = logging.getLogger(__name__)

@@ -8,11 +8,14 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from flask import Flask
 from werkzeug.serving import make_server
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 CHROMIUM = os.environ.get("PARTNERFLOW_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -29,7 +32,10 @@ ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
-    """The app on a free local port for the duration of the test."""
+    """The app on a free local port for the duration of the test, with CSRF protection
+    on (the session's conftest turns it off for client tests): a browser goes through
+    the real forms and scripts, which must send the token."""
+    app.config["WTF_CSRF_ENABLED"] = True
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -41,7 +47,7 @@ def live_server(app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         message = f"Chromium not installed at {CHROMIUM} (Debian package `chromium`)"
         if os.environ.get("PARTNERFLOW_REQUIRE_BROWSER") == "1":
@@ -56,19 +62,19 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser: object) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1920, "height": 1000}, locale="ru-RU")  # type: ignore[attr-defined]
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1920, "height": 1000}, locale="ru-RU")
     page = context.new_page()
     yield page
     context.close()
 
 
-def screenshot(page: object, name: str) -> None:
+def screenshot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def log_in(page: Any, live_server: str, username: str, password: str) -> None:
+def log_in(page: Page, live_server: str, username: str, password: str) -> None:
     """Sign in through the login form and wait for the page it leads to."""
     page.goto(f"{live_server}/login/")
     page.fill("input[name=username]", username)

@@ -1,7 +1,7 @@
 """A manager composes a campaign from a template in Chromium (Russian UI): an invalid
 form comes back with the errors next to its fields and nothing is created; the valid
 one (a promo-code push for a chosen partner, with a budget cap) appears in the list,
-its program draft is published, its lifecycle is approved and launched on the board
+its rules are in a program of its own, its lifecycle is approved and launched on the board
 with a real worker running the state actions, and its report page shows the sale its
 promo code brought. Screenshots of each step go to ``test-artifacts/``."""
 
@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask_appbuilder.security.sqla.models import User
+from playwright.sync_api import Locator, Page
 
 from server.campaigns.models import Campaign, CampaignStatus
 from server.extensions import db
@@ -53,7 +54,7 @@ def manager_name(wf_app: Flask) -> Iterator[str]:  # noqa: F811
         yield user.username
 
 
-def _text(locator) -> str:  # type: ignore[no-untyped-def]
+def _text(locator: Locator) -> str:
     """The element's visible text with runs of spaces (and no-break spaces) as one."""
     return " ".join(locator.inner_text().split())
 
@@ -77,7 +78,7 @@ def _evaluate_sale(app: Flask, campaign_id: int) -> None:
 def test_manager_composes_publishes_launches_and_reads_a_campaign(
     wf_app: Flask,  # noqa: F811
     live_server: str,
-    page,  # type: ignore[no-untyped-def]
+    page: Page,
     manager_name: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -134,7 +135,9 @@ def test_manager_composes_publishes_launches_and_reads_a_campaign(
     form.locator("select[name=partners]").select_option(label=PARTNER_LABEL)
     with page.expect_navigation():
         form.locator("#pf-compose-submit").click()
-    assert "в черновике v2: опубликуйте черновик" in _text(page.locator(".alert-success"))
+    created = _text(page.locator(".alert-success"))
+    assert "в отдельной опубликованной программе" in created
+    assert "Черновик программы «" in created and "не открывался" in created
     heading = _text(page.locator("h3").first)
     assert heading == f"{TITLE} Онлайн-акция с промокодами · в плане"
     assert _text(page.locator("#pf-budget")) == "Израсходовано 0,00 ₽ из 50 000,00 ₽."
@@ -154,18 +157,19 @@ def test_manager_composes_publishes_launches_and_reads_a_campaign(
         assert shown in listed
     assert "0,00 ₽ / 50 000,00 ₽" in listed
 
-    # -- publish the campaign's program draft in the programs workspace --------------
-    page.goto(f"{live_server}/workspace/")
+    # -- its rules: a program of its own, published; no draft of its program ---------
     with page.expect_navigation():
-        page.locator("#pf-programs a", has_text="v2").click()
+        page.locator("#pf-campaigns tbody tr a", has_text=TITLE).first.click()
+    rules_link = page.locator("#pf-campaign-rules a")
+    assert "собственная программа, версия 1" in _text(rules_link)
+    with page.expect_navigation():
+        rules_link.click()
     page.locator("#pf-rules tr[data-rule='campaign-spring-push']").wait_for()
-    page.fill("#pf-publish input[name=effective_from]", "2026-03-01")
-    page.click("#pf-publish button[type=submit]")
     page.locator("#pf-version-status").filter(has_text="опубликован").wait_for()
-    screenshot(page, "campaigns-03-draft-published")
+    screenshot(page, "campaigns-03-own-program")
     with app.app_context():
-        version = db.session.scalar(sa.select(ProgramVersion).where(ProgramVersion.number == 2))
-        assert version is not None and version.status is VersionStatus.published
+        drafts = sa.select(ProgramVersion).where(ProgramVersion.status == VersionStatus.draft)
+        assert db.session.scalars(drafts).all() == []
 
     # -- approve and launch on the lifecycle board ------------------------------------
     page.goto(f"{live_server}/workflows/board/campaign-lifecycle")
@@ -173,14 +177,15 @@ def test_manager_composes_publishes_launches_and_reads_a_campaign(
     with page.expect_navigation():
         card.locator('button[data-trigger="approve"]').click()
     refused = _text(page.locator(".alert-danger"))
-    assert "Не перемещено: менеджер не одобрил шаг budget" in refused
+    assert "Не перемещено: менеджер не одобрил шаг «Бюджет»" in refused
     with page.expect_navigation():
         card.locator(".pf-card-title").click()
     approval = page.locator("form.pf-evidence", has=page.locator('input[value="approval"]'))
-    approval.locator("input[name=name]").fill("budget")
+    # the step is chosen by its title (it was a free-text box for the key `budget`)
+    approval.locator("select[name=name]").select_option(label="Бюджет")
     with page.expect_navigation():
         approval.locator("button[type=submit]").click()
-    assert "budget" in _text(page.locator("#pf-evidence"))
+    assert "Бюджет" in _text(page.locator("#pf-evidence"))
     with page.expect_navigation():
         page.locator(".pf-option button", has_text="Утвердить").click()
     assert "Перемещено." in _text(page.locator(".alert-success"))

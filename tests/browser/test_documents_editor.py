@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import Page
 
 from server.documents.templates import save_template
 from server.security.commands import NewUser, create_user
@@ -33,7 +33,7 @@ def template_ids(app: Flask, tmp_path: Path) -> Iterator[dict[str, int]]:
 
 @pytest.mark.browser
 def test_the_editor_and_diff_load_nothing_blocked_or_missing(
-    live_server: str, page: Any, template_ids: dict[str, int]
+    live_server: str, page: Page, template_ids: dict[str, int]
 ) -> None:
     problems: list[str] = []
     page.on(

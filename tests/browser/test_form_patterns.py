@@ -4,10 +4,9 @@ character class is an error, and an invalid pattern lets every value through."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from flask import Flask
+from playwright.sync_api import Page
 
 from server.security.commands import NewUser, create_user
 from server.security.roles import Role
@@ -18,7 +17,7 @@ PASSWORD = "secret-pass-1"
 
 @pytest.mark.browser
 def test_every_pattern_compiles_and_refuses_a_bad_code(
-    app: Flask, live_server: str, page: Any
+    app: Flask, live_server: str, page: Page
 ) -> None:
     with app.app_context():
         create_user(NewUser("patterns", PASSWORD, Role.ADMIN, "P", "P", "p@x.test"))

@@ -15,12 +15,16 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask_babel import force_locale
+from playwright.sync_api import Page
 
 from server.demo.commands import load_demo
 from server.extensions import db
-from server.ledger.models import Accrual, AccrualKind, Statement
+from server.labels import value_label
+from server.ledger.models import Accrual, AccrualKind
 from server.partners.models import Partner
 from server.statements.commands import close_period, render_statement, statement_data
+from server.statements.models import Statement
 from tests.browser.conftest import log_in, screenshot
 
 
@@ -40,7 +44,7 @@ def statement_world(app: Flask, tmp_path: Path) -> Iterator[dict[str, Any]]:
 
 @pytest.mark.browser
 def test_a_partner_downloads_its_statement_pdf(
-    app: Flask, live_server: str, page: Any, statement_world: dict[str, Any], tmp_path: Path
+    app: Flask, live_server: str, page: Page, statement_world: dict[str, Any], tmp_path: Path
 ) -> None:
     log_in(page, live_server, "partner", "partner-demo")
     page.goto(f"{live_server}/portal/")
@@ -65,7 +69,7 @@ def test_a_partner_downloads_its_statement_pdf(
 
 @pytest.mark.browser
 def test_a_partner_exports_its_accruals_as_csv(
-    app: Flask, live_server: str, page: Any, statement_world: dict[str, Any], tmp_path: Path
+    app: Flask, live_server: str, page: Page, statement_world: dict[str, Any], tmp_path: Path
 ) -> None:
     """Served by a real HTTP server, the CSV is read after the view has returned: the
     export must not need the view's database session by then."""
@@ -86,4 +90,7 @@ def test_a_partner_exports_its_accruals_as_csv(
             )
         )
     assert expected and len(rows) == expected
-    assert {row["kind"] for row in rows} <= {kind.value for kind in AccrualKind}
+    # a partner's export speaks the partner's language: headers and kinds in words
+    with app.test_request_context(), force_locale("ru"):
+        kinds = {str(value_label(kind)) for kind in AccrualKind}
+    assert {row["Тип"] for row in rows} <= kinds

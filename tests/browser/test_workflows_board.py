@@ -4,17 +4,19 @@ application to monitoring, with a real worker running the actions in between."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from playwright.sync_api import Page
 
 from server.documents.contracts import mark_contract_sent, record_signed_contract
 from server.documents.models import Contract
 from server.extensions import db
 from server.partners.models import Partner, PartnerStatus
 from server.security.roles import Role
-from server.workflows.engine import UploadedFile, record_evidence, start_workflow
+from server.workflows.engine import UploadedFile, record_evidence
 from server.workflows.models import EvidenceKind, WorkflowInstance
 from tests.browser.conftest import log_in, screenshot
 from tests.integration.workflows.conftest import (
@@ -22,13 +24,14 @@ from tests.integration.workflows.conftest import (
     add_partner,
     make_user,
     run_worker,
+    start_workflow,
 )
 
 KEY = "onboarding-online-affiliate"
 
 
 @pytest.fixture
-def onboarding_world(app: Flask, tmp_path) -> Iterator[dict[str, int | str]]:  # type: ignore[no-untyped-def]
+def onboarding_world(app: Flask, tmp_path: Path) -> Iterator[dict[str, int | str]]:
     from flask_appbuilder.security.sqla.models import User
 
     from server.partners.models import PartnerKind
@@ -69,7 +72,7 @@ def _state(app: Flask, instance_id: int) -> str:
         return db.session.get(WorkflowInstance, instance_id).state
 
 
-def _drag(page, target_state: str) -> None:  # type: ignore[no-untyped-def]
+def _drag(page: Page, target_state: str) -> None:
     card = page.locator(".pf-card", has_text="WEB-DRAG")
     column = page.locator(f'.pf-column[data-state="{target_state}"]')
     with page.expect_navigation():
@@ -87,8 +90,8 @@ def _drag(page, target_state: str) -> None:  # type: ignore[no-untyped-def]
 def test_workflows_manager_drags_partner_through_board(
     app: Flask,
     live_server: str,
-    page,
-    onboarding_world: dict,  # type: ignore[no-untyped-def]
+    page: Page,
+    onboarding_world: dict,
 ) -> None:
     instance_id = int(onboarding_world["instance_id"])
     log_in(page, live_server, str(onboarding_world["username"]), PASSWORD)

@@ -4,30 +4,32 @@ inline and nothing is saved. Screenshots of each step go to ``test-artifacts/``.
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import date
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from playwright.sync_api import Page
 
 from server.extensions import db
-from server.programs import versioning
+from server.programs import commands as program_commands
 from server.programs.models import ProgramVersion, VersionStatus
 from server.security.roles import Role
 from tests.browser.conftest import log_in, screenshot
-from tests.integration.workspace.conftest import PASSWORD, ws_app  # noqa: F401
+from tests.integration.workspace.conftest import ws_app  # noqa: F401
 from tests.integration.workspace.helpers import (
-    BASIC,
     basic_events,
     load_basic,
     run_worker,
     store_events,
 )
+from tests.support.web import PASSWORD
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not BASIC.is_dir(), reason=f"no spec examples at {BASIC}"),
+    pytest.mark.spec_examples,
 ]
 
 
@@ -39,17 +41,22 @@ def _user(app: Flask) -> str:
     return "mira"
 
 
-def test_compose_tiers_backtest_publish(ws_app: Flask, live_server: str, page) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_compose_tiers_backtest_publish(ws_app: Flask, live_server: str, page: Page) -> None:  # noqa: F811
     app = ws_app
     with app.app_context():
         v1 = load_basic()
         store_events(basic_events())
-        draft_id = versioning.new_draft(v1.id, None).id
+        draft_id = program_commands.new_draft(v1.id, None).id
     username = _user(app)
+    script_errors: list[str] = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
     log_in(page, live_server, username, PASSWORD)
     page.goto(f"{live_server}/workspace/version/{draft_id}")
     screenshot(page, "workspace-01-draft")
-    page.click('a[data-template="tiered_percent"]')
+    # Regression: FAB's tooltips on every link read `data-template` as their template
+    # option: «tooltip template option must consist of exactly 1 top-level element!»
+    assert script_errors == []
+    page.click('a[data-rule-template="tiered_percent"]')
     page.fill("input[name=rule_id]", "tiers-b")
     page.fill('input[name="p.tiers.0.from"]', "0")
     page.fill('input[name="p.tiers.0.rate"]', "4")
@@ -90,7 +97,12 @@ def test_compose_tiers_backtest_publish(ws_app: Flask, live_server: str, page) -
         time.sleep(0.05)
     run_worker(app)
     page.locator("#pf-backtest-summary").wait_for(timeout=15_000)
-    assert "12" in page.locator("#pf-backtest-summary").inner_text()
+    summary = page.locator("#pf-backtest-summary").inner_text()
+    assert "12" in summary
+    # Regression: totals read `1272407.14 RUB`, and points showed only in the CSV
+    assert re.search(r"Черновик: [\d\s\xa0]+,\d\d\xa0₽ и баллов: \d+", summary), summary
+    assert "RUB" not in summary
+    assert page.locator(".pf-backtest-partners th", has_text="Баллы").count() == 1
     screenshot(page, "workspace-05-backtest")
 
     page.fill("#pf-publish input[name=effective_from]", "2026-04-01")
@@ -111,11 +123,15 @@ def test_compose_tiers_backtest_publish(ws_app: Flask, live_server: str, page) -
         )
 
 
-def test_a_fresh_rule_form_opens_without_errors(ws_app: Flask, live_server: str, page) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_a_fresh_rule_form_opens_without_errors(
+    ws_app: Flask,  # noqa: F811
+    live_server: str,
+    page: Page,
+) -> None:
     # Regression: the live check on load put "parameter not set" under every empty field
     # of a template without defaults (campaign_bonus) before anything was typed
     with ws_app.app_context():
-        draft_id = versioning.new_draft(load_basic().id, None).id
+        draft_id = program_commands.new_draft(load_basic().id, None).id
     log_in(page, live_server, _user(ws_app), PASSWORD)
     page.goto(f"{live_server}/workspace/version/{draft_id}/rule?template=campaign_bonus")
     page.wait_for_load_state("networkidle")

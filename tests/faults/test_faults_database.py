@@ -24,7 +24,10 @@ from tests.integration.ledger.helpers import (
     run_worker,
 )
 
-pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f"no spec examples at {EXAMPLES}")
+pytestmark = [
+    pytest.mark.spec_examples,
+    pytest.mark.real_clock,  # its workers run in subprocesses, on the machine clock
+]
 BASIC = EXAMPLES / "basic"
 
 

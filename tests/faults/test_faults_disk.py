@@ -12,10 +12,14 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from server.documents.contracts import generate_contract, retry_render
+from server.documents.contracts import retry_render
 from server.documents.models import Contract, RenderStatus
 from server.extensions import db
-from tests.integration.documents.conftest import make_world, run_documents_worker
+from server.tasks.documents import enqueue_contract_renders
+from tests.integration.documents.conftest import generate_contract, make_world, run_documents_worker
+
+# its workers run in subprocesses, on the machine clock
+pytestmark = pytest.mark.real_clock
 
 
 @pytest.fixture
@@ -58,6 +62,7 @@ def test_full_pdf_folder_is_visible_and_recoverable(
     filler.unlink()
     with app.app_context():
         retry_render(contract_id)
+        enqueue_contract_renders([contract_id])
     run_documents_worker(app)
     with app.app_context():
         contract = db.session.scalar(sa.select(Contract).where(Contract.id == contract_id))

@@ -1,8 +1,21 @@
 /* Drag a card onto a column: submits the card's transition form to that state.
-   Plain DOM, no library; the buttons on each card do the same without dragging. */
+   Plain DOM, no library; the buttons on each card do the same without dragging.
+   A transition into a final state (data-confirm on its button) asks first, by button
+   or by drag; "Cancel" leaves the card where it is. */
 (function () {
   "use strict";
   var dragged = null;
+
+  function confirmed(form) {
+    var question = form.querySelector("button").dataset.confirm;
+    return !question || window.confirm(question);
+  }
+
+  document.querySelectorAll("form.pf-fire").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!confirmed(form)) { event.preventDefault(); }
+    });
+  });
 
   function formFor(card, state) {
     return card.querySelector('form.pf-fire[data-to="' + state + '"]');
@@ -33,7 +46,7 @@
     column.addEventListener("drop", function (event) {
       event.preventDefault();
       var form = dragged && formFor(dragged, column.dataset.state);
-      if (form) { form.submit(); }
+      if (form && confirmed(form)) { form.submit(); }
     });
   });
 })();

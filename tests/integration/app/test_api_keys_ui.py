@@ -6,27 +6,16 @@ import re
 
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
 
 from server.extensions import db
 from server.security.api_keys import find_active_key
-from server.security.commands import NewUser, create_user
 from server.security.models import ApiKey
 from server.security.roles import Role
-
-
-def _login(app: Flask, role: Role) -> FlaskClient:
-    with app.app_context():
-        create_user(
-            NewUser(f"u-{role.value}", "secret-pass-1", role, "U", "U", f"{role.value}@x.test")
-        )
-    client = app.test_client()
-    client.post("/login/", data={"username": f"u-{role.value}", "password": "secret-pass-1"})
-    return client
+from tests.support.web import login
 
 
 def test_admin_creates_a_key_shown_once_then_revokes_it(app: Flask) -> None:
-    client = _login(app, Role.ADMIN)
+    client = login(app, Role.ADMIN)
     assert client.get("/apikeys/list/").status_code == 200
     page = client.post("/apikeys/issue", data={"name": "Касса Москва", "source": "pos-msk"})
     assert page.status_code == 200
@@ -52,7 +41,7 @@ def test_admin_creates_a_key_shown_once_then_revokes_it(app: Flask) -> None:
 
 
 def test_managers_cannot_manage_keys(app: Flask) -> None:
-    client = _login(app, Role.MANAGER)
+    client = login(app, Role.MANAGER)
     assert client.get("/apikeys/list/").status_code in (302, 403)
     assert client.post("/apikeys/issue", data={"name": "x", "source": "pos"}).status_code in (
         302,

@@ -91,7 +91,7 @@ def test_every_column_our_screens_show_has_a_translated_label(app: Flask) -> Non
     # Regression: unlabelled columns showed Flask-AppBuilder's English from the column's
     # name ("Created At", "Note", "Rules") on Russian pages
     unlabelled = {}
-    for view in app.appbuilder.baseviews:
+    for view in app.extensions["appbuilder"].baseviews:
         if not isinstance(view, ModelView) or not type(view).__module__.startswith("server."):
             continue
         shown = {*view.list_columns, *view.show_columns, *view.search_columns}

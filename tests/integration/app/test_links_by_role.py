@@ -6,42 +6,31 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
 
 from server.extensions import db
-from server.programs import versioning
+from server.programs import commands as program_commands
 from server.programs.models import ProgramVersion
-from server.security.commands import NewUser, create_user
 from server.security.roles import Role
-from tests.integration.workspace.helpers import BASIC, load_basic
+from tests.integration.workspace.helpers import load_basic
+from tests.support.web import login
 
-pytestmark = pytest.mark.skipif(not BASIC.is_dir(), reason=f"no spec examples at {BASIC}")
+pytestmark = pytest.mark.spec_examples
 PASSWORD = "secret-pass-1"
-
-
-def _login(app: Flask, role: Role, partner: str | None = None) -> FlaskClient:
-    with app.app_context():
-        create_user(
-            NewUser(f"u-{role.value}", PASSWORD, role, "U", "U", f"{role.value}@x.test", partner)
-        )
-    client = app.test_client()
-    client.post("/login/", data={"username": f"u-{role.value}", "password": PASSWORD})
-    return client
 
 
 @pytest.fixture
 def draft_id(app: Flask) -> int:
     with app.app_context():
         published = load_basic()
-        return versioning.new_draft(published.id, None).id
+        return program_commands.new_draft(published.id, None).id
 
 
 def test_the_portal_menu_is_shown_to_partners_only(app: Flask, draft_id: int) -> None:
     with app.app_context():
         partner_code = db.session.scalar(sa.text("select code from partners order by id limit 1"))
-    admin = _login(app, Role.ADMIN).get("/").text
+    admin = login(app, Role.ADMIN).get("/").text
     assert "/portal/" not in admin and "/partnerview/list/" in admin
-    partner = _login(app, Role.PARTNER, partner_code)
+    partner = login(app, Role.PARTNER, partner_code)
     assert "/portal/" in partner.get("/portal/").text
 
 
@@ -49,25 +38,27 @@ def test_the_portal_menu_is_shown_to_partners_only(app: Flask, draft_id: int) ->
 def test_every_login_opens_its_own_profile(app: Flask, draft_id: int, role: Role) -> None:
     with app.app_context():
         partner_code = db.session.scalar(sa.text("select code from partners order by id limit 1"))
-    client = _login(app, role, partner_code if role is Role.PARTNER else None)
+    client = login(
+        app, role, partner_code if role is Role.PARTNER else None, username=f"u-{role.value}"
+    )
     page = client.get("/users/userinfo/")
     assert page.status_code == 200 and "u-" + role.value in page.text
 
 
 def test_an_integration_login_sees_no_figures_and_no_dead_links(app: Flask, draft_id: int) -> None:
-    page = _login(app, Role.INTEGRATION).get("/")
+    page = login(app, Role.INTEGRATION).get("/")
     assert page.status_code == 200 and 'id="welcome"' in page.text
     assert "/dashboard/" not in page.text and 'data-kpi="' not in page.text
 
 
 def test_legal_reads_programs_without_the_editing_controls(app: Flask, draft_id: int) -> None:
-    legal = _login(app, Role.LEGAL)
+    legal = login(app, Role.LEGAL)
     assert legal.get("/programview/list/").status_code == 200
     page = legal.get(f"/workspace/version/{draft_id}")
     assert page.status_code == 200 and 'id="pf-rules"' in page.text
     for control in ("/rule?", "pf-new-draft", "pf-publish", "pf-backtest", "Save YAML"):
         assert control not in page.text, control
-    manager = _login(app, Role.MANAGER).get(f"/workspace/version/{draft_id}").text
+    manager = login(app, Role.MANAGER).get(f"/workspace/version/{draft_id}").text
     for control in ("/rule?", "pf-publish", "pf-backtest"):
         assert control in manager, control
     with app.app_context():

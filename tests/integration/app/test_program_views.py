@@ -48,7 +48,9 @@ def test_the_rules_tab_says_each_rule_in_plain_words(app: Flask) -> None:
         db.session.commit()
         rule_id = rule.id
     shown = client.get(f"/ruleinstanceview/show/{rule_id}")
-    assert shown.status_code == 200 and "—" in shown.text and "rate: many" in shown.text
+    assert (
+        shown.status_code == 200 and "—" in shown.text and "Rate, %: many" in shown.text
+    )  # the key in words
     for url in ("/programview/list/", "/regionview/list/"):
         assert client.get(url).status_code == 200
     with app.app_context():

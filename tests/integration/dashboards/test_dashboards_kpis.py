@@ -19,8 +19,9 @@ from server.ledger.models import AccrualKind, AccrualStatus, EventType
 from server.partners.models import Partner, PartnerKind
 from server.programs.models import Program, ProgramVersion, RuleInstance, VersionStatus
 from server.security.roles import Role
-from tests.integration.statements.support import accrual, login, partner, sale
+from tests.support.factories import accrual, partner, sale
 from tests.support.pages import external_fetches
+from tests.support.web import login
 
 JUNE = datetime(2026, 6, 10, 12, tzinfo=UTC)
 JULY = datetime(2026, 7, 10, 12, tzinfo=UTC)
@@ -30,6 +31,7 @@ RANGE = DashboardFilter(date(2026, 6, 1), date(2026, 7, 31))
 def _ledger() -> None:
     north, south = partner("N-1", "A"), partner("S-1", "B", PartnerKind.offline_point)
     old = sale("OLD", north, datetime(2026, 1, 5, tzinfo=UTC), "100.00", customer="c-old")
+    assert old.occurred_at is not None
     accrual(old, north, "10.00", old.occurred_at)  # before the range: not counted
     first = sale("J-1", north, JUNE, "1000.00", customer="c-old")
     second = sale("J-2", north, JULY, "3000.00", customer="c-new", channel="offline")
@@ -73,7 +75,8 @@ def test_kpis_per_dimension_are_computed_in_sql(app: Flask) -> None:
         a = by_region["A"]
         assert (a.sales_count, a.sales_amount, a.leads) == (2, Decimal("4000.00"), 4)
         assert a.average_check == Decimal("2000.00")
-        assert a.conversion == Decimal("0.5000")
+        # online sales per lead: J-1 (online) of 4 leads; J-2 was offline and had no lead
+        assert a.conversion == Decimal("0.2500")
         assert a.accrued == Decimal("400.00")
         assert a.roi == Decimal("9.00")
         assert a.new_customers == 1  # c-old bought before the range
@@ -83,6 +86,7 @@ def test_kpis_per_dimension_are_computed_in_sql(app: Flask) -> None:
         }
         assert by_channel["offline"].sales_amount == Decimal("3000.00")
         assert by_channel["online"].sales_amount == Decimal("1500.00")
+        assert by_channel["offline"].conversion is None  # offline sales have no leads
         by_kind = {
             row.label: row
             for row in breakdown(DashboardFilter(RANGE.date_from, RANGE.date_to, Dimension.kind))
@@ -110,8 +114,14 @@ def test_the_dashboard_page_draws_svg_and_exports_csv(app: Flask) -> None:
     assert '<svg xmlns="http://www.w3.org/2000/svg" id="sales-chart"' in html
     assert 'id="growth-chart"' in html
     assert external_fetches(html) == []
-    # conversion is sales / leads and can pass 100 %: the header says so
-    assert html.count("поэтому значение может превышать 100 %.") == 2
+    # Regression: «Конверсия 608,68 %» (all sales / leads), then «308,33 %» (online
+    # sales / leads as a percentage): a ratio of sales to leads, said so, never a rate
+    assert "Конверсия" not in html
+    assert html.count("Продаж на лид (онлайн)") == 2
+    assert html.count("поэтому офлайн-продажи не учитываются") == 2
+    assert html.count("это не доля лидов, ставших покупателями") == 2
+    kpi = html.split('data-kpi="conversion">')[1].split("<")[0]
+    assert kpi == "0,5", kpi  # 2 online sales (J-1, J-3) of 4 leads
     exported = client.get("/dashboard/export.csv?from=2026-06-01&to=2026-07-31&by=channel")
     rows = list(csv.DictReader(io.StringIO(exported.data.decode("utf-8-sig"))))
     assert {row["group"]: row["sales_amount"] for row in rows} == {
@@ -133,6 +143,7 @@ def test_rollups_refresh_incrementally_and_move_a_customers_first_sale(app: Flas
         north = db.session.scalars(sa.select(Partner).where(Partner.code == "N-1")).one()
         late = sale("LATE", north, datetime(2026, 6, 20, tzinfo=UTC), "700.00", customer="c-new")
         late.processed_at = utcnow()
+        assert late.occurred_at is not None
         accrual(late, north, "70.00", late.occurred_at, created_at=utcnow())
         db.session.commit()
         refresh_rollups()
@@ -149,9 +160,10 @@ def test_rollups_refresh_incrementally_and_move_a_customers_first_sale(app: Flas
 def test_stale_rollups_are_refreshed_by_a_worker_job(app: Flask) -> None:
     from datetime import timedelta
 
-    from server.dashboards.rollup import KpiRefresh, ensure_rollups
+    from server.dashboards.models import KpiRefresh
     from server.db.types import utcnow
     from server.queues import get_queue
+    from server.tasks.dashboards import ensure_rollups
     from tests.integration.statements.support import run_worker_on
 
     with app.app_context():

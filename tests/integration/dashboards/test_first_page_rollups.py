@@ -11,8 +11,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import Flask
 
+from server.dashboards.models import KpiPartnerTotal, KpiRefresh
 from server.dashboards.overview import overview, top_partners
-from server.dashboards.rollup import KpiPartnerTotal, KpiRefresh, refresh_rollups
+from server.dashboards.rollup import refresh_rollups
 from server.db.types import utcnow
 from server.extensions import db
 from server.ledger.holds import decide_hold
@@ -28,7 +29,8 @@ from server.ledger.queries import ledger_overview
 from server.ledger.queries import top_partners as ledger_top_partners
 from server.partners.models import Partner, PartnerKind, PartnerStatus
 from server.security.roles import Role
-from tests.integration.statements.support import accrual, login, partner, sale
+from tests.support.factories import accrual, partner, sale
+from tests.support.web import login
 
 JUNE = datetime(2026, 6, 10, 12, tzinfo=UTC)
 JULY = datetime(2026, 7, 10, 12, tzinfo=UTC)
@@ -223,7 +225,7 @@ def test_awaiting_review_counts_undecided_holds_and_their_refunds(app: Flask) ->
         decide_hold(holds["P-1/J-2"].id, HoldVerdict.reject, comment="fraud")
         assert _refreshed() == (Decimal("5.00"), Decimal("75.00"))  # approved unchanged
 
-        decide_hold(holds["Q-1/J-1"].id, HoldVerdict.reject)
+        decide_hold(holds["Q-1/J-1"].id, HoldVerdict.reject, comment="fraud")
         assert _refreshed() == (Decimal("0.00"), Decimal("75.00"))
         assert _totals("Q-1") == (Decimal("0.00"), Decimal("0.00"))
         # a forfeit is an approved row of 0.00: Q-1 is ranked, as in the raw ledger

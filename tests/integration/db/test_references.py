@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask_appbuilder import Model
 
 from server.db.bulk import InsertStream, insert_rows
 from server.db.references import TRIGGER_CHECKED
@@ -22,7 +23,7 @@ from server.programs.models import Program, ProgramVersion, RuleInstance
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 #: the referenced table of each trigger-checked column
-PARENTS = {
+PARENTS: dict[str, type[Model]] = {
     "partner_id": Partner,
     "event_id": SalesEvent,
     "rule_instance_id": RuleInstance,
@@ -62,7 +63,7 @@ def refs(app_ctx: Flask) -> dict[str, int]:
     }
 
 
-def _accrual(refs: dict[str, int], key: str, **override: int) -> dict[str, object]:
+def _accrual(refs: dict[str, int], key: str, **override: int | None) -> dict[str, object]:
     return {
         "dedupe_key": key,
         "kind": AccrualKind.commission,

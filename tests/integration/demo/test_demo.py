@@ -4,14 +4,16 @@ page a manager sees shows it."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+import time_machine
 from flask import Flask
 
 from server.demo.commands import PROGRAM_FILE, load_demo
 from server.demo.data import DEMO_USERS, demo_partners
-from server.demo.events import demo_events
+from server.demo.events import MOSCOW, demo_events
 from server.extensions import db
 from server.ledger.models import Accrual, EventStatus, SalesEvent
 from server.partners.models import Partner, PartnerKind
@@ -20,6 +22,7 @@ from server.programs.models import ProgramVersion, VersionStatus
 from server.rules.evaluator import Accrual as AccrualOutcome
 from server.rules.evaluator import Evaluator
 from server.rules.program import load_program_file
+from tests.support.clock import SUITE_DEMO_WINDOW
 
 
 def _ledger_lines() -> list[tuple[str, str, str, str, Decimal, int, str, int | None, str | None]]:
@@ -82,7 +85,7 @@ def test_demo_loads_a_ledger_equal_to_a_fresh_evaluation(app: Flask) -> None:
                 o.level,
                 o.reverses,
             )
-            for payload in demo_events(demo_partners())
+            for payload in demo_events(demo_partners(), SUITE_DEMO_WINDOW)
             for o in evaluator.process({k: v for k, v in payload.items() if not k.startswith("_")})
             if isinstance(o, AccrualOutcome)
         ]
@@ -126,3 +129,45 @@ def test_manager_first_page_shows_real_data_and_loads_nothing_from_outside(app: 
         assert external == [], (url, external)
     partners_page = client.get("/partnerview/list/").get_data(as_text=True)
     assert "A-AMB-01" in partners_page
+
+
+def test_the_demo_loaded_on_any_day_shows_that_month(app: Flask) -> None:
+    # Regression: the history was fixed to 2026-06-01 … 2026-11-20, so from December on the
+    # partner's «Этот месяц» was empty for everyone who tried the demo.
+    with time_machine.travel(datetime(2027, 4, 10, 9, 0, tzinfo=UTC), tick=True):
+        with app.app_context():
+            load_demo()
+            newest = db.session.scalar(sa.select(sa.func.max(SalesEvent.occurred_at)))
+            oldest = db.session.scalar(sa.select(sa.func.min(SalesEvent.occurred_at)))
+        assert newest is not None and oldest is not None
+        assert newest.astimezone(MOSCOW).date() == date(2027, 4, 9)
+        assert oldest.astimezone(MOSCOW).date() == date(2026, 11, 1)
+        client = app.test_client()
+        client.post("/login/", data={"username": "partner", "password": "partner-demo"})
+        home = client.get("/portal/").get_data(as_text=True)
+    month = re.search(r'data-kpi="month">([^<]+)<', home)
+    assert month, home
+    assert month.group(1) not in ("0,00 ₽", "0.00 ₽"), month.group(1)
+    recent = home.split("This month's accruals")[-1] if "This month's" in home else home
+    assert "2027-04-0" in recent
+
+
+def test_the_first_page_says_what_needs_doing_today_per_role(app: Flask) -> None:
+    with app.app_context():
+        load_demo()
+    manager = app.test_client()
+    manager.post("/login/", data={"username": "manager", "password": "manager-demo"})
+    page = manager.get("/").get_data(as_text=True)
+    todo = page.split('id="todays-work"')[1].split("<!-- /todays-work -->")[0]
+    assert "Что нужно сделать сегодня" in todo
+    holds = re.search(r'data-todo="holds"><span class="pf-count pf-wait">(\d+)</span>', todo)
+    assert holds and int(holds.group(1)) > 0  # the demo holds large and repeated sales
+    # the suite's day is 2026-11-21: June to October are ended and not closed
+    assert re.search(r'data-todo="periods"><span class="pf-count pf-wait">5</span>', todo)
+    assert 'href="/holdreviewview/list/"' in todo and 'href="/statements/"' in todo
+    legal = app.test_client()
+    legal.post("/login/", data={"username": "legal", "password": "legal-demo"})
+    legal_todo = legal.get("/").get_data(as_text=True).split('id="todays-work"')[1]
+    legal_todo = legal_todo.split("<!-- /todays-work -->")[0]
+    # only what the role may act on: a lawyer reviews no holds and closes no periods
+    assert 'data-todo="holds"' not in legal_todo and 'data-todo="periods"' not in legal_todo

@@ -13,9 +13,9 @@ import pytest
 import rq
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
 
 from server.demo.commands import PROGRAM_FILE
+from server.documents.contracts import create_contract
 from server.documents.models import ContractTemplate
 from server.documents.templates import import_seed_templates
 from server.extensions import db
@@ -24,12 +24,17 @@ from server.partners.terms import TermsDraft, add_terms_version
 from server.programs.commands import add_program_version
 from server.queues import get_queue
 from server.rules.program import load_program_file
-from server.security.commands import NewUser, create_user
-from server.security.roles import Role
-from server.tasks.documents import DOCUMENTS_QUEUE
+from server.tasks.documents import DOCUMENTS_QUEUE, enqueue_contract_renders
 from server.tasks.worker import set_worker_app
 
 ISSUED_ON = date(2026, 11, 20)
+
+
+def generate_contract(partner_id: int, on: date | None = None) -> int:
+    """What the contracts screen does: create the contract (committed), queue its render."""
+    contract_id = create_contract(partner_id, on=on)
+    enqueue_contract_renders([contract_id])
+    return contract_id
 
 
 @dataclass(frozen=True)
@@ -106,18 +111,6 @@ def run_documents_worker(app: Flask) -> None:
     set_worker_app(app)
     queue = get_queue(DOCUMENTS_QUEUE, app)
     rq.SimpleWorker([queue], connection=queue.connection).work(burst=True)
-
-
-def login(app: Flask, role: Role, partner_code: str | None = None) -> FlaskClient:
-    """A test client logged in as a new user of ``role`` (``docs-<role>``)."""
-    username = f"docs-{role.value.lower()}"
-    create_user(
-        NewUser(username, "secret-pass-1", role, "T", "U", f"{username}@example.test", partner_code)
-    )
-    client = app.test_client()
-    response = client.post("/login/", data={"username": username, "password": "secret-pass-1"})
-    assert response.status_code in (200, 302)
-    return client
 
 
 def agreement_ru() -> ContractTemplate:

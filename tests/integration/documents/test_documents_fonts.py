@@ -16,7 +16,8 @@ from flask.testing import FlaskClient
 from server.documents.rendering import preview_stylesheet
 from server.documents.templates import save_template
 from server.security.roles import Role
-from tests.integration.documents.conftest import World, agreement_ru, login
+from tests.integration.documents.conftest import World, agreement_ru
+from tests.support.web import login
 
 SITE = "http://localhost"
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)""", re.IGNORECASE)

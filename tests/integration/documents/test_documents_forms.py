@@ -15,7 +15,8 @@ from server.documents.models import Contract, ContractStatus, ContractTemplate, 
 from server.documents.templates import save_template
 from server.extensions import db
 from server.security.roles import Role
-from tests.integration.documents.conftest import World, agreement_ru, login
+from tests.integration.documents.conftest import World, agreement_ru
+from tests.support.web import login
 
 #: columns only commands and the renderer write
 INTERNAL_FIELDS = (
@@ -203,7 +204,7 @@ def test_a_contract_has_no_edit_form_only_its_commands(
     terminated = client.post(f"/contracts/{contract.id}/terminate")
     assert terminated.status_code == 302
     db.session.expire_all()
-    contract = db.session.get(Contract, contract.id)  # type: ignore[assignment]
+    contract = db.session.get(Contract, contract.id)
     assert contract is not None and contract.status is ContractStatus.terminated
     assert (contract.number, contract.snapshot, contract.created_at) == (
         before[0],

@@ -10,13 +10,9 @@ from flask import Flask
 from server.documents.models import Contract, ContractTemplate, TemplateStatus
 from server.extensions import db
 from server.security.roles import Role
-from tests.integration.documents.conftest import (
-    World,
-    agreement_ru,
-    login,
-    run_documents_worker,
-)
+from tests.integration.documents.conftest import World, agreement_ru, run_documents_worker
 from tests.support.pages import external_fetches
+from tests.support.web import login
 
 
 def test_legal_edits_previews_publishes_and_diffs(docs_app: Flask, world: World) -> None:
@@ -35,8 +31,8 @@ def test_legal_edits_previews_publishes_and_diffs(docs_app: Flask, world: World)
         f"/contracttemplateview/editor/{published.id}", data={"body_html": broken, "css": ""}
     )
     text = response.get_data(as_text=True)
-    assert response.status_code == 200
-    assert "строка 2: unknown variable &#39;partner.nickname&#39;" in text  # ru is the default
+    assert response.status_code == 422  # refused, with the reasons
+    assert "строка 2: неизвестная переменная «partner.nickname»" in text  # ru is the default
     assert db.session.scalar(sa.select(sa.func.count(ContractTemplate.id))) == 4
 
     preview = client.post(
@@ -62,12 +58,12 @@ def test_legal_edits_previews_publishes_and_diffs(docs_app: Flask, world: World)
         data={"body_html": published.body_html, "css": published.css, "partner_id": partner_id},
     )
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
-    broken = client.post(
+    broken_pdf = client.post(
         f"/contracttemplateview/preview_pdf/{published.id}",
         data={"body_html": "<p>\n{{ partner.nam }}</p>", "css": "", "partner_id": partner_id},
     )
     # the problems' lines in the user's language, as the HTML preview gives them
-    assert broken.status_code >= 400 and "строка 2:" in broken.get_data(as_text=True)
+    assert broken_pdf.status_code >= 400 and "строка 2:" in broken_pdf.get_data(as_text=True)
 
     # Saving a published version makes version 2 as a draft; publishing archives v1.
     edited = published.body_html.replace("Предмет договора", "Предмет настоящего договора")
@@ -88,7 +84,7 @@ def test_legal_edits_previews_publishes_and_diffs(docs_app: Flask, world: World)
     assert client.post(f"/contracttemplateview/publish/{draft.id}").status_code == 302
     db.session.expire_all()
     assert draft.status is TemplateStatus.published
-    assert db.session.get(ContractTemplate, published.id).status is TemplateStatus.archived  # type: ignore[union-attr]
+    assert db.session.get(ContractTemplate, published.id).status is TemplateStatus.archived
 
 
 def test_legal_generates_downloads_and_signs_a_contract(docs_app: Flask, world: World) -> None:
@@ -115,7 +111,7 @@ def test_legal_generates_downloads_and_signs_a_contract(docs_app: Flask, world: 
     )
     assert signed.status_code == 302
     db.session.expire_all()
-    assert db.session.get(Contract, contract.id).status.value == "signed"  # type: ignore[union-attr]
+    assert db.session.get(Contract, contract.id).status.value == "signed"
     assert client.get(f"/contracts/{contract.id}/scan").data == b"%PDF-1.7 scan"
 
 

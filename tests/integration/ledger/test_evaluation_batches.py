@@ -23,7 +23,7 @@ from tests.faults.helpers import simulate
 from tests.integration.ledger.helpers import EXAMPLES, exported, pending_events, store_example
 
 BASIC = EXAMPLES / "basic"
-pytestmark = pytest.mark.skipif(not BASIC.is_dir(), reason=f"no spec examples at {EXAMPLES}")
+pytestmark = pytest.mark.spec_examples
 
 #: attribution of the example's active partners (WEB-2 is onboarding: its sales reject)
 CODES = [

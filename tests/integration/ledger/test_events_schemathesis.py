@@ -111,7 +111,7 @@ def test_conforming_batches_with_a_valid_key(
     app: Flask, events_operation: APIOperation, fuzz_run: Callable[[str, str], FuzzRun]
 ) -> None:
     app.config["EVENTS_RATE_LIMIT_PER_MINUTE"] = 0
-    app.config["EVENTS_MAX_BATCH"] = 15  # generated batches reach the 413 too
+    app.config["EVENTS_MAX_BATCH"] = 10  # generated batches reach the 413 too
     run = fuzz_run("schemathesis.valid_key", EVENTS_API)
     cases = events_operation.as_strategy(headers={"X-API-Key": _key(app)})
     shown = _answers(run, cases)

@@ -24,7 +24,7 @@ from tests.integration.ledger.helpers import (
     store_example,
 )
 
-pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f"no spec examples at {EXAMPLES}")
+pytestmark = pytest.mark.spec_examples
 BASIC = EXAMPLES / "basic"
 
 

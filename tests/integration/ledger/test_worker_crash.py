@@ -1,4 +1,6 @@
-"""A worker killed with SIGKILL mid-run loses nothing and pays nothing twice."""
+"""A worker killed with SIGKILL mid-run loses nothing and pays nothing twice, with two
+programs in force (spec §6): the demo's program and a store network's program with its
+own month-to-date tiers and a first-purchase bonus (a deployment-wide customer fact)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import psutil
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
@@ -25,10 +28,35 @@ from server.partners.commands import import_partners
 from server.programs.commands import add_program_version
 from server.rules.evaluator import Evaluator
 from server.rules.output import outcome_to_json
-from server.rules.program import load_program_file
+from server.rules.program import ProgramSpec, load_program_file, parse_program
 from server.security.api_keys import create_api_key
 from server.tasks.events import sweep_pending
 from tests.integration.ledger.helpers import exported, post, run_worker
+from tests.support.clock import SUITE_DEMO_WINDOW
+
+# its workers run in subprocesses, on the machine clock
+pytestmark = pytest.mark.real_clock
+
+
+#: the second program: the spec's store network (two-programs example) for everybody
+STORES = {
+    "program": "stores-2026",
+    "title": "Сеть магазинов 2026",
+    "currency": "RUB",
+    "rules": [
+        {
+            "id": "store-tiers",
+            "template": "tiered_percent",
+            "params": {"tiers": [{"from": "0", "rate": "3"}, {"from": "20000", "rate": "5"}]},
+        },
+        {"id": "points", "template": "points_per_amount", "params": {"per": "100", "points": 1}},
+        {"id": "first-visit", "template": "first_purchase_bonus", "params": {"amount": "100"}},
+    ],
+}
+
+
+def _programs() -> list[ProgramSpec]:
+    return [load_program_file(PROGRAM_FILE), parse_program(STORES)]
 
 
 def _counts(app: Flask) -> tuple[int, int]:
@@ -46,16 +74,18 @@ def _counts(app: Flask) -> tuple[int, int]:
         return processed, total
 
 
-def test_sigkill_mid_run_then_recovery_equals_simulate(app: Flask, tmp_path: Path) -> None:
+def test_sigkill_mid_run_with_two_programs_then_recovery_equals_simulate(
+    app: Flask, tmp_path: Path
+) -> None:
     directory = demo_partner_directory()
     events = [
-        {k: v for k, v in e.items() if not k.startswith("_")} for e in demo_events(demo_partners())
+        {k: v for k, v in e.items() if not k.startswith("_")}
+        for e in demo_events(demo_partners(), SUITE_DEMO_WINDOW)
     ][:2500]
     with app.app_context():
         import_partners(directory)
-        add_program_version(
-            load_program_file(PROGRAM_FILE), publish=True, effective_from=date(2026, 1, 1)
-        )
+        for spec in _programs():
+            add_program_version(spec, publish=True, effective_from=date(2026, 1, 1))
         key = create_api_key("pos", "shop").key
     client = app.test_client()
     for start in range(0, len(events), 1000):
@@ -100,12 +130,15 @@ def test_sigkill_mid_run_then_recovery_equals_simulate(app: Flask, tmp_path: Pat
     run_worker(app)
     assert _counts(app) == (total, total)
 
-    evaluator = Evaluator(load_program_file(PROGRAM_FILE), directory)
+    evaluator = Evaluator(_programs(), directory)
     expected = [
-        outcome_to_json(o)
+        outcome_to_json(o, with_program=True)
         for e in sorted(events, key=lambda e: (e["occurred_at"], e["id"]))
         for o in evaluator.process(e)
     ]
+    assert {line["program"] for line in expected if "program" in line} == {
+        spec.slug for spec in _programs()
+    }
     assert exported(app) == expected
     with app.app_context():
         keys = db.session.scalars(sa.select(Accrual.dedupe_key)).all()

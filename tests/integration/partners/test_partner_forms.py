@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from server.extensions import db
 from server.partners.models import Partner, PartnerKind, PartnerStatus, Region
 from server.security.roles import Role
-from tests.integration.codes.support import login
+from tests.support.web import login
 
 #: every field filled with valid values (real bank requisites, a valid INN and OGRN)
 VALID_PARTNER = {
@@ -199,3 +199,24 @@ def test_the_empty_recruiter_choice_reads_as_a_dash(app: Flask) -> None:
     with app.app_context():
         created = db.session.scalar(sa.select(Partner).where(Partner.code == "A-NEW-01"))
         assert created is not None and created.parent is None
+
+
+def test_saving_a_form_names_the_record_in_the_flash(app: Flask) -> None:
+    # Regression: FAB flashed «Добавлено строк» / «Изменено строк», naming nothing
+    client = login(app, Role.ADMIN)  # Russian, the default
+    region_id = _region(app)
+    added = client.post(
+        "/partnerview/add",
+        data={**VALID_PARTNER, "name": "Ромашка <b>", "region": region_id},
+        follow_redirects=True,
+    )
+    html = added.get_data(as_text=True)
+    assert "Добавлено: A-NEW-01 · Ромашка &lt;b&gt;" in html  # named, and escaped
+    assert "Добавлено строк" not in html
+    partner_id = _partners(app)[0].id
+    changed = client.post(
+        f"/partnerview/edit/{partner_id}",
+        data={**VALID_PARTNER, "name": "Ромашка", "region": region_id},
+        follow_redirects=True,
+    )
+    assert "Сохранено: A-NEW-01 · Ромашка" in changed.get_data(as_text=True)

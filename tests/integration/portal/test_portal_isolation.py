@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -19,12 +20,13 @@ from flask.testing import FlaskClient
 from server.demo.commands import load_demo
 from server.documents.contracts import create_contract, render_contract
 from server.extensions import db
-from server.ledger.models import Accrual, Statement
+from server.ledger.models import Accrual
 from server.partners.codes import NewCode, generate_code, revoke_codes
 from server.partners.models import AttributionCode, CodeKind, Partner, PartnerKind
 from server.security.commands import NewUser, create_user
 from server.security.roles import Role
 from server.statements.commands import close_period, render_statement, statement_ids
+from server.statements.models import Statement
 
 DEMO_PARTNER = "A-AMB-01"
 
@@ -104,7 +106,7 @@ def test_the_partner_sees_its_own_account_and_files(app: Flask, world: dict[str,
     home = client.get("/portal/")
     assert home.status_code == 200
     assert DEMO_PARTNER in home.get_data(as_text=True)
-    rules = client.get("/portal/rules").get_data(as_text=True)
+    rules = client.get("/portal/programs").get_data(as_text=True)
     assert 'data-rule="' in rules
     page = client.get("/portal/accruals").get_data(as_text=True)
     assert f"{world['mine_count']}" in page
@@ -126,6 +128,11 @@ def test_exports_and_filters_carry_only_the_partners_rows(
     body = client.get("/portal/accruals.csv").data.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
     assert len(rows) == world["mine_count"]
+    # a partner's file speaks the partner's language: headers and stored words
+    assert body.splitlines()[0].startswith("Номер начисления,Время (UTC),Событие")
+    statuses = {row["Статус"] for row in rows} | {row["Тип"] for row in rows}
+    assert statuses and all(re.fullmatch(r"[а-яё ]+", status) for status in statuses), statuses
+    rows = [{"id": row["Номер начисления"]} for row in rows]
     with app.app_context():
         ids = {int(row["id"]) for row in rows}
         owners = set(db.session.scalars(sa.select(Accrual.partner_id).where(Accrual.id.in_(ids))))
@@ -208,7 +215,7 @@ def test_the_partner_cannot_open_staff_views_or_the_api(app: Flask, world: dict[
 
 def test_staff_and_anonymous_have_no_portal(app: Flask, world: dict[str, Any]) -> None:
     from server.security.roles import Role
-    from tests.integration.statements.support import login
+    from tests.support.web import login
 
     anonymous = app.test_client()
     response = anonymous.get(f"/portal/statements/{world['my_statement']}.pdf")

@@ -17,12 +17,13 @@ from flask import Flask
 from server.errors import CommandError
 from server.extensions import db
 from server.ledger.models import Accrual, AccrualKind
-from server.ledger.payouts import mark_paid, payout_plan, payouts_csv, payouts_due
 from server.partners.models import Partner
 from server.partners.terms import TermsDraft, add_terms_version
 from server.security.roles import Role
 from server.statements.commands import close_period
-from tests.integration.statements.support import accrual, login, partner, sale
+from server.statements.payouts import mark_paid, payout_plan, payouts_csv, payouts_due
+from tests.support.factories import accrual, partner, sale
+from tests.support.web import login
 
 MARCH = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 APRIL = datetime(2026, 4, 10, 9, 0, tzinfo=UTC)

@@ -16,26 +16,21 @@ from flask import Flask
 from server.documents.templates import import_seed_templates
 from server.errors import CommandError
 from server.extensions import db
-from server.ledger.models import (
-    Accrual,
-    AccrualKind,
-    AccrualStatus,
-    Statement,
-    StatementStatus,
-)
-from server.ledger.payouts import mark_paid, payouts_csv, payouts_due
+from server.ledger.models import Accrual, AccrualKind, AccrualStatus
 from server.statements.commands import (
     close_period,
     covered_by,
     progress,
-    queue_renders,
     render_statement,
     statement_data,
     statement_ids,
     statement_pdf,
 )
-from server.statements.models import PeriodClose
-from tests.integration.statements.support import accrual, partner, run_documents_worker, sale
+from server.statements.models import PeriodClose, Statement, StatementStatus
+from server.statements.payouts import mark_paid, payouts_csv, payouts_due
+from server.tasks.statements import enqueue_close_renders
+from tests.integration.statements.support import run_documents_worker
+from tests.support.factories import accrual, partner, sale
 
 MARCH = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 APRIL_2 = datetime(2026, 4, 2, 9, 0, tzinfo=UTC)
@@ -158,12 +153,12 @@ def test_a_batch_renders_on_workers_and_resumes_after_a_crash_without_duplicates
             accrual(event, owner, f"{10 + index}.05", MARCH)
         db.session.commit()
         close_id = close_period(date(2026, 3, 1), date(2026, 3, 31), now=APRIL_2)
-        assert queue_renders(close_id) == 6
+        assert enqueue_close_renders(close_id) == 6
     run_documents_worker(app, max_jobs=2)  # the worker "crashes" after two jobs
     with app.app_context():
         assert progress(close_id).ready == 2
-        assert queue_renders(close_id) == 4  # resume: only unfinished ones
-        queue_renders(close_id)  # a second resume queues the same jobs again
+        assert enqueue_close_renders(close_id) == 4  # resume: only unfinished ones
+        enqueue_close_renders(close_id)  # a second resume queues the same jobs again
     run_documents_worker(app)
     with app.app_context():
         state = progress(close_id)

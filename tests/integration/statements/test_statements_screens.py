@@ -13,15 +13,12 @@ from flask import Flask
 
 from server.documents.templates import import_seed_templates
 from server.extensions import db
-from server.ledger.models import Accrual, AccrualKind, Statement
+from server.ledger.models import Accrual, AccrualKind
 from server.security.roles import Role
-from tests.integration.statements.support import (
-    accrual,
-    login,
-    partner,
-    run_documents_worker,
-    sale,
-)
+from server.statements.models import Statement
+from tests.integration.statements.support import run_documents_worker
+from tests.support.factories import accrual, partner, sale
+from tests.support.web import login
 
 MARCH = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 

@@ -20,7 +20,7 @@ from tests.integration.ledger.helpers import (
 )
 
 BASIC = EXAMPLES / "basic"
-pytestmark = pytest.mark.skipif(not BASIC.is_dir(), reason=f"no spec examples at {EXAMPLES}")
+pytestmark = pytest.mark.spec_examples
 
 
 def test_the_job_evaluates_every_batch_and_restores_the_collector(

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import rq
@@ -28,13 +29,14 @@ from server.security.roles import Role
 from server.tasks.documents import DOCUMENTS_QUEUE
 from server.tasks.events import request_evaluation
 from server.tasks.worker import set_worker_app
-from server.tasks.workflows import WORKFLOWS_QUEUE
+from server.tasks.workflows import WORKFLOWS_QUEUE, queue_instance_actions
 from server.workflows import engine
 from server.workflows.definitions import import_definition_files
+from server.workflows.models import WorkflowInstance
 from tests.integration.documents.conftest import make_world
 from tests.integration.ledger.helpers import run_worker as run_events_worker
+from tests.support.web import PASSWORD, log_in
 
-PASSWORD = "secret-pass-1"
 REPO = Path(__file__).parents[3]
 
 
@@ -129,14 +131,12 @@ def run_worker(app: Flask) -> None:
 
 
 def login(app: Flask, user_id: int) -> FlaskClient:
+    """A client logged in as the user ``user_id`` (made with the tests' password)."""
     from flask_appbuilder.security.sqla.models import User
 
     with app.app_context():
         username = db.session.get(User, user_id).username
-    client = app.test_client()
-    response = client.post("/login/", data={"username": username, "password": PASSWORD})
-    assert response.status_code in (200, 302)
-    return client
+    return log_in(app, username)
 
 
 def stored_campaign(campaign_id: int) -> Campaign:
@@ -169,3 +169,27 @@ def evaluate(app: Flask, *events: dict[str, str]) -> None:
     request_evaluation()
     run_events_worker(app)
     db.session.expire_all()
+
+
+# The engine's commands commit and leave their actions' job to their caller, as the
+# workflow screens do: these run the command, then queue like the screens.
+
+
+def start_workflow(
+    subject_type: str, subject_id: int, actor_id: int | None, key: str | None = None
+) -> WorkflowInstance:
+    instance = engine.start_workflow(subject_type, subject_id, actor_id, key)
+    queue_instance_actions(instance.id)
+    return instance
+
+
+def fire_transition(instance_id: int, *args: Any, **kwargs: Any) -> WorkflowInstance:
+    instance = engine.fire_transition(instance_id, *args, **kwargs)
+    queue_instance_actions(instance_id)
+    return instance
+
+
+def retry_actions(instance_id: int, actor_id: int | None) -> WorkflowInstance:
+    instance = engine.retry_actions(instance_id, actor_id)
+    queue_instance_actions(instance_id)
+    return instance

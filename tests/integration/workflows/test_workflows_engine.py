@@ -17,10 +17,7 @@ from server.partners.models import AttributionCode, CodeKind, Partner, PartnerSt
 from server.workflows.engine import (
     TransitionRefused,
     UploadedFile,
-    fire_transition,
     record_evidence,
-    retry_actions,
-    start_workflow,
 )
 from server.workflows.models import (
     ActionRunStatus,
@@ -31,7 +28,13 @@ from server.workflows.models import (
     WorkflowActionRun,
     WorkflowInstance,
 )
-from tests.integration.workflows.conftest import Onboarding, run_worker
+from tests.integration.workflows.conftest import (
+    Onboarding,
+    fire_transition,
+    retry_actions,
+    run_worker,
+    start_workflow,
+)
 
 PDF = UploadedFile("tax.pdf", b"%PDF-1.4 test document")
 
@@ -122,9 +125,11 @@ def test_guards_refuse_with_every_reason(wf_app: Flask, onboarding: Onboarding) 
     with pytest.raises(TransitionRefused) as refused:
         fire_transition(instance_id, "approve_partner", onboarding.manager_id)
     text = str(refused.value)
-    assert "legal_name, inn" in text
-    assert "tax_status" in text
-    assert "selection" in text
+    # each missing item by its title, never its key
+    assert "fields not filled: Legal name, INN" in text
+    assert "documents not uploaded: Proof of tax status" in text
+    assert "a manager has not approved the step “Partner selection”" in text
+    assert not {"legal_name", "tax_status", "selection"} & set(text.replace(",", " ").split())
     assert _instance(instance_id).state == "selection"
 
 
@@ -210,6 +215,7 @@ def test_overdue_and_one_open_instance_per_subject(wf_app: Flask, onboarding: On
     _instance(instance.id).state_entered_at = datetime.now(UTC) - timedelta(days=4)
     db.session.commit()
     data = board("onboarding-online-affiliate", {"Manager"}, "ru")
+    assert data is not None
     cards = [card for column in data.columns for card in column.cards]
     assert [card.overdue for card in cards] == [True]
     assert [t.trigger for t in cards[0].transitions] == ["accept_application", "reject"]

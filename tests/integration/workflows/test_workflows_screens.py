@@ -9,14 +9,13 @@ from flask import Flask
 
 from server.extensions import db
 from server.partners.models import Partner
-from server.workflows.engine import start_workflow
 from server.workflows.models import (
     DefinitionStatus,
     WorkflowDefinition,
     WorkflowEvidence,
     WorkflowInstance,
 )
-from tests.integration.workflows.conftest import Onboarding, login
+from tests.integration.workflows.conftest import Onboarding, login, start_workflow
 from tests.support.pages import external_fetches
 
 KEY = "onboarding-online-affiliate"
@@ -88,9 +87,21 @@ def test_timeline_records_evidence_and_shows_guards(wf_app: Flask, onboarding: O
         content_type="multipart/form-data",
     )
     assert response.status_code == 302
+    # a name this workflow does not ask for is refused with a reason
+    response = client.post(
+        f"/workflows/evidence/{instance_id}",
+        data={"kind": "document", "name": "x", "file": (io.BytesIO(b"%PDF-1.4"), "x.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert "this workflow does not ask for it" in response.get_data(as_text=True)
     client.post(
         f"/workflows/evidence/{instance_id}",
-        data={"kind": "document", "name": "x", "file": (io.BytesIO(b"MZ not a pdf"), "x.pdf")},
+        data={
+            "kind": "document",
+            "name": "tax_status",
+            "file": (io.BytesIO(b"MZ not a pdf"), "x.pdf"),
+        },
         content_type="multipart/form-data",
     )
     with wf_app.app_context():
@@ -100,7 +111,10 @@ def test_timeline_records_evidence_and_shows_guards(wf_app: Flask, onboarding: O
         db.session.get(Partner, onboarding.partner_id).email = None
         db.session.commit()
     page = client.get(f"/workflows/instance/{instance_id}").get_data(as_text=True)
-    assert "email" in page  # the unmet guard is shown next to its button
+    # the unmet guard is a checklist line with its title and a link to the form
+    checklist = page.split('class="list-unstyled pf-checklist"')[1].split("</ul>")[0]
+    assert "<strong>E-mail</strong>" in checklist
+    assert f"/partnerview/edit/{onboarding.partner_id}" in checklist
 
 
 def test_diagram_is_local_svg(wf_app: Flask, onboarding: Onboarding) -> None:

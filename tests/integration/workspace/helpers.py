@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from rq import SimpleWorker
 
 from server.ledger.intake import ingest_batch
@@ -46,7 +47,7 @@ def store_events(events: list[dict[str, Any]], source: str = "shop") -> None:
     ingest_batch(source, events, "RUB")
 
 
-def run_worker(app: Any, queue: str = "default") -> None:
+def run_worker(app: Flask, queue: str = "default") -> None:
     set_worker_app(app)
     SimpleWorker([get_queue(queue, app)], connection=redis_connection(app)).work(burst=True)
 

@@ -9,13 +9,13 @@ import sqlalchemy as sa
 from flask import Flask
 
 from server.extensions import db
-from server.programs import versioning
+from server.programs import commands as program_commands
 from server.programs.models import ProgramVersion, VersionStatus
 from server.security.roles import Role
-from tests.integration.workspace.conftest import login_as
 from tests.integration.workspace.helpers import BASIC, load_basic
+from tests.support.web import login
 
-pytestmark = pytest.mark.skipif(not BASIC.is_dir(), reason=f"no spec examples at {BASIC}")
+pytestmark = pytest.mark.spec_examples
 
 TIERS = {
     "template": "tiered_percent",
@@ -31,12 +31,12 @@ TIERS = {
 def _draft(app: Flask) -> int:
     with app.app_context():
         v1 = load_basic()
-        return versioning.new_draft(v1.id, None).id
+        return program_commands.new_draft(v1.id, None).id
 
 
 def test_builder_saves_a_two_tier_rule_and_refuses_an_invalid_one(ws_app: Flask) -> None:
     draft_id = _draft(ws_app)
-    client = login_as(ws_app, "boss", Role.ADMIN)
+    client = login(ws_app, Role.ADMIN, username="boss")
     page = client.get(f"/workspace/version/{draft_id}/rule?template=tiered_percent")
     assert page.status_code == 200 and 'name="p.tiers.0.from"' in page.text
     live = client.post("/workspace/describe", data={**TIERS, "lang": "en"}).get_json()
@@ -78,7 +78,7 @@ def test_builder_saves_a_two_tier_rule_and_refuses_an_invalid_one(ws_app: Flask)
 
 def test_yaml_view_and_import(ws_app: Flask) -> None:
     draft_id = _draft(ws_app)
-    client = login_as(ws_app, "boss", Role.ADMIN)
+    client = login(ws_app, Role.ADMIN, username="boss")
     text = (BASIC / "program.yaml").read_text()
     bad = client.post(
         f"/workspace/version/{draft_id}/yaml", data={"yaml": text.replace('"5"', "-5")}
@@ -88,6 +88,15 @@ def test_yaml_view_and_import(ws_app: Flask) -> None:
     with ws_app.app_context():
         rules = db.session.get(ProgramVersion, draft_id).rules
         assert rules[0].params == {"rate": "5"}
+    # a second draft beside the open v2 is refused with the reason; after v2 is
+    # discarded the import makes v3
+    refused = client.post(
+        "/workspace/import", data={"yaml": text.replace('"5"', '"8"')}, follow_redirects=True
+    )
+    assert "уже есть черновик v2" in html.unescape(refused.text)
+    with ws_app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(ProgramVersion.id))) == 2
+        program_commands.archive_draft(draft_id, None)
     imported = client.post("/workspace/import", data={"yaml": text.replace('"5"', '"8"')})
     assert imported.status_code == 302
     with ws_app.app_context():
@@ -100,7 +109,7 @@ def test_yaml_view_and_import(ws_app: Flask) -> None:
 def test_a_refused_import_says_why_in_the_users_language(ws_app: Flask) -> None:
     # The program checks spoke English on Russian pages ("unknown template ...")
     _draft(ws_app)
-    client = login_as(ws_app, "boss", Role.ADMIN)
+    client = login(ws_app, Role.ADMIN, username="boss")
     text = (BASIC / "program.yaml").read_text()
     broken = text.replace("percent_of_sale", "percent_of_sales", 1).replace(
         "currency: RUB", "currency: roubles"
@@ -120,7 +129,7 @@ def test_a_refused_import_says_why_in_the_users_language(ws_app: Flask) -> None:
 
 def test_campaign_compose_screen(ws_app: Flask) -> None:
     _draft(ws_app)
-    client = login_as(ws_app, "boss", Role.ADMIN)
+    client = login(ws_app, Role.ADMIN, username="boss")
     with ws_app.app_context():
         program_id = db.session.scalar(sa.text("select id from programs"))
     response = client.post(
@@ -150,7 +159,7 @@ def test_a_rule_whose_dates_are_reversed_comes_back_with_its_dates_and_a_reason(
     # Regression: the dates came back as lists (empty date inputs) and the reason was the
     # engine's English sentence
     draft_id = _draft(ws_app)
-    client = login_as(ws_app, "boss", Role.ADMIN)
+    client = login(ws_app, Role.ADMIN, username="boss")
     dates = {"scope.valid_from": "2026-12-31", "scope.valid_to": "2026-01-01"}
     refused = client.post(f"/workspace/version/{draft_id}/rule", data={**TIERS, **dates})
     assert refused.status_code == 400
@@ -164,3 +173,21 @@ def test_a_rule_whose_dates_are_reversed_comes_back_with_its_dates_and_a_reason(
         data={**TIERS, "scope.valid_from": "2026-01-01", "scope.valid_to": "2026-12-31"},
     )
     assert saved.status_code == 302
+
+
+def test_the_audit_log_words_a_saved_drafts_changes_in_the_readers_language(
+    ws_app: Flask,
+) -> None:
+    # Regression: the audit log showed the stored English summary ("rate: 5 → 7") on
+    # Russian pages
+    draft_id = _draft(ws_app)
+    client = login(ws_app, Role.ADMIN, username="boss")
+    with ws_app.app_context():
+        document = program_commands.version_document(db.session.get(ProgramVersion, draft_id))
+        document["rules"][0]["params"]["rate"] = "7"
+        program_commands.save_document(draft_id, document, None)
+    russian = html.unescape(client.get("/auditentryview/list/").text)
+    assert "ставка, %: 5 → 7" in russian and "rate: 5 → 7" not in russian
+    client.get("/lang/en")
+    english = html.unescape(client.get("/auditentryview/list/").text)
+    assert "rate: 5 → 7" in english

@@ -25,3 +25,12 @@ def test_what_is_not_a_finite_amount_is_a_field_error(text: str) -> None:
     # NaN used to pass as a Decimal and fail in a comparison: a 500, not a message
     with pytest.raises(CommandError):
         parse_amount(text)
+
+
+@pytest.mark.parametrize("budget", ["10000000000000000", "9999999999999999.995"])
+def test_a_budget_a_money_column_cannot_keep_is_a_field_error(budget: str) -> None:
+    from server.campaigns.commands import _budget_issue
+
+    # the second rounds up to 10^16 kopeck-wise: the column refused it with a 500
+    assert _budget_issue(Decimal(budget)) is not None
+    assert _budget_issue(Decimal("9999999999999999.99")) is None

@@ -14,7 +14,8 @@ class Record:
 
 
 def test_empty_values_are_a_dash() -> None:
-    assert [shown_value(v) for v in (None, "", [], {})] == [EMPTY] * 4
+    empties: tuple[object, ...] = (None, "", [], {})
+    assert [shown_value(v) for v in empties] == [EMPTY] * 4
 
 
 def test_instants_to_the_minute_and_days_as_iso() -> None:
@@ -28,10 +29,19 @@ def test_a_relationships_records_by_their_names_not_their_reprs() -> None:
 
 
 def test_mappings_as_pairs_and_nested_lists_bracketed() -> None:
-    assert shown_value({"rate": "7"}) == "rate: 7"
-    assert shown_value({"regions": ["A", "B"], "channels": []}) == "regions: A, B; channels: —"
+    # keys are named in words (outside a request, the English msgids); unknown ones as they are
+    assert shown_value({"rate": "7"}) == "Rate, %: 7"
+    assert shown_value({"regions": ["A", "B"], "channels": []}) == "Regions: A, B; Channels: —"
+    assert shown_value({"no_such_key": "x"}) == "no_such_key: x"
     tiers = {"tiers": [{"from": 0, "rate": 3}, {"from": 100, "rate": 5}]}
-    assert shown_value(tiers) == "tiers: (from: 0, rate: 3), (from: 100, rate: 5)"
+    assert shown_value(tiers) == (
+        "Tiers: (From (month-to-date sales): 0, Rate, %: 3), "
+        "(From (month-to-date sales): 100, Rate, %: 5)"
+    )
+
+
+def test_a_mappings_stored_words_read_as_words() -> None:
+    assert shown_value({"channels": ["online"]}) == f"Channels: {value_label('online')}"
     assert shown_value([[".*", ".*"], ["a", "b"]]) == "(.*, .*), (a, b)"
 
 

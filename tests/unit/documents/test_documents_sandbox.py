@@ -4,8 +4,12 @@ variables with a clear error and the template line."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask_babel import Babel
 
 from server.documents.sandbox import (
     RenderLimitExceeded,
@@ -17,6 +21,17 @@ from server.documents.sandbox import (
 
 DATA = {"language": "ru", "partner": {"name": "ООО «Ромашка» <b>"}, "rules": [{"text": "7 %"}]}
 ALLOWED = ["language", "partner.name", "rules"]
+TRANSLATIONS = Path(__file__).parents[3] / "server" / "translations"
+
+
+@pytest.fixture
+def app_ru() -> Iterator[None]:
+    """A request in Russian, with the product's catalogue (no database)."""
+    app = Flask(__name__)
+    Babel(app, default_locale="ru", default_translation_directories=str(TRANSLATIONS))
+    with app.test_request_context():
+        yield
+
 
 SSTI = [
     "{{ ''.__class__.__mro__ }}",
@@ -51,8 +66,25 @@ def test_saving_refuses_injection_or_the_sandbox_does(payload: str) -> None:
     except TemplateValidationError as error:
         assert error.issues[0].line == 1
         return
-    with pytest.raises(TemplateRenderError, match="not allowed"):
+    with pytest.raises(TemplateRenderError, match=r"not allowed|not available"):
         render_source(payload, DATA)
+
+
+@pytest.mark.usefixtures("app_ru")
+def test_refusals_read_in_the_users_language() -> None:
+    # Regression: Jinja's and the sandbox's English reached Russian screens
+    # ("attribute '__subclasses__' is not allowed", "unknown variable: 'x' is undefined")
+    with pytest.raises(TemplateValidationError) as caught:
+        validate_source("{{ partner.__class__ }}\n{% include 'x' %}", ALLOWED)
+    shown = [str(issue) for issue in caught.value.issues]
+    assert "строка 1: обращение к атрибуту «__class__» запрещено" in shown
+    assert "строка 2: шаблон не может подключать или импортировать другие шаблоны" in shown
+    with pytest.raises(TemplateRenderError) as refused:
+        render_source("{{ ''.__class__ }}", {})
+    assert str(refused.value) == "строка 1: обращение к атрибуту «__class__» запрещено"
+    with pytest.raises(TemplateRenderError) as unknown:
+        render_source("\n{{ partner.nickname }}", {"partner": {}})
+    assert str(unknown.value) == "строка 2: неизвестное поле «nickname»"
 
 
 @pytest.mark.parametrize(

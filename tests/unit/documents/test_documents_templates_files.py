@@ -95,9 +95,18 @@ def test_seed_samples_render_to_pdf_with_text(tmp_path: Path, key: str, language
         assert "13 540,00 ₽" in text and "2 140,00 ₽" in text  # accrued, closing balance
         assert "Остаток на начало периода 1 200,00 ₽" in text
         assert "7 % с онлайн-продаж в регионе A" in text  # the rule in plain words
-        assert "large-sale" in text and "S-1001" in text  # hold reason, reversed sale
+        # the hold reason by its rule's title (not its key), the reversed sale
+        assert "Задержка крупных продаж" in text and "large-sale" not in text
+        assert "S-1001" in text
+        assert "Процент с продаж (CPS) · онлайн" in text  # a group heading in words
+        assert "сентябрь 2026" in text and "Итого корректировок" in text
         assert "Бесплатное обучение" in text
-        assert "Страница 1 из 2" in text
+        # one section per program, each with its total, adding up to the period's
+        assert "Программа «Партнёрская программа 2026»" in text
+        assert "Кампания «Зимняя кампания»" in text
+        assert "Итого по разделу (к выплате) 105,00 ₽" in text
+        assert "Итого за период (к выплате) 940,00 ₽" in text
+        assert "Страница 1 из 3" in text
     else:
         assert "Partner agreement No. A-2026-0001" in text
         assert "1,000.00 ₽" in text and "page 1 of 2" in text

@@ -24,7 +24,8 @@ def test_rate_change_in_plain_words() -> None:
     assert change.details == ('"online": rate: 5 → 7',)
     assert change.old_sentence == "5 % of every sale"
     assert change.new_sentence == "7 % of every sale"
-    assert diff_programs(old, new, "ru").rules[0].details == ("«online»: rate: 5 → 7",)
+    # a Russian diff names the parameter in Russian (the backtest and version pages)
+    assert diff_programs(old, new, "ru").rules[0].details == ("«online»: ставка, %: 5 → 7",)
 
 
 def test_added_removed_scope_and_moves() -> None:

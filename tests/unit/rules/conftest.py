@@ -84,6 +84,8 @@ def rule(
 
 
 Evaluate = Callable[..., list[dict[str, Any]]]
+#: the ``make_partner`` and ``make_rule`` fixtures
+MakeDict = Callable[..., dict[str, Any]]
 
 
 def evaluate_data(
@@ -107,6 +109,28 @@ def evaluate_data(
         cache_size=cache_size,
     )
     return [outcome_to_json(o) for o in evaluator.run(sorted_events(list(events)))]
+
+
+def evaluate_programs(
+    programs: list[dict[str, Any]],
+    partners: list[dict[str, Any]],
+    events: Iterable[object],
+    *,
+    backend: MatchBackend | None = None,
+    state: EvaluationState | None = None,
+) -> list[dict[str, Any]]:
+    """Several program documents (``currency`` defaults to RUB) evaluated side by side;
+    accrual lines carry ``program``."""
+    specs = [parse_program({"currency": "RUB", **program}) for program in programs]
+    evaluator = Evaluator(
+        specs,
+        parse_partners({"partners": partners}),
+        state=state,
+        backend=backend if backend is not None else PythonBackend(),
+    )
+    return [
+        outcome_to_json(o, with_program=True) for o in evaluator.run(sorted_events(list(events)))
+    ]
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
+from tests.unit.rules.conftest import Evaluate, EventFactory, MakeDict
+
 
 def cents(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):f}"
@@ -18,7 +20,9 @@ def accruals(out: list[dict]) -> list[dict]:
 # Templates -------------------------------------------------------------------------
 
 
-def test_percent_of_sale(evaluate, ev, make_rule, make_partner):
+def test_percent_of_sale(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     out = evaluate(
         [make_rule("cps", "percent_of_sale", rate="7.5")],
         [make_partner("P1")],
@@ -32,8 +36,8 @@ def test_percent_of_sale(evaluate, ev, make_rule, make_partner):
 
 
 def test_tiered_percent_uses_month_to_date_including_this_sale(
-    evaluate, ev, make_rule, make_partner
-):
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     tiers = [{"from": "0", "rate": "3"}, {"from": "10000", "rate": "6"}]
     events = [
         ev.sale(amount="9000", occurred_at="2026-03-10T10:00:00+03:00"),
@@ -52,8 +56,8 @@ def test_tiered_percent_uses_month_to_date_including_this_sale(
 
 
 def test_tiered_percent_counts_only_sales_in_scope_and_no_tier_reached(
-    evaluate, ev, make_rule, make_partner
-):
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     tiers = [{"from": "500", "rate": "10"}, {"from": "1500", "rate": "20"}]
     events = [
         ev.sale(amount="1000", channel="online"),  # outside scope: not counted
@@ -65,7 +69,9 @@ def test_tiered_percent_counts_only_sales_in_scope_and_no_tier_reached(
     assert [(o["event"], o["amount"]) for o in out] == [("s3", "20.00")]
 
 
-def test_fixed_per_action_lead_and_named_action(evaluate, ev, make_rule, make_partner):
+def test_fixed_per_action_lead_and_named_action(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [
         make_rule("cpl", "fixed_per_action", event_type="lead", amount="100"),
         make_rule("cpa", "fixed_per_action", event_type="action", action="signup", amount="50"),
@@ -81,14 +87,18 @@ def test_fixed_per_action_lead_and_named_action(evaluate, ev, make_rule, make_pa
     ]
 
 
-def test_cpm(evaluate, ev, make_rule, make_partner):
+def test_cpm(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     out = evaluate(
         [make_rule("cpm", "cpm", rate="80")], [make_partner("P1")], [ev.impressions(count=12345)]
     )
     assert out[0]["amount"] == cents(Decimal(12345) * 80 / 1000)
 
 
-def test_campaign_bonus_only_within_its_period(evaluate, ev, make_rule, make_partner):
+def test_campaign_bonus_only_within_its_period(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     scope = {"valid_from": "2026-03-05", "valid_to": "2026-03-06"}
     events = [
         ev.sale(occurred_at="2026-03-04T23:59:59+03:00"),
@@ -109,7 +119,9 @@ def test_campaign_bonus_only_within_its_period(evaluate, ev, make_rule, make_par
     ]
 
 
-def test_first_purchase_bonus_once_per_customer_any_partner(evaluate, ev, make_rule, make_partner):
+def test_first_purchase_bonus_once_per_customer_any_partner(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [make_rule("w", "first_purchase_bonus", {"partners": ["P2"]}, amount="200")]
     events = [
         ev.sale(partner="P1", customer="k1"),  # k1's first sale, not in scope
@@ -126,8 +138,14 @@ def test_first_purchase_bonus_once_per_customer_any_partner(evaluate, ev, make_r
     [("sales_count", 3, "s3"), ("sales_amount", "2500", "s3"), ("new_customers", 2, "s4")],
 )
 def test_goal_bonus_metrics_fire_once_per_period(
-    evaluate, ev, make_rule, make_partner, metric, threshold, fires_on
-):
+    evaluate: Evaluate,
+    ev: EventFactory,
+    make_rule: MakeDict,
+    make_partner: MakeDict,
+    metric: str,
+    threshold: int | str,
+    fires_on: str,
+) -> None:
     rules = [
         make_rule(
             "g", "goal_bonus", metric=metric, threshold=threshold, amount="500", period="month"
@@ -145,8 +163,8 @@ def test_goal_bonus_metrics_fire_once_per_period(
 
 
 def test_goal_bonus_quarter_resets_next_quarter_not_next_month(
-    evaluate, ev, make_rule, make_partner
-):
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [
         make_rule(
             "g", "goal_bonus", metric="sales_count", threshold=2, amount="1", period="quarter"
@@ -163,7 +181,9 @@ def test_goal_bonus_quarter_resets_next_quarter_not_next_month(
     assert [o["event"] for o in out] == ["s2", "s5"]
 
 
-def test_new_customers_counts_first_sales_in_scope_only(evaluate, ev, make_rule, make_partner):
+def test_new_customers_counts_first_sales_in_scope_only(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [
         make_rule(
             "g", "goal_bonus", {"channels": ["offline"]},
@@ -181,7 +201,9 @@ def test_new_customers_counts_first_sales_in_scope_only(evaluate, ev, make_rule,
     assert [(o["event"], o["partner"]) for o in out] == [("s5", "P1")]
 
 
-def test_reward_has_zero_amount_and_text(evaluate, ev, make_rule, make_partner):
+def test_reward_has_zero_amount_and_text(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [make_rule("r", "reward", metric="sales_count", threshold=1, reward="Обучение")]
     out = evaluate(rules, [make_partner("P1")], [ev.sale(), ev.sale()])
     assert out == [
@@ -190,7 +212,9 @@ def test_reward_has_zero_amount_and_text(evaluate, ev, make_rule, make_partner):
     ]  # fmt: skip
 
 
-def test_multi_level_override_levels_and_inactive_receivers(evaluate, ev, make_rule, make_partner):
+def test_multi_level_override_levels_and_inactive_receivers(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     partners = [
         make_partner("TOP"),
         make_partner("MID", parent="TOP", status="suspended"),
@@ -206,7 +230,9 @@ def test_multi_level_override_levels_and_inactive_receivers(evaluate, ev, make_r
     ]
 
 
-def test_multi_level_override_chain_stops_when_rates_run_out(evaluate, ev, make_rule, make_partner):
+def test_multi_level_override_chain_stops_when_rates_run_out(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     partners = [make_partner("A"), make_partner("B", parent="A"), make_partner("C", parent="B")]
     out = evaluate(
         [make_rule("o", "multi_level_override", rates=["1"])], partners, [ev.sale(partner="C")]
@@ -214,7 +240,9 @@ def test_multi_level_override_chain_stops_when_rates_run_out(evaluate, ev, make_
     assert [(o["partner"], o["level"]) for o in out] == [("B", 1)]
 
 
-def test_points_per_amount_floor(evaluate, ev, make_rule, make_partner):
+def test_points_per_amount_floor(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [make_rule("p", "points_per_amount", per="100", points=3)]
     out = evaluate(rules, [make_partner("P1")], [ev.sale(amount="999.99"), ev.sale(amount="99")])
     assert [(o["kind"], o["amount"], o["points"]) for o in out] == [("points", "0.00", 27)]
@@ -224,8 +252,8 @@ def test_points_per_amount_floor(evaluate, ev, make_rule, make_partner):
 
 
 def test_hold_large_sale_holds_every_accrual_and_names_first_hold_rule(
-    evaluate, ev, make_rule, make_partner
-):
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [
         make_rule("cps", "percent_of_sale", rate="5"),
         make_rule("w", "first_purchase_bonus", amount="100"),
@@ -245,7 +273,9 @@ def test_hold_large_sale_holds_every_accrual_and_names_first_hold_rule(
     assert [o["rule"] for o in first] == ["cps", "w", "o", "pts"]
 
 
-def test_hold_scope_is_matched_against_the_sale(evaluate, ev, make_rule, make_partner):
+def test_hold_scope_is_matched_against_the_sale(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [
         make_rule("cps", "percent_of_sale", rate="5"),
         make_rule("big", "hold_large_sale", {"channels": ["offline"]}, above="10"),
@@ -256,7 +286,9 @@ def test_hold_scope_is_matched_against_the_sale(evaluate, ev, make_rule, make_pa
     assert [o["status"] for o in out] == ["approved", "held"]
 
 
-def test_hold_velocity_window_boundaries(evaluate, ev, make_rule, make_partner):
+def test_hold_velocity_window_boundaries(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [
         make_rule("cps", "percent_of_sale", rate="1"),
         make_rule("fast", "hold_velocity", max_sales=2, within_hours=24),
@@ -282,7 +314,9 @@ def test_hold_velocity_window_boundaries(evaluate, ev, make_rule, make_partner):
     ]
 
 
-def test_hold_velocity_counts_held_sales(evaluate, ev, make_rule, make_partner):
+def test_hold_velocity_counts_held_sales(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [
         make_rule("cps", "percent_of_sale", rate="1"),
         make_rule("fast", "hold_velocity", max_sales=1, within_hours=1000),
@@ -291,7 +325,9 @@ def test_hold_velocity_counts_held_sales(evaluate, ev, make_rule, make_partner):
     assert [o["status"] for o in out] == ["approved", "held", "held"]
 
 
-def test_hold_self_referral(evaluate, ev, make_rule, make_partner):
+def test_hold_self_referral(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [make_rule("cps", "percent_of_sale", rate="1"), make_rule("self", "hold_self_referral")]
     partners = [make_partner("P1", customer_ref="me")]
     out = evaluate(rules, partners, [ev.sale(customer="me"), ev.sale(customer="you"), ev.sale()])
@@ -302,7 +338,9 @@ def test_hold_self_referral(evaluate, ev, make_rule, make_partner):
     ]
 
 
-def test_holds_do_not_apply_to_leads(evaluate, ev, make_rule, make_partner):
+def test_holds_do_not_apply_to_leads(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [
         make_rule("cpl", "fixed_per_action", event_type="lead", amount="5"),
         make_rule("all", "hold_large_sale", above="0"),
@@ -314,7 +352,9 @@ def test_holds_do_not_apply_to_leads(evaluate, ev, make_rule, make_partner):
 # Refunds ---------------------------------------------------------------------------
 
 
-def test_refund_partial_multiple_and_exceeding(evaluate, ev, make_rule, make_partner):
+def test_refund_partial_multiple_and_exceeding(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [
         make_rule("cps", "percent_of_sale", rate="10"),
         make_rule("w", "first_purchase_bonus", amount="50"),
@@ -337,7 +377,9 @@ def test_refund_partial_multiple_and_exceeding(evaluate, ev, make_rule, make_par
     assert out[-1] == {"event": "r4", "rejected": "refund exceeds sale"}
 
 
-def test_refund_rounding_is_clamped_to_the_original(evaluate, ev, make_rule, make_partner):
+def test_refund_rounding_is_clamped_to_the_original(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     # 0.05 commission; two half refunds would each round to 0.03 → the second is clamped
     rules = [make_rule("cps", "percent_of_sale", rate="5")]
     events = [ev.sale(amount="1", id="s"), ev.refund("s", "0.5"), ev.refund("s", "0.5")]
@@ -345,7 +387,9 @@ def test_refund_rounding_is_clamped_to_the_original(evaluate, ev, make_rule, mak
     assert [o["amount"] for o in out] == ["0.05", "-0.03", "-0.02"]
 
 
-def test_refund_of_unknown_or_rejected_sale(evaluate, ev, make_rule, make_partner):
+def test_refund_of_unknown_or_rejected_sale(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [make_rule("cps", "percent_of_sale", rate="5")]
     events = [
         ev.sale(partner="NOBODY", id="bad"),
@@ -359,8 +403,8 @@ def test_refund_of_unknown_or_rejected_sale(evaluate, ev, make_rule, make_partne
 
 
 def test_refund_reversal_keeps_receiver_level_status_and_reason(
-    evaluate, ev, make_rule, make_partner
-):
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [
         make_rule("o", "multi_level_override", rates=["10"]),
         make_rule("big", "hold_large_sale", above="10"),
@@ -373,7 +417,9 @@ def test_refund_reversal_keeps_receiver_level_status_and_reason(
     }  # fmt: skip
 
 
-def test_refund_without_reversible_accruals_is_silent(evaluate, ev, make_rule, make_partner):
+def test_refund_without_reversible_accruals_is_silent(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [
         make_rule("w", "first_purchase_bonus", amount="50"),
         make_rule("r", "reward", metric="sales_count", threshold=1, reward="x"),
@@ -384,7 +430,9 @@ def test_refund_without_reversible_accruals_is_silent(evaluate, ev, make_rule, m
     assert [o["event"] for o in out] == ["s", "s"]
 
 
-def test_refund_points_floor_and_zero_reversals_omitted(evaluate, ev, make_rule, make_partner):
+def test_refund_points_floor_and_zero_reversals_omitted(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [
         make_rule("cps", "percent_of_sale", rate="1"),
         make_rule("pts", "points_per_amount", per="100", points=1),
@@ -401,7 +449,9 @@ def test_refund_points_floor_and_zero_reversals_omitted(evaluate, ev, make_rule,
 # Processing order, validation, attribution ------------------------------------------
 
 
-def test_processing_order_is_instant_then_id(evaluate, ev, make_rule, make_partner):
+def test_processing_order_is_instant_then_id(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [make_rule("cps", "percent_of_sale", rate="1")]
     events = [
         ev.sale(id="b", occurred_at="2026-03-01T10:00:00+03:00"),
@@ -412,7 +462,9 @@ def test_processing_order_is_instant_then_id(evaluate, ev, make_rule, make_partn
     assert [o["event"] for o in out] == ["c", "a", "b"]
 
 
-def test_duplicate_id_earlier_stands_even_if_rejected(evaluate, ev, make_rule, make_partner):
+def test_duplicate_id_earlier_stands_even_if_rejected(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [make_rule("cps", "percent_of_sale", rate="1")]
     events = [
         ev.sale(id="x", amount="5", occurred_at=at_hours(2)),
@@ -434,7 +486,9 @@ def at_hours(hours: int) -> str:
     return f"2026-03-01T{hours:02d}:00:00+03:00"
 
 
-def test_unorderable_lines_come_first_in_file_order(evaluate, ev, make_rule, make_partner):
+def test_unorderable_lines_come_first_in_file_order(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     events = [
         ev.sale(id="ok"),
         "not json",
@@ -451,7 +505,9 @@ def test_unorderable_lines_come_first_in_file_order(evaluate, ev, make_rule, mak
     ]
 
 
-def test_inactive_partner_rejected_even_if_later_code_resolves(evaluate, ev, make_partner):
+def test_inactive_partner_rejected_even_if_later_code_resolves(
+    evaluate: Evaluate, ev: EventFactory, make_partner: MakeDict
+) -> None:
     partners = [
         make_partner("OFF", status="onboarding", codes={"promo": ["P"]}),
         make_partner("ON", codes={"referral": ["R"]}),
@@ -468,7 +524,9 @@ def test_inactive_partner_rejected_even_if_later_code_resolves(evaluate, ev, mak
     ]
 
 
-def test_attribution_order_partner_qr_promo_referral(evaluate, ev, make_rule, make_partner):
+def test_attribution_order_partner_qr_promo_referral(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     partners = [
         make_partner("BYID"),
         make_partner("QR", codes={"qr": ["q"]}),
@@ -489,7 +547,9 @@ def test_attribution_order_partner_qr_promo_referral(evaluate, ev, make_rule, ma
     ]  # fmt: skip
 
 
-def test_scope_keys(evaluate, ev, make_rule, make_partner):
+def test_scope_keys(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     partners = [
         make_partner("A1", region="A", type="ambassador"),
         make_partner("B1", region="B", type="offline_point"),
@@ -524,7 +584,9 @@ def test_scope_keys(evaluate, ev, make_rule, make_partner):
     }
 
 
-def test_zero_accruals_are_suppressed_but_rewards_are_not(evaluate, ev, make_rule, make_partner):
+def test_zero_accruals_are_suppressed_but_rewards_are_not(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [
         make_rule("tiny", "percent_of_sale", rate="0.1"),
         make_rule("zero", "first_purchase_bonus", amount="0"),
@@ -535,7 +597,9 @@ def test_zero_accruals_are_suppressed_but_rewards_are_not(evaluate, ev, make_rul
     assert [o["rule"] for o in out] == ["r"]  # 0.00499 rounds to 0.00
 
 
-def test_rounding_half_up_per_accrual(evaluate, ev, make_rule, make_partner):
+def test_rounding_half_up_per_accrual(
+    evaluate: Evaluate, ev: EventFactory, make_rule: MakeDict, make_partner: MakeDict
+) -> None:
     rules = [
         make_rule("a", "percent_of_sale", rate="0.5"),
         make_rule("b", "percent_of_sale", rate="0.5"),
@@ -544,11 +608,13 @@ def test_rounding_half_up_per_accrual(evaluate, ev, make_rule, make_partner):
     assert [o["amount"] for o in out] == ["0.01", "0.01"]
 
 
-def test_accepted_event_without_accruals_prints_nothing(evaluate, ev, make_partner):
+def test_accepted_event_without_accruals_prints_nothing(
+    evaluate: Evaluate, ev: EventFactory, make_partner: MakeDict
+) -> None:
     assert evaluate([], [make_partner("P1")], [ev.sale(), ev.lead()]) == []
 
 
-def test_refund_reverses_after_the_partner_became_inactive():
+def test_refund_reverses_after_the_partner_became_inactive() -> None:
     from server.rules.backend import PythonBackend
     from server.rules.evaluator import Evaluator
     from server.rules.output import outcome_to_json

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -97,18 +98,18 @@ def without(event: dict, *fields: str) -> dict:
         ),
     ],
 )
-def test_first_failing_check_names_the_reason(event, expected):
+def test_first_failing_check_names_the_reason(event: dict[str, Any], expected: str) -> None:
     assert reason(event) == expected
 
 
-def test_duplicate_is_checked_before_the_type():
+def test_duplicate_is_checked_before_the_type() -> None:
     assert reason(SALE, {**SALE, "type": "nonsense"}) == "duplicate id"
 
 
-def test_amounts_accept_decimal_numbers_and_text():
+def test_amounts_accept_decimal_numbers_and_text() -> None:
     for amount in ("10", "10.5", Decimal("0.01"), 7, "1e2"):
         assert reason({**SALE, "amount": amount}) is None
 
 
-def test_missing_currency_means_the_programs():
+def test_missing_currency_means_the_programs() -> None:
     assert reason(without(SALE, "currency")) is None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from server.rules.partners import PartnersError, load_partners_yaml, parse_partners
 
 
-def p(pid: str, **fields):
+def p(pid: str, **fields: Any) -> dict[str, Any]:
     return {
         "id": pid,
         "type": "ambassador",
@@ -35,21 +37,25 @@ def p(pid: str, **fields):
         ([{"type": "ambassador", "status": "active"}], "partners[0].id"),
     ],
 )
-def test_invalid_partners_name_the_partner_and_field(partners, where):
+def test_invalid_partners_name_the_partner_and_field(
+    partners: list[dict[str, Any]], where: str
+) -> None:
     with pytest.raises(PartnersError) as error:
         parse_partners({"partners": partners})
     assert [issue.where for issue in error.value.issues] == [where]
 
 
-def test_same_code_in_different_kinds_is_allowed():
+def test_same_code_in_different_kinds_is_allowed() -> None:
     directory = parse_partners(
         {"partners": [p("a", codes={"promo": ["X"]}), p("b", codes={"qr": ["X"]})]}
     )
-    assert directory.by_code("promo", "X").id == "a"
-    assert directory.by_code("qr", "X").id == "b"
+    promo, qr = directory.by_code("promo", "X"), directory.by_code("qr", "X")
+    assert promo is not None and qr is not None
+    assert promo.id == "a"
+    assert qr.id == "b"
 
 
-def test_ancestors_and_optional_fields():
+def test_ancestors_and_optional_fields() -> None:
     directory = load_partners_yaml(
         "partners:\n"
         "  - {id: top, type: cofactor, region: null, status: suspended}\n"
@@ -58,10 +64,12 @@ def test_ancestors_and_optional_fields():
         " customer_ref: me}\n"
     )
     assert [a.id for a in directory.ancestors("low")] == ["mid", "top"]
-    assert directory.get("low").customer_ref == "me"
-    assert directory.get("top").region is None
+    low, top = directory.get("low"), directory.get("top")
+    assert low is not None and top is not None
+    assert low.customer_ref == "me"
+    assert top.region is None
 
 
-def test_not_a_partners_document():
+def test_not_a_partners_document() -> None:
     with pytest.raises(PartnersError, match="partners"):
         parse_partners(["a"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.rules.plain_words import describe_rule
-from server.rules.program import TemplateKey, parse_program
+from server.rules.program import Rule, TemplateKey, parse_program
 from server.rules.templates import load_catalogue
 
 PARAMS = {
@@ -31,28 +31,28 @@ PARAMS = {
 SCOPE = {"regions": ["A"], "channels": ["online"], "valid_from": "2026-10-01"}
 
 
-def _rule(template: str, scope: dict | None = None):
+def _rule(template: str, scope: dict | None = None) -> Rule:
     raw = {"id": "r", "template": template, "params": PARAMS[template], "scope": scope or {}}
     return parse_program({"program": "p", "currency": "RUB", "rules": [raw]}).rules[0]
 
 
 @pytest.mark.parametrize("template", [key.value for key in TemplateKey])
 @pytest.mark.parametrize("lang", ["ru", "en"])
-def test_every_template_renders_without_placeholders(template, lang):
+def test_every_template_renders_without_placeholders(template: str, lang: str) -> None:
     text = describe_rule(_rule(template, SCOPE), load_catalogue(), lang, currency="RUB")
     assert "{" not in text and "}" not in text
     assert ("онлайн" if lang == "ru" else "online") in text
     assert ("в регионе A" if lang == "ru" else "in region A") in text
 
 
-def test_numbers_follow_the_language():
+def test_numbers_follow_the_language() -> None:
     catalogue = load_catalogue()
     rule = _rule("multi_level_override")
     assert "0,5 %" in describe_rule(rule, catalogue, "ru")
     assert "0.5 %" in describe_rule(rule, catalogue, "en")
 
 
-def test_scope_phrases():
+def test_scope_phrases() -> None:
     catalogue = load_catalogue()
     rule = _rule(
         "percent_of_sale",
@@ -70,7 +70,18 @@ def test_scope_phrases():
     assert "currently applies to no event" in describe_rule(nothing, catalogue, "en")
 
 
-def test_money_is_written_with_the_currencys_sign():
+def test_tag_phrases() -> None:
+    catalogue = load_catalogue()
+    one = _rule("percent_of_sale", {"tags": ["vip"]})
+    assert "для партнёров с меткой vip" in describe_rule(one, catalogue, "ru")
+    assert "for partners tagged vip" in describe_rule(one, catalogue, "en")
+    two = _rule("percent_of_sale", {"tags": ["vip", "pilot"]})
+    assert "for partners tagged with one of vip, pilot" in describe_rule(two, catalogue, "en")
+    nobody = _rule("percent_of_sale", {"tags": []})
+    assert "сейчас не применяется" in describe_rule(nobody, catalogue, "ru")
+
+
+def test_money_is_written_with_the_currencys_sign() -> None:
     # Regression: sentences on the workspace read "300 RUB" where the portal read "300 ₽"
     catalogue = load_catalogue()
     rule = _rule("first_purchase_bonus")
@@ -92,7 +103,7 @@ def test_money_is_written_with_the_currencys_sign():
         (0, "0\xa0баллов за", "0\xa0points for"),
     ],
 )
-def test_counts_take_the_plural_form_of_their_number(points, ru, en):
+def test_counts_take_the_plural_form_of_their_number(points: int, ru: str, en: str) -> None:
     # Regression: the sentence read «1 балл(ов)» and "1 point(s)"
     raw = {"id": "r", "template": "points_per_amount", "params": {"per": "100", "points": points}}
     rule = parse_program({"program": "p", "currency": "RUB", "rules": [raw]}).rules[0]
@@ -101,7 +112,7 @@ def test_counts_take_the_plural_form_of_their_number(points, ru, en):
     assert describe_rule(rule, catalogue, "en").startswith(en)
 
 
-def test_the_noun_after_more_than_is_genitive():
+def test_the_noun_after_more_than_is_genitive() -> None:
     catalogue = load_catalogue()
     for count, ru, en in (
         (1, "больше 1\xa0покупки", "more than 1\xa0purchase "),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
-from server.rules.backend import DurableRulesBackend, PythonBackend
+from server.rules.backend import DurableRulesBackend, MatchBackend, PythonBackend
 from server.rules.evaluator import Evaluator
 from server.rules.output import outcome_to_json
 from server.rules.partners import parse_partners
@@ -48,14 +49,14 @@ rules:
 """
 
 
-def test_yaml_numbers_are_read_as_decimal_text():
+def test_yaml_numbers_are_read_as_decimal_text() -> None:
     program = load_program_yaml(PROGRAM_YAML)
     assert program.rules[0].params["rate"] == Decimal("7.10")
     assert str(program.rules[0].params["rate"]) == "7.10"
     assert program.rules[2].params["rates"] == (Decimal("2"), Decimal("0.5"))
 
 
-def test_import_export_import_is_lossless():
+def test_import_export_import_is_lossless() -> None:
     program = load_program_yaml(PROGRAM_YAML)
     exported = dump_program_yaml(program)
     again = load_program_yaml(exported)
@@ -77,14 +78,14 @@ def test_import_export_import_is_lossless():
         ({"scope": {"valid_from": "2026-02-01", "valid_to": "2026-01-01"}}, "rule 'x'.scope"),
     ],
 )
-def test_invalid_rule_names_rule_and_field(change, where):
+def test_invalid_rule_names_rule_and_field(change: dict[str, Any], where: str) -> None:
     raw = {"id": "x", "template": "percent_of_sale", "params": {"rate": "1"}, **change}
     with pytest.raises(ProgramError) as error:
         parse_program({"program": "p", "currency": "RUB", "rules": [raw]})
     assert any(issue.where == where for issue in error.value.issues), error.value.issues
 
 
-def test_program_level_errors_are_all_reported():
+def test_program_level_errors_are_all_reported() -> None:
     with pytest.raises(ProgramError) as error:
         parse_program(
             {
@@ -105,12 +106,12 @@ def test_program_level_errors_are_all_reported():
     assert {"program", "currency", "rule 'a'.id", "rule 't'.params.tiers"} <= wheres
 
 
-def test_invalid_yaml_is_a_program_error():
+def test_invalid_yaml_is_a_program_error() -> None:
     with pytest.raises(ProgramError, match="invalid YAML"):
         load_program_yaml("program: [unclosed")
 
 
-def test_yaml_1_1_booleans_stay_names():
+def test_yaml_1_1_booleans_stay_names() -> None:
     program = load_program_yaml(
         "program: p\ncurrency: RUB\nrules:\n"
         "  - {id: r, template: cpm, scope: {regions: [NO, on]}, params: {rate: 1}}\n"
@@ -121,7 +122,7 @@ def test_yaml_1_1_booleans_stay_names():
 @pytest.mark.parametrize(
     "backend", [PythonBackend(), DurableRulesBackend()], ids=["python", "durable"]
 )
-def test_a_program_of_1000_rules_compiles_and_evaluates(backend):
+def test_a_program_of_1000_rules_compiles_and_evaluates(backend: MatchBackend) -> None:
     rules = []
     for i in range(1000):
         scope = {"regions": [f"R{i % 7}", f"R{(i + 1) % 7}"], "channels": ["online"]}

@@ -1,13 +1,16 @@
 """Properties over generated programs and events (hypothesis).
 
 Order independence, determinism, refund bounds, the durable_rules backend against the
-plain-Python matcher (with and without the signature cache) and the SQLite state
-against the in-memory one.
+plain-Python matcher (with and without the signature cache), the SQLite state
+against the in-memory one, and several programs side by side against each program alone.
 """
 
 from __future__ import annotations
 
+import itertools
+import random
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +19,7 @@ from hypothesis import strategies as st
 
 from server.rules.backend import DurableRulesBackend, PythonBackend
 from server.rules.sqlite_state import SqliteState
+from tests.unit.rules.conftest import Evaluate, evaluate_programs
 
 PROPERTY_SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -24,6 +28,7 @@ REGIONS = ["A", "B", "Ж"]
 CUSTOMERS = ["k1", "k2", "k3", "k4"]
 PARTNER_IDS = [f"P{i}" for i in range(6)]
 DAYS = ["2026-03-30", "2026-03-31", "2026-04-01"]
+TAGS = ["vip", "pilot"]
 
 money = st.sampled_from(["0", "0.5", "1", "2.5", "7", "12.345", "100"])
 amounts = st.sampled_from(["1", "10", "99.99", "100", "250.50", "1000", "0.01", "33.33"])
@@ -45,6 +50,7 @@ def partners(draw: st.DrawFn) -> list[dict[str, Any]]:
                 "status": draw(st.sampled_from(["active"] * 4 + ["suspended", "onboarding"])),
                 "customer_ref": draw(st.one_of(st.none(), st.sampled_from(CUSTOMERS))),
                 "codes": {"promo": [f"C{i}"]},
+                "tags": draw(st.lists(st.sampled_from(TAGS), max_size=2, unique=True)),
             }
         )
     return out
@@ -66,6 +72,8 @@ def scopes(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.integers(0, 3)) == 0:
         scope["partners"] = draw(st.lists(st.sampled_from(PARTNER_IDS), min_size=0, max_size=3))
     if draw(st.integers(0, 3)) == 0:
+        scope["tags"] = draw(st.lists(st.sampled_from(TAGS), max_size=2, unique=True))
+    if draw(st.integers(0, 3)) == 0:
         scope["categories"] = ["x"]
     if draw(st.integers(0, 3)) == 0:
         scope["valid_from"] = draw(st.sampled_from(DAYS))
@@ -82,7 +90,7 @@ def rule_params(draw: st.DrawFn, template: str) -> dict[str, Any]:
         "threshold": draw(st.sampled_from([1, 2, "150"])),
         "period": draw(st.sampled_from(["month", "quarter"])),
     }
-    return {
+    by_template: dict[str, dict[str, Any]] = {
         "percent_of_sale": {"rate": draw(money)},
         "tiered_percent": {
             "tiers": [{"from": "0", "rate": draw(money)}, {"from": "200", "rate": draw(money)}]
@@ -104,7 +112,8 @@ def rule_params(draw: st.DrawFn, template: str) -> dict[str, Any]:
             "within_hours": draw(st.sampled_from([1, "24", "0.5"])),
         },
         "hold_self_referral": {},
-    }[template]
+    }
+    return by_template[template]
 
 
 @st.composite
@@ -164,7 +173,13 @@ def event_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 @PROPERTY_SETTINGS
 @given(rules(), partners(), event_lists(), st.randoms(use_true_random=False))
-def test_shuffled_input_gives_the_same_output(evaluate, program, people, events, rng):
+def test_shuffled_input_gives_the_same_output(
+    evaluate: Evaluate,
+    program: list[dict[str, Any]],
+    people: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    rng: random.Random,
+) -> None:
     shuffled = list(events)
     rng.shuffle(shuffled)
     assert evaluate(program, people, shuffled) == evaluate(program, people, events)
@@ -172,13 +187,23 @@ def test_shuffled_input_gives_the_same_output(evaluate, program, people, events,
 
 @PROPERTY_SETTINGS
 @given(rules(), partners(), event_lists())
-def test_rerunning_gives_identical_output(evaluate, program, people, events):
+def test_rerunning_gives_identical_output(
+    evaluate: Evaluate,
+    program: list[dict[str, Any]],
+    people: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+) -> None:
     assert evaluate(program, people, events) == evaluate(program, people, events)
 
 
 @PROPERTY_SETTINGS
 @given(rules(), partners(), event_lists())
-def test_refunds_never_take_more_than_was_paid(evaluate, program, people, events):
+def test_refunds_never_take_more_than_was_paid(
+    evaluate: Evaluate,
+    program: list[dict[str, Any]],
+    people: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+) -> None:
     out = evaluate(program, people, events)
     paid: dict[tuple, Decimal] = defaultdict(Decimal)
     points: dict[tuple, int] = defaultdict(int)
@@ -213,7 +238,12 @@ def test_refunds_never_take_more_than_was_paid(evaluate, program, people, events
 
 @PROPERTY_SETTINGS
 @given(rules(), partners(), event_lists())
-def test_durable_rules_backend_agrees_with_plain_python(evaluate, program, people, events):
+def test_durable_rules_backend_agrees_with_plain_python(
+    evaluate: Evaluate,
+    program: list[dict[str, Any]],
+    people: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+) -> None:
     reference = evaluate(program, people, events, backend=PythonBackend(), cache_size=0)
     assert (
         evaluate(program, people, events, backend=DurableRulesBackend(), cache_size=0) == reference
@@ -224,24 +254,31 @@ def test_durable_rules_backend_agrees_with_plain_python(evaluate, program, peopl
 
 @settings(max_examples=30, deadline=None)
 @given(rules(), partners(), event_lists())
-def test_sqlite_state_agrees_with_memory_state(evaluate, program, people, events):
+def test_sqlite_state_agrees_with_memory_state(
+    evaluate: Evaluate,
+    program: list[dict[str, Any]],
+    people: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+) -> None:
     with SqliteState() as state:
         assert evaluate(program, people, events, state=state) == evaluate(program, people, events)
 
 
-def _reaching(wanted, evaluate):
+def _reaching(
+    wanted: Callable[[dict[str, Any]], bool], evaluate: Evaluate
+) -> Callable[[tuple[list[dict[str, Any]], ...]], bool]:
     """The search's condition. A closure, not a lambda with ``wanted`` as a default: the
     derandomized seed is a digest of the condition's signature, and a default's repr
     holds its memory address, so the search changed with whatever else was imported
     (it missed a case when the integration tests were collected too)."""
 
-    def reaches(case):
+    def reaches(case: tuple[list[dict[str, Any]], ...]) -> bool:
         return any(wanted(line) for line in evaluate(*case))
 
     return reaches
 
 
-def test_generators_reach_holds_reversals_and_rejections(evaluate):
+def test_generators_reach_holds_reversals_and_rejections(evaluate: Evaluate) -> None:
     """Guard against vacuous properties: the generators can produce every kind of line."""
     examples = st.tuples(rules(), partners(), event_lists())
     for wanted in (
@@ -266,3 +303,186 @@ def test_generators_reach_holds_reversals_and_rejections(evaluate):
                 suppress_health_check=[HealthCheck.too_slow],
             ),
         )
+
+
+# Several programs side by side ------------------------------------------------------
+
+GROUPS = ("one", "two")
+
+
+#: programs, partners, events and each event's group
+Deployment = tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]
+
+
+@st.composite
+def split_deployments(
+    draw: st.DrawFn,
+) -> Deployment:
+    """Two programs whose enrolments split the partners, and events in which every
+    customer buys from one program's partners only.
+
+    That is the exception to "side by side = each alone": first purchases, new customers
+    and velocity are the deployment's (spec §6), so a customer who bought in both
+    programs would make a program alone see fewer of their sales. Returns programs,
+    partners, events and each event's group.
+    """
+    people = draw(partners())
+    group = {p["id"]: draw(st.sampled_from(GROUPS)) for p in people}
+    by_tags = draw(st.booleans())
+    for p in people:
+        if p.get("customer_ref"):
+            p["customer_ref"] = f"{group[p['id']]}-{p['customer_ref']}"
+        if by_tags:  # enrolment by a group tag, beside the generated tags
+            p["tags"] = [*p["tags"], f"in-{group[p['id']]}"]
+    programs = []
+    for name in GROUPS:
+        members = [p["id"] for p in people if group[p["id"]] == name]
+        enrolment = {"tags": [f"in-{name}"]} if by_tags else {"partners": members}
+        programs.append({"program": name, "rules": draw(rules()), "enrolment": enrolment})
+    events: list[dict[str, Any]] = []
+    event_group: dict[str, str] = {}
+    for i in range(draw(st.integers(0, 25))):
+        kind = draw(st.sampled_from(["sale"] * 5 + ["refund"] * 2 + ["lead", "impressions"]))
+        day = draw(st.sampled_from(DAYS))
+        hour = draw(st.integers(0, 3))
+        event: dict[str, Any] = {
+            "id": f"e{i}",
+            "occurred_at": f"{day}T{hour:02d}:00:00{draw(st.sampled_from(['+03:00', '+00:00']))}",
+        }
+        sales = [e for e in events if e.get("type") == "sale"]
+        if kind == "refund" and sales:
+            sale = draw(st.sampled_from(sales))
+            event.update(type="refund", refers_to=sale["id"], amount=draw(amounts))
+            event_group[event["id"]] = event_group[sale["id"]]
+        else:
+            kind = "sale" if kind == "refund" else kind
+            who = draw(st.sampled_from(PARTNER_IDS))
+            event_group[event["id"]] = group[who]
+            attribution = {"partner": who} if draw(st.booleans()) else {"promo_code": f"C{who[1:]}"}
+            event.update(type=kind, channel=draw(st.sampled_from(["online", "offline"])))
+            event.update(attribution)
+            if kind == "impressions":
+                event["count"] = draw(st.integers(1, 5000))
+            if kind == "sale":
+                event["amount"] = draw(amounts) if draw(st.integers(0, 9)) else "abc"
+                if draw(st.booleans()):
+                    event["customer"] = f"{group[who]}-{draw(st.sampled_from(CUSTOMERS))}"
+                if draw(st.integers(0, 4)) == 0:
+                    event["region"] = draw(st.sampled_from(REGIONS))
+        events.append(event)
+    return programs, people, events, event_group
+
+
+def _each_alone(
+    programs: list[dict[str, Any]],
+    people: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    event_group: dict[str, str],
+) -> dict[str, list[dict[str, Any]]]:
+    """Each program alone over its partners' events, lines grouped by event."""
+    by_event: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for program in programs:
+        own = [e for e in events if event_group[e["id"]] == program["program"]]
+        for line in evaluate_programs([program], people, own):
+            by_event[line["event"]].append(line)
+    return by_event
+
+
+@PROPERTY_SETTINGS
+@given(split_deployments())
+def test_programs_side_by_side_give_each_programs_own_lines(deployment: Deployment) -> None:
+    programs, people, events, event_group = deployment
+    together = evaluate_programs(programs, people, events)
+    alone = _each_alone(programs, people, events, event_group)
+    order = list(dict.fromkeys(line["event"] for line in together))
+    assert set(order) == set(alone)
+    assert together == [line for event in order for line in alone[event]]
+    # file order of the programs changes nothing
+    assert evaluate_programs(programs[::-1], people, events) == together
+
+
+def test_split_deployments_reach_lines_of_both_programs_and_reversals() -> None:
+    """Guard against a vacuous property: both programs earn, and refunds reverse."""
+
+    def both_earn_and_reverse(deployment: Deployment) -> bool:
+        lines = evaluate_programs(*deployment[:3])
+        return {line.get("program") for line in lines} >= set(GROUPS) and any(
+            "reverses" in line for line in lines
+        )
+
+    find(
+        split_deployments(),
+        both_earn_and_reverse,
+        settings=settings(
+            max_examples=10_000,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            derandomize=True,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
+
+
+@st.composite
+def enrolments(draw: st.DrawFn) -> dict[str, Any]:
+    """Any enrolment: empty (everybody), keys with empty lists, partners lists, tags."""
+    enrolment: dict[str, Any] = {}
+    for key, values in (
+        ("regions", REGIONS),
+        ("partner_types", ["online_affiliate", "offline_point", "ambassador"]),
+        ("tags", TAGS),
+        ("partners", PARTNER_IDS),
+    ):
+        if draw(st.integers(0, 2)) == 0:
+            enrolment[key] = draw(st.lists(st.sampled_from(values), max_size=3, unique=True))
+    return enrolment
+
+
+@PROPERTY_SETTINGS
+@given(rules(), enrolments(), enrolments(), partners(), event_lists(), st.data())
+def test_each_programs_lines_side_by_side_are_its_lines_alone(
+    first: list[dict[str, Any]],
+    first_enrolment: dict[str, Any],
+    second_enrolment: dict[str, Any],
+    people: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    data: st.DataObject,
+) -> None:
+    """Whatever the enrolments, a program's lines do not depend on the programs beside
+    it: customer facts count every accepted sale in both runs (spec §6), rejections are
+    the deployment's and appear once in each. Half the time both programs have the same
+    rules (same ids), so figures kept by rule id alone would be shared and caught."""
+    second = first if data.draw(st.booleans()) else data.draw(rules())
+    programs = [
+        {"program": "zz", "rules": first, "enrolment": first_enrolment},
+        {"program": "aa", "rules": second, "enrolment": second_enrolment},
+    ]
+    together = evaluate_programs(programs, people, events)
+    for program in programs:
+        alone = evaluate_programs([program], people, events)
+        assert [x for x in together if x.get("program") in (program["program"], None)] == alone
+    # within an event, lines come in slug order
+    for before, after in itertools.pairwise(together):
+        if before["event"] == after["event"] and "program" in before and "program" in after:
+            assert before["program"] <= after["program"]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rules(), rules(), enrolments(), enrolments(), partners(), event_lists())
+def test_several_programs_agree_across_backends_and_states(
+    first: list[dict[str, Any]],
+    second: list[dict[str, Any]],
+    first_enrolment: dict[str, Any],
+    second_enrolment: dict[str, Any],
+    people: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+) -> None:
+    programs = [
+        {"program": "one", "rules": first, "enrolment": first_enrolment},
+        {"program": "two", "rules": second, "enrolment": second_enrolment},
+    ]
+    reference = evaluate_programs(programs, people, events)
+    assert evaluate_programs(programs, people, events, backend=DurableRulesBackend()) == reference
+    with SqliteState() as state:
+        assert evaluate_programs(programs, people, events, state=state) == reference

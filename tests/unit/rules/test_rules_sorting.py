@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterable
+from pathlib import Path
 
 from server.rules.sorting import sorted_events
 
@@ -25,11 +27,11 @@ def _events(n: int, seed: int) -> list[str]:
     return lines
 
 
-def _order(items) -> list:
+def _order(items: Iterable[object]) -> list:
     return [item.get("n", item.get("id")) if isinstance(item, dict) else item for item in items]
 
 
-def test_file_paths_agree_with_in_memory_sort(tmp_path):
+def test_file_paths_agree_with_in_memory_sort(tmp_path: Path) -> None:
     lines = _events(500, 1)
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -40,14 +42,14 @@ def test_file_paths_agree_with_in_memory_sort(tmp_path):
     assert _order(sorted_events(path, in_memory=10, chunk_lines=10_000)) == reference
 
 
-def test_already_sorted_large_file_is_streamed(tmp_path):
+def test_already_sorted_large_file_is_streamed(tmp_path: Path) -> None:
     ordered = [item for item in sorted_events(_events(300, 2)) if isinstance(item, dict)]
     path = tmp_path / "sorted.jsonl"
     path.write_text("\n".join(json.dumps(e) for e in ordered), encoding="utf-8")
     assert _order(sorted_events(path, in_memory=5, chunk_lines=7)) == _order(ordered)
 
 
-def test_ties_keep_file_order_and_blank_lines_and_bom_are_ignored(tmp_path):
+def test_ties_keep_file_order_and_blank_lines_and_bom_are_ignored(tmp_path: Path) -> None:
     same = {"id": "a", "occurred_at": "2026-03-01T10:00:00+03:00"}
     path = tmp_path / "e.jsonl"
     path.write_bytes(

@@ -11,7 +11,7 @@ from server.rules.program import TemplateKey
 from server.rules.templates import DEFAULT_TEMPLATES_DIR, TemplateError, load_catalogue
 
 
-def test_every_template_file_loads_and_covers_the_spec():
+def test_every_template_file_loads_and_covers_the_spec() -> None:
     catalogue = load_catalogue()
     assert set(catalogue) == {key.value for key in TemplateKey}
     for path in sorted(DEFAULT_TEMPLATES_DIR.glob("*.yaml")):
@@ -41,7 +41,9 @@ def _copy_catalogue(tmp_path: Path) -> Path:
         ("      type: [string, number]", "      type: decimal", "params_schema"),
     ],
 )
-def test_broken_template_names_file_and_field(tmp_path, old, new, field):
+def test_broken_template_names_file_and_field(
+    tmp_path: Path, old: str, new: str, field: str
+) -> None:
     directory = _copy_catalogue(tmp_path)
     path = directory / "percent_of_sale.yaml"
     text = path.read_text(encoding="utf-8")
@@ -60,7 +62,7 @@ def test_broken_template_names_file_and_field(tmp_path, old, new, field):
         ("{one: point, other: points}", "{one: point, few: points, other: points}"),
     ],
 )
-def test_plural_words_need_exactly_the_languages_forms(tmp_path, old, new):
+def test_plural_words_need_exactly_the_languages_forms(tmp_path: Path, old: str, new: str) -> None:
     directory = _copy_catalogue(tmp_path)
     path = directory / "points_per_amount.yaml"
     text = path.read_text(encoding="utf-8")
@@ -72,14 +74,14 @@ def test_plural_words_need_exactly_the_languages_forms(tmp_path, old, new):
         load_catalogue(directory)
 
 
-def test_invalid_yaml_names_the_file(tmp_path):
+def test_invalid_yaml_names_the_file(tmp_path: Path) -> None:
     directory = _copy_catalogue(tmp_path)
     (directory / "cpm.yaml").write_text("key: [unclosed", encoding="utf-8")
     with pytest.raises(TemplateError, match=r"cpm\.yaml: invalid YAML"):
         load_catalogue(directory)
 
 
-def test_params_errors_are_human(tmp_path):
+def test_params_errors_are_human(tmp_path: Path) -> None:
     template = load_catalogue()["goal_bonus"]
     issues = template.validate_params({"metric": "clicks", "threshold": "0", "amount": "1", "x": 1})
     fields = {issue.field for issue in issues}

@@ -12,6 +12,7 @@ from server.dashboards.charts import bar_chart, column_chart
 from server.statements.building import (
     LedgerLine,
     Opening,
+    ProgramInfo,
     ReconciliationError,
     StatementHeader,
     build_statement,
@@ -103,3 +104,112 @@ def test_charts_are_plain_svg_with_escaped_labels() -> None:
     assert 'width="-' not in svg
     columns = column_chart([("2026-06", Decimal("0"), "0")], "g")
     assert "http" not in columns.replace("http://www.w3.org/2000/svg", "")
+
+
+TITLES = {"cps": "Процент с продаж (CPS)", "upline": "Многоуровневое вознаграждение"}
+TITLES_WITH_HOLD = TITLES | {"hold-large": "Задержка крупных продаж"}
+
+
+def test_groups_and_holds_are_named_in_words_not_keys() -> None:
+    # Regression: headings read `offline-tiers · offline` and `upline · уровень 1 · offline`,
+    # and the holds table printed the hold rule's key.
+    data = build_statement(HEADER, LINES, Opening(Decimal("0"), 0), {}, TITLES_WITH_HOLD)
+    headings = {group["heading"] for group in data["groups"]}
+    assert "Процент с продаж (CPS) · онлайн" in headings
+    assert "Многоуровневое вознаграждение · уровень 1 · онлайн" in headings
+    assert [row["reason_text"] for row in data["holds"]] == ["Задержка крупных продаж"]
+    held = next(row for row in data["rows"] if row["status"] == "held")
+    assert "на проверке: Задержка крупных продаж" in held["description"]
+
+
+def test_late_rows_are_summed_by_month_operation_and_rule() -> None:
+    february = datetime(2026, 2, 10, 9, tzinfo=UTC)
+    january = datetime(2026, 1, 20, 9, tzinfo=UTC)
+    late = [line(20 + n, "10.00", at=february) for n in range(30)] + [
+        line(60, "-5.00", at=february, reverses="S-21"),
+        line(61, "7.50", at=january),
+    ]
+    data = build_statement(HEADER, late, Opening(Decimal("0"), 0), {}, TITLES)
+    assert len(data["adjustments"]) == 32  # every row is still there for the CSV
+    assert [
+        (g["period"], g["label"], g["count"], g["payable"]) for g in data["adjustment_groups"]
+    ] == [
+        ("январь 2026", "начисления · Процент с продаж (CPS)", 1, "7.50"),
+        ("февраль 2026", "начисления · Процент с продаж (CPS)", 30, "300.00"),
+        ("февраль 2026", "возвраты · Процент с продаж (CPS)", 1, "-5.00"),
+    ]
+    assert data["totals"]["adjustments"] == "302.50"
+
+
+PROGRAMS = [
+    ProgramInfo("web-2026", "Интернет-партнёры 2026", False, {"cps": "7 % онлайн"}, TITLES),
+    ProgramInfo(
+        "stores-2026",
+        "Сеть магазинов 2026",
+        False,
+        {"cps": "5 % в магазинах"},
+        {"cps": "Ступенчатый процент"},
+    ),
+    ProgramInfo("winter", "Зимняя распродажа", True, {}, {"c-winter": "Бонус кампании"}),
+]
+
+
+def test_one_section_per_program_with_totals_that_add_up_to_the_period() -> None:
+    """Each program's rows in its own section, named by its title, each rule by its own
+    program's words (both programs have a rule ``cps``); payouts apart; the sections'
+    sums are the period's, to the kopeck."""
+    lines = [
+        line(1, "70.01", program="web-2026", event_amount=Decimal("1000.14")),
+        line(2, "1000.00", program="web-2026", status="held", reason="hold-large"),
+        line(3, "-7.00", program="web-2026", reverses="S-1"),
+        line(4, "50.03", program="stores-2026", channel="offline"),
+        line(5, "1000.00", program="stores-2026", kind="release", decided_id=99),
+        line(6, "12.50", program="stores-2026", at=datetime(2026, 2, 27, 9, tzinfo=UTC)),
+        line(7, "33.33", program="winter", rule_key="c-winter"),
+        line(8, "-500.00", kind="payout", rule_key=None, event_id=None),
+    ]
+    data = build_statement(HEADER, lines, Opening(Decimal("10.00"), 0), {}, TITLES, PROGRAMS)
+    sections = {section["slug"]: section for section in data["programs"]}
+    assert [section["slug"] for section in data["programs"]] == [
+        "web-2026",
+        "stores-2026",
+        "winter",
+    ]
+    web, stores, winter = sections["web-2026"], sections["stores-2026"], sections["winter"]
+    assert web["heading"] == "Программа «Интернет-партнёры 2026»"
+    assert winter["heading"] == "Кампания «Зимняя распродажа»"
+    assert [g["rule_text"] for g in web["groups"]] == ["7 % онлайн"]
+    assert [g["rule_text"] for g in stores["groups"]] == ["5 % в магазинах"]
+    assert stores["groups"][0]["heading"] == "Ступенчатый процент · офлайн"
+    # a refund row is a commission row too: "accrued" nets it, as the whole statement does
+    assert (web["totals"]["accrued"], web["totals"]["held"]) == ("1063.01", "1000.00")
+    assert (web["totals"]["reversed"], web["totals"]["change"]) == ("-7.00", "63.01")
+    assert (stores["totals"]["released"], stores["totals"]["adjustments"]) == (
+        "1000.00",
+        "12.50",
+    )
+    assert stores["totals"]["change"] == "1062.53"
+    assert winter["totals"]["change"] == "33.33"
+    assert [row["id"] for row in data["other"]["payouts"]] == [8]
+    assert data["other"]["heading"] == "Выплаты и записи вне программ"
+    assert data["other"]["totals"]["change"] == "-500.00"
+    parts = [*data["programs"], data["other"]]
+    assert sum((Decimal(p["totals"]["change"]) for p in parts), Decimal("0")) == Decimal(
+        data["totals"]["change"]
+    )
+    assert data["totals"]["change"] == "658.87"
+    assert sorted(row["id"] for p in parts for row in p["rows"]) == list(range(1, 9))
+    check_reconciles(data, Decimal("10.00"), Decimal("668.87"))
+
+
+def test_sections_that_do_not_add_up_are_refused() -> None:
+    lines = [line(1, "70.01", program="web-2026"), line(2, "5.00", program="stores-2026")]
+    data = build_statement(HEADER, lines, Opening(), {}, TITLES, PROGRAMS)
+    data["programs"][1]["totals"]["change"] = "5.01"
+    with pytest.raises(ReconciliationError):
+        check_reconciles(data, Decimal("0.00"), Decimal("75.01"))
+
+
+def test_a_program_the_statement_does_not_know_is_named_by_its_slug() -> None:
+    data = build_statement(HEADER, [line(1, "1.00", program="gone")], Opening(), {}, {}, ())
+    assert [(s["slug"], s["title"]) for s in data["programs"]] == [("gone", "gone")]

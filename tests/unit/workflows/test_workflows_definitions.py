@@ -13,6 +13,7 @@ from server.workflows.editor import (
     rows_from_yaml,
     yaml_from_rows,
 )
+from server.workflows.spec import WorkflowSpec
 from server.workflows.validation import DefinitionInvalid, check_definition, parse_definition
 
 WORKFLOWS = Path(__file__).parents[3] / "workflows"
@@ -163,7 +164,7 @@ def test_form_round_trip_keeps_actions_and_params() -> None:
         again = parse_definition(yaml_from_rows(source, rows), "again")
         original = parse_definition(source, "original")
 
-        def shape(spec):  # type: ignore[no-untyped-def]
+        def shape(spec: WorkflowSpec) -> tuple[object, ...]:
             states = [
                 (
                     s.name,
