@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 
@@ -16,7 +20,7 @@ def test_health_reports_database_and_redis(client: FlaskClient) -> None:
     assert report["workers"]["ok"] is False
 
 
-def test_health_sees_a_registered_worker(client: FlaskClient, app) -> None:  # type: ignore[no-untyped-def]
+def test_health_sees_a_registered_worker(client: FlaskClient, app: Flask) -> None:
     from rq import Worker
 
     from server.queues import get_queue, redis_connection
@@ -33,7 +37,7 @@ def test_health_sees_a_registered_worker(client: FlaskClient, app) -> None:  # t
         worker.register_death()
 
 
-def test_health_is_503_when_redis_is_unreachable(app) -> None:  # type: ignore[no-untyped-def]
+def test_health_is_503_when_redis_is_unreachable(app: Flask) -> None:
     import redis
 
     from server.queues import EXTENSION_KEY
@@ -44,3 +48,58 @@ def test_health_is_503_when_redis_is_unreachable(app) -> None:  # type: ignore[n
     response = app.test_client().get("/health")
     assert response.status_code == 503
     assert response.get_json()["redis"]["ok"] is False
+
+
+# the worker is a subprocess: its job's start time is the machine's, so /health must
+# compare it with the machine's clock too
+@pytest.mark.real_clock
+def test_health_names_a_worker_stuck_on_one_job(
+    client: FlaskClient, app: Flask, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    from server.queues import get_queue
+
+    # A queue of the test's own: the session's Redis is shared by every test in this
+    # process, and a job another test left on "default" kept the burst worker busy
+    # past its wait in a loaded run. A queue with no expected time of its own falls
+    # back to the "default" figure, 1 s here.
+    queue_name = f"health-probe-{uuid.uuid4().hex[:8]}"
+    app.config["WORKER_JOB_EXPECTED_SECONDS"] = {"documents": 60, "default": 1}
+    get_queue(queue_name, app).enqueue(time.sleep, 8, job_id="slow-job", job_timeout=60)
+    rq_cli = str(Path(sys.executable).parent / "rq")
+    worker_log = tmp_path / "worker.log"
+    with worker_log.open("wb") as log:
+        worker = subprocess.Popen(  # a real rq worker (forking a work horse), in burst mode
+            [rq_cli, "worker", "--burst", "--url", app.config["REDIS_URL"], queue_name],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline, report = time.monotonic() + 30, {}
+        while time.monotonic() < deadline:
+            report = client.get("/health").get_json()
+            if report["workers"]["stuck"]:
+                break
+            time.sleep(0.3)
+        assert report["status"] == "degraded"
+        assert report["workers"]["ok"] is False
+        (busy,) = report["workers"]["workers"]
+        assert report["workers"]["stuck"] == [busy["name"]]
+        job = busy["current_job"]
+        assert (job["id"], job["queue"], job["expected_seconds"]) == ("slow-job", queue_name, 1)
+        # stuck as soon as it ran past 1 s; the figure shown is rounded to a tenth
+        assert job["stuck"] is True and job["running_seconds"] >= 1
+    finally:
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+            pytest.fail("the burst worker did not finish:\n" + worker_log.read_text()[-3000:])
+    assert worker.returncode == 0, worker_log.read_text()[-3000:]
+    after = client.get("/health").get_json()
+    assert after["status"] == "ok" and after["workers"]["stuck"] == []
