@@ -36,6 +36,7 @@ from server.campaigns.templates import CAMPAIGN_TEMPLATES
 from server.db.types import MONEY_LIMIT, to_money
 from server.errors import CommandError
 from server.extensions import db
+from server.form_values import amount_text
 from server.partners.models import CodeKind, Partner
 from server.programs.models import Program, ProgramVersion, VersionStatus
 from server.programs.queries import version_document
@@ -172,8 +173,8 @@ def parse_amount(text: str | None) -> Decimal | None:
     """
     if text is None or not text.strip():
         return None
-    # a grouped number as the pages print it: "30 000,50" with (narrow) no-break spaces
-    number = parse_decimal("".join(text.split()).replace(",", "."))
+    # a grouped number as the pages print it: "30 000,50 ₽" with (narrow) no-break spaces
+    number = parse_decimal(amount_text(text))
     if number is None:
         raise CommandError(_l("%(text)s is not a number.", text=text))
     return number

@@ -27,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 from server.db.types import utcnow
 from server.errors import CommandError
 from server.extensions import db
+from server.form_values import amount_text
 from server.ledger.intake import IntakeStatus, ingest_batch
 from server.ledger.models import ImportMapping, SalesImport
 from server.spreadsheet import UTF8_BOM, cell
@@ -194,9 +195,7 @@ def parse_local_time(value: str, zone: ZoneInfo) -> str | None:
 
 def parse_amount(value: str) -> str | None:
     """``1 234,50`` / ``1234.50`` / ``1 234,50 ₽`` → ``1234.50`` (decimal text)."""
-    text = re.sub(r"[\s\u00a0₽]|руб\.?|RUB", "", value.strip(), flags=re.IGNORECASE)
-    if text.count(",") == 1 and "." not in text:
-        text = text.replace(",", ".")
+    text = amount_text(value)
     try:
         Decimal(text)
     except InvalidOperation:

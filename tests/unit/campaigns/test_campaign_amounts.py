@@ -12,7 +12,13 @@ from server.errors import CommandError
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("12,5", Decimal("12.5")), ("1 000", Decimal("1000")), (" 7 ", Decimal("7")), ("", None)],
+    [
+        ("12,5", Decimal("12.5")),
+        ("1 000", Decimal("1000")),
+        (" 7 ", Decimal("7")),
+        ("", None),
+        ("30\u202f000,50 ₽", Decimal("30000.50")),  # copied from the campaign's own page
+    ],
 )
 def test_amounts_are_read_with_a_decimal_comma_and_spaces(
     text: str, expected: Decimal | None
