@@ -28,7 +28,7 @@ from tests.integration.ledger.helpers import (
     run_worker,
 )
 
-pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f"no spec examples at {EXAMPLES}")
+pytestmark = pytest.mark.spec_examples  # under make test a missing examples folder fails
 BASIC = EXAMPLES / "basic"
 WHEN = "2026-03-02T10:00:00+03:00"
 MOSCOW = ZoneInfo("Europe/Moscow")  # the import's default zone

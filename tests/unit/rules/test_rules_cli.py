@@ -71,7 +71,7 @@ def test_several_programs_give_the_same_lines_whatever_the_file_order(folder: Pa
     assert _lines(result.stdout) == _lines((folder / "expected.jsonl").read_text("utf-8"))
 
 
-@pytest.mark.skipif(not EXAMPLE_DIRS, reason=f"spec examples not found under {EXAMPLES}")
+@pytest.mark.spec_examples
 def test_console_script_in_a_fresh_process(tmp_path: Path) -> None:
     folder = EXAMPLE_DIRS[0]
     out = tmp_path / "out.jsonl"
