@@ -8,7 +8,7 @@ On the lifecycle board, «Завершить →» asks too. The campaign page i
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,19 +17,19 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_appbuilder.security.sqla.models import User
 
-from server.campaigns.commands import NewCampaign, compose_campaign, update_budget
-from server.campaigns.models import Campaign, CampaignKind, CampaignStatus
+from server.campaigns.commands import compose_campaign
+from server.campaigns.models import Campaign, CampaignStatus
 from server.extensions import db
-from server.tasks.workflows import queue_instance_actions
-from server.workflows.engine import fire_transition, record_evidence
-from server.workflows.models import EvidenceKind, WorkflowInstance
+from server.workflows.models import WorkflowInstance
 from tests.browser.conftest import log_in, screenshot
 from tests.integration.workflows.conftest import (  # noqa: F401  (wf_app: a fixture)
     PASSWORD,
     CampaignWorld,
+    approve_campaign,
     at,
     campaign_world,
     run_worker,
+    spring_push,
     wf_app,
 )
 
@@ -40,20 +40,7 @@ OTHER = "Осенние промокоды"
 
 
 def _compose(world: CampaignWorld, slug: str, title: str) -> tuple[int, int]:
-    composed = compose_campaign(
-        NewCampaign(
-            slug=slug,
-            title=title,
-            kind=CampaignKind.promo_push,
-            starts_on=date(2026, 3, 1),
-            ends_on=date(2026, 3, 31),
-            program_id=world.program_id,
-            regions=("A",),
-            rate=Decimal("4"),
-            partner_ids=(world.partner_id,),
-        ),
-        world.manager_id,
-    )
+    composed = compose_campaign(spring_push(world, slug=slug, title=title), world.manager_id)
     assert composed.lifecycle_id is not None
     return composed.campaign.id, composed.lifecycle_id
 
@@ -67,10 +54,7 @@ def approved(
     name and the approved campaign's id."""
     world = campaign_world
     campaign_id, instance_id = _compose(world, "spring-push", TITLE)
-    update_budget(campaign_id, Decimal("50000"), world.manager_id)
-    record_evidence(instance_id, EvidenceKind.approval, "budget", world.manager_id)
-    fire_transition(instance_id, "approve", world.manager_id)
-    queue_instance_actions(instance_id)
+    approve_campaign(campaign_id, instance_id, world.manager_id, Decimal("50000"))
     _compose(world, "autumn-push", OTHER)
     run_worker(wf_app)
     user = db.session.get(User, world.manager_id)

@@ -14,21 +14,10 @@ from server.extensions import db
 from server.ledger.evaluation import evaluate_pending
 from server.ledger.models import Accrual, EventStatus, SalesEvent
 from server.tasks.events import request_evaluation
-from tests.faults.helpers import simulate
-from tests.integration.ledger.helpers import (
-    EXAMPLES,
-    exported,
-    load_example,
-    post,
-    raw_batch,
-    run_worker,
-)
+from tests.faults.helpers import BASIC, ON_EXAMPLES, post_basic, simulate
+from tests.integration.ledger.helpers import exported, run_worker
 
-pytestmark = [
-    pytest.mark.spec_examples,
-    pytest.mark.real_clock,  # its workers run in subprocesses, on the machine clock
-]
-BASIC = EXAMPLES / "basic"
+pytestmark = ON_EXAMPLES
 
 
 def _cut_connection_on_status_update(app: Flask) -> Any:
@@ -53,8 +42,7 @@ def _cut_connection_on_status_update(app: Flask) -> Any:
 
 
 def test_connection_lost_mid_batch_then_recovery(app: Flask) -> None:
-    key = load_example(app, BASIC)
-    post(app.test_client(), key, raw_batch(BASIC))
+    post_basic(app)
     with app.app_context():
         hook = _cut_connection_on_status_update(app)
         with pytest.raises(sa.exc.DBAPIError):

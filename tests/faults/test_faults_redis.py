@@ -13,21 +13,10 @@ from flask import Flask
 from server import embedded_redis
 from server.queues import EXTENSION_KEY, get_queue
 from server.tasks.events import sweep_pending
-from tests.faults.helpers import simulate
-from tests.integration.ledger.helpers import (
-    EXAMPLES,
-    exported,
-    load_example,
-    post,
-    raw_batch,
-    run_worker,
-)
+from tests.faults.helpers import BASIC, ON_EXAMPLES, post_basic, simulate
+from tests.integration.ledger.helpers import exported, post, run_worker
 
-pytestmark = [
-    pytest.mark.spec_examples,
-    pytest.mark.real_clock,  # its workers run in subprocesses, on the machine clock
-]
-BASIC = EXAMPLES / "basic"
+pytestmark = ON_EXAMPLES
 
 
 @pytest.fixture
@@ -54,8 +43,7 @@ def _restart(app: Flask, path: Path, *, keep_data: bool) -> None:
 
 def test_queued_evaluation_survives_a_redis_restart(own_redis: tuple[Flask, Path]) -> None:
     app, path = own_redis
-    key = load_example(app, BASIC)
-    assert post(app.test_client(), key, raw_batch(BASIC)).get_json()["accepted"] == 12
+    assert post_basic(app).get_json()["accepted"] == 12
     with app.app_context():
         assert get_queue("events").count == 1
     _restart(app, path, keep_data=True)
@@ -67,8 +55,7 @@ def test_queued_evaluation_survives_a_redis_restart(own_redis: tuple[Flask, Path
 
 def test_a_wiped_redis_loses_only_time(own_redis: tuple[Flask, Path]) -> None:
     app, path = own_redis
-    key = load_example(app, BASIC)
-    post(app.test_client(), key, raw_batch(BASIC))
+    post_basic(app)
     _restart(app, path, keep_data=False)
     with app.app_context():
         assert get_queue("events").count == 0  # the job is gone with Redis' data
@@ -93,8 +80,7 @@ def dead_redis(app: Flask, tmp_path: Path) -> Flask:
 
 def test_intake_commits_and_answers_while_redis_is_down(dead_redis: Flask, redis_url: str) -> None:
     app = dead_redis
-    key = load_example(app, BASIC)
-    answer = post(app.test_client(), key, raw_batch(BASIC))
+    answer = post_basic(app)
     assert answer.status_code == 200  # the rate limit fails open, queueing is skipped
     body = answer.get_json()
     assert body["accepted"] == 12

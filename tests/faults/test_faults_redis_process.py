@@ -19,8 +19,8 @@ from flask import Flask
 
 from server.extensions import db
 from server.ledger.models import SalesEvent
-from tests.faults.helpers import simulate
-from tests.integration.ledger.helpers import EXAMPLES, event_lines, exported, load_example
+from tests.faults.helpers import BASIC, ON_EXAMPLES, ledger_is_simulated
+from tests.integration.ledger.helpers import event_lines, load_example
 from tests.support.processes import (
     BIN,
     Deployment,
@@ -31,8 +31,7 @@ from tests.support.processes import (
     wait_for,
 )
 
-pytestmark = [pytest.mark.spec_examples, pytest.mark.real_clock]  # subprocesses: machine clock
-BASIC = EXAMPLES / "basic"
+pytestmark = ON_EXAMPLES
 #: the embedded server's idle time in these tests (the default is 30 s)
 IDLE_SECONDS = 2
 
@@ -94,7 +93,7 @@ def test_intake_goes_on_while_redis_is_dead_and_everything_reconnects(
     assert len(redis_servers_in(on_app_database.instance)) == 1
     # The worker reconnected; what was not queued while Redis was dead, the sweeper
     # (PENDING_TIMEOUT_SECONDS=0 here) finds again in the database.
-    wait_for(lambda: exported(app) == simulate(BASIC), 90, "every event to be evaluated")
+    wait_for(lambda: ledger_is_simulated(app), 90, "every event to be evaluated")
 
 
 def test_worker_and_sweeper_started_together_share_one_redis(
@@ -119,7 +118,7 @@ def test_worker_and_sweeper_started_together_share_one_redis(
 
     on_app_database.start(str(BIN / "partnerflow"), "worker")
     on_app_database.start(str(BIN / "partnerflow"), "sweeper", "--interval", "1")
-    wait_for(lambda: exported(app) == simulate(BASIC), 90, "the sweeper's job to be worked")
+    wait_for(lambda: ledger_is_simulated(app), 90, "the sweeper's job to be worked")
     assert len(redis_servers_in(on_app_database.instance)) == 1
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 import sqlalchemy as sa
 
@@ -24,8 +25,17 @@ from server.ledger.models import (
 )
 from server.partners.models import Partner, PartnerKind, PartnerStatus, Region
 
+T = TypeVar("T")
+
 #: when a row happened, unless a test says otherwise
 AT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def _stored(row: T) -> T:
+    """The row added to the session and flushed (it has its id)."""
+    db.session.add(row)
+    db.session.flush()
+    return row
 
 
 def partner(
@@ -40,9 +50,7 @@ def partner(
     row = Partner(
         code=code, name=f"Партнёр {code}", kind=kind, status=PartnerStatus.active, region=region
     )
-    db.session.add(row)
-    db.session.flush()
-    return row
+    return _stored(row)
 
 
 def sale(
@@ -82,9 +90,7 @@ def sale(
         payload_sha256=external_id,
         status=EventStatus.processed,
     )
-    db.session.add(row)
-    db.session.flush()
-    return row
+    return _stored(row)
 
 
 def accrual(
@@ -118,9 +124,7 @@ def accrual(
         occurred_at=at,
         created_at=created_at or at,
     )
-    db.session.add(row)
-    db.session.flush()
-    return row
+    return _stored(row)
 
 
 def held(

@@ -18,10 +18,10 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from server.extensions import db
-from server.partners.models import Partner, PartnerKind, PartnerStatus, Region
-from server.security.commands import NewUser, create_user
+from server.partners.models import PartnerKind
 from server.security.roles import Role
-from tests.support.web import PASSWORD, log_in
+from tests.support import factories
+from tests.support.web import login
 
 ANON = "anonymous"
 STAFF = {Role.ADMIN.value}
@@ -132,34 +132,21 @@ def _denied(response: TestResponse) -> bool:
     return False
 
 
+def _decision(rule: Rule) -> tuple[str, set[str]]:
+    """The rule's blueprint and who may open the rule's page."""
+    blueprint = rule.endpoint.split(".")[0]
+    return blueprint, NARROWER_ROUTES.get(rule.endpoint, ACCESS.get(blueprint, set()))
+
+
 def _clients(app: Flask) -> dict[str, FlaskClient]:
+    """A client of each role, logged in (a Partner login acts for P-1), and one not."""
     with app.app_context():
-        region = Region(code="A", name_ru="A", name_en="A")
-        db.session.add(
-            Partner(
-                code="P-1",
-                name="P",
-                kind=PartnerKind.ambassador,
-                status=PartnerStatus.active,
-                region=region,
-            )
-        )
+        factories.partner("P-1", kind=PartnerKind.ambassador)
         db.session.commit()
-        for role in Role:
-            create_user(
-                NewUser(
-                    f"u-{role.value}",
-                    PASSWORD,
-                    role,
-                    "U",
-                    role.value,
-                    f"{role.value}@x.test",
-                    "P-1" if role is Role.PARTNER else None,
-                )
-            )
     clients = {ANON: app.test_client()}
     for role in Role:
-        clients[role.value] = log_in(app, f"u-{role.value}")
+        partner = "P-1" if role is Role.PARTNER else None
+        clients[role.value] = login(app, role, partner, username=f"u-{role.value}")
     return clients
 
 
@@ -176,8 +163,7 @@ def test_roles_outside_a_blueprint_are_refused_everywhere(app: Flask, role: str)
     client = _clients(app)[role]
     let_in = []
     for rule in _get_rules(app):
-        blueprint = rule.endpoint.split(".")[0]
-        allowed = NARROWER_ROUTES.get(rule.endpoint, ACCESS.get(blueprint, set()))
+        blueprint, allowed = _decision(rule)
         allowed = allowed | OPEN_ROUTES.get(rule.endpoint, set())
         if role in allowed or blueprint == "static":
             continue
@@ -192,8 +178,7 @@ def test_roles_inside_a_blueprint_open_its_pages(app: Flask, role: str) -> None:
     client = _clients(app)[role]
     refused = []
     for rule in _get_rules(app):
-        blueprint = rule.endpoint.split(".")[0]
-        allowed = NARROWER_ROUTES.get(rule.endpoint, ACCESS.get(blueprint, set()))
+        blueprint, allowed = _decision(rule)
         if rule.arguments or role not in allowed or blueprint == "static":
             continue
         if blueprint in {"AuthDBView", "LocaleView", "UtilView"} or rule.endpoint.endswith(

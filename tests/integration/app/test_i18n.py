@@ -20,15 +20,12 @@ from server.labels import EMPTY, actor_label, system_note, value_label
 from server.ledger.models import AccrualKind
 from server.partners.models import Partner, PartnerKind, Region
 from server.programs.models import ProgramVersion
-from server.security.commands import NewUser, create_user
 from server.security.roles import Role
+from tests.support.web import login
 
 
 def test_menu_in_russian_then_english(app: Flask) -> None:
-    with app.app_context():
-        create_user(NewUser("m", "secret-pass-1", Role.MANAGER, "M", "M", "m@example.test"))
-    client = app.test_client()
-    client.post("/login/", data={"username": "m", "password": "secret-pass-1"})
+    client = login(app, Role.MANAGER)
     russian = client.get("/partnerview/list/").get_data(as_text=True)
     assert "Партнёры" in russian and "Начисления" in russian
     client.get("/lang/en")
@@ -49,14 +46,12 @@ def test_model_pages_are_titled_in_the_users_language(app: Flask) -> None:
     # Regression: Flask-AppBuilder's own titles ("List Partner", "Add Partner") and its
     # "Add"/"Detail" stayed English on Russian pages
     with app.app_context():
-        create_user(NewUser("m", "secret-pass-1", Role.MANAGER, "M", "M", "m@example.test"))
         region = Region(code="A", name_ru="Центр", name_en="Centre")
         partner = Partner(code="P-1", name="P", kind=PartnerKind.ambassador, region=region)
         db.session.add(partner)
         db.session.commit()
         pk = partner.id
-    client = app.test_client()
-    client.post("/login/", data={"username": "m", "password": "secret-pass-1"})
+    client = login(app, Role.MANAGER)
     pages = {
         "/partnerview/list/": ("Партнёры", "Partners"),
         f"/partnerview/show/{pk}": ("Партнёры: запись", "Partners: record"),
@@ -108,10 +103,7 @@ def test_every_column_our_screens_show_has_a_translated_label(app: Flask) -> Non
 
 def test_refusals_are_pages_in_the_users_language_and_json_on_the_api(app: Flask) -> None:
     # Regression: a 403 or 404 was Werkzeug's English page outside the app's layout
-    with app.app_context():
-        create_user(NewUser("m", "secret-pass-1", Role.MANAGER, "M", "M", "m@example.test"))
-    client = app.test_client()
-    client.post("/login/", data={"username": "m", "password": "secret-pass-1"})
+    client = login(app, Role.MANAGER)
     missing = client.get("/partnerview/show/999999")
     denied = client.get("/portal/")
     nowhere = client.get("/no-such-page")
@@ -133,10 +125,9 @@ def test_refusals_are_pages_in_the_users_language_and_json_on_the_api(app: Flask
 def test_the_user_screens_speak_the_users_language_too(app: Flask) -> None:
     # Flask-AppBuilder's own screens showed "True", "Email", a hard-coded "Cancel" in
     # every page's confirmation dialog, and its catalogue's typos ("Отобажения/меню")
+    client = login(app, Role.ADMIN, username="a")
     with app.app_context():
-        user_id = create_user(NewUser("a", "secret-pass-1", Role.ADMIN, "A", "A", "a@example.test"))
-    client = app.test_client()
-    client.post("/login/", data={"username": "a", "password": "secret-pass-1"})
+        user_id = app.extensions["appbuilder"].sm.find_user(username="a").id
     record = _squeezed(client.get(f"/users/show/{user_id}").text)
     assert '<span style="white-space: pre-line">да</span>' in record
     assert ">True<" not in record and ">Эл. почта<" in record
@@ -176,12 +167,10 @@ def test_every_note_the_system_writes_reads_back_translated(app: Flask, kind: st
 def test_a_version_page_shows_the_demo_note_in_russian(app: Flask) -> None:
     with app.app_context():
         load_demo()
-        create_user(NewUser("a", "secret-pass-1", Role.ADMIN, "A", "A", "a@example.test"))
         version_id = db.session.scalars(
             sa.select(ProgramVersion.id).where(ProgramVersion.note == note("demo"))
         ).one()
-    client = app.test_client()
-    client.post("/login/", data={"username": "a", "password": "secret-pass-1"})
+    client = login(app, Role.ADMIN)
     page = client.get(f"/programversionview/show/{version_id}").get_data(as_text=True)
     assert "Демо-программа" in page and "Demo program" not in page
     # the rules are its tab, in plain words; no "a-online (percent_of_sale)" list

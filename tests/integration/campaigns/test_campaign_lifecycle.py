@@ -31,7 +31,6 @@ from server.campaigns.budget import BudgetLevel, budget_state
 from server.campaigns.commands import (
     CampaignInvalid,
     ComposedCampaign,
-    NewCampaign,
     compose_campaign,
     update_budget,
 )
@@ -54,11 +53,14 @@ from server.workflows.models import (
 from tests.integration.workflows.conftest import (
     CampaignWorld,
     at,
+    campaign_window,
     evaluate,
+    fire_at,
     fire_transition,
     login,
     promo_sale,
     run_worker,
+    spring_push,
     stored_campaign,
 )
 
@@ -71,21 +73,6 @@ MID_CAMPAIGN = date(2026, 3, 10)
 PLANNED = datetime(2026, 2, 20, 9, 0, tzinfo=UTC)
 LAUNCHED = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 CLOSED = datetime(2026, 3, 20, 18, 0, tzinfo=UTC)
-
-
-def _new(world: CampaignWorld, **changes: object) -> NewCampaign:
-    fields: dict[str, object] = {
-        "slug": SLUG,
-        "title": "Весенние промокоды",
-        "kind": CampaignKind.promo_push,
-        "starts_on": STARTS,
-        "ends_on": ENDS,
-        "program_id": world.program_id,
-        "regions": ("A",),
-        "rate": Decimal("4"),
-        "partner_ids": (world.partner_id,),
-    }
-    return NewCampaign(**{**fields, **changes})  # type: ignore[arg-type]
 
 
 def _instance(campaign_id: int) -> WorkflowInstance:
@@ -119,7 +106,7 @@ def test_campaign_goes_through_every_state_with_its_side_effects(
     at(monkeypatch, PLANNED)
 
     # -- compose: plan -------------------------------------------------------------
-    composed = compose_campaign(_new(world), manager)
+    composed = compose_campaign(spring_push(world), manager)
     assert composed.problems == [] and len(composed.codes) == 1
     campaign_id, version_id = composed.campaign.id, composed.version.id
     instance = _instance(campaign_id)
@@ -128,11 +115,7 @@ def test_campaign_goes_through_every_state_with_its_side_effects(
         "plan",
         InstanceStatus.running,
     )
-    assert stored_campaign(campaign_id).status is CampaignStatus.plan
-    assert (stored_campaign(campaign_id).running_since, stored_campaign(campaign_id).closed_at) == (
-        None,
-        None,
-    )
+    assert campaign_window(campaign_id) == (CampaignStatus.plan, None, None)
     # its rule is in its own program, in force from its first day; the program it is
     # for has no new version, no draft
     own = db.session.get(ProgramVersion, version_id)
@@ -203,16 +186,10 @@ def test_campaign_goes_through_every_state_with_its_side_effects(
     )
 
     # -- launch: running; the campaign's code earns its bonus against the budget ----
-    at(monkeypatch, LAUNCHED)  # the worker runs later, at the real clock's time
-    fire_transition(instance.id, "launch", manager)
-    run_worker(wf_app)
+    fire_at(wf_app, monkeypatch, LAUNCHED, instance.id, "launch", manager)
     instance = _instance(campaign_id)
     assert (instance.state, instance.status) == ("running", InstanceStatus.running)
-    assert stored_campaign(campaign_id).status is CampaignStatus.running
-    assert (stored_campaign(campaign_id).running_since, stored_campaign(campaign_id).closed_at) == (
-        LAUNCHED,
-        None,
-    )
+    assert campaign_window(campaign_id) == (CampaignStatus.running, LAUNCHED, None)
     assert [(e.before, e.after) for e in _audit("campaign.running")] == [
         ({"status": "approved"}, {"status": "running"})
     ]
@@ -235,16 +212,10 @@ def test_campaign_goes_through_every_state_with_its_side_effects(
     )
 
     # -- close: closed and finished; nothing fires any more ------------------------
-    at(monkeypatch, CLOSED)
-    fire_transition(instance.id, "close", manager, comment="season over")
-    run_worker(wf_app)
+    fire_at(wf_app, monkeypatch, CLOSED, instance.id, "close", manager, comment="season over")
     instance = _instance(campaign_id)
     assert (instance.state, instance.status) == ("closed", InstanceStatus.finished)
-    assert stored_campaign(campaign_id).status is CampaignStatus.closed
-    assert (stored_campaign(campaign_id).running_since, stored_campaign(campaign_id).closed_at) == (
-        LAUNCHED,
-        CLOSED,
-    )
+    assert campaign_window(campaign_id) == (CampaignStatus.closed, LAUNCHED, CLOSED)
     assert [(e.before, e.after) for e in _audit("campaign.closed")] == [
         ({"status": "running"}, {"status": "closed"})
     ]
@@ -268,16 +239,21 @@ def test_campaign_goes_through_every_state_with_its_side_effects(
 def test_a_planned_campaign_can_be_closed_without_running(
     wf_app: Flask, campaign_world: CampaignWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    composed = compose_campaign(_new(campaign_world, budget=Decimal("500")), None)
+    composed = compose_campaign(spring_push(campaign_world, budget=Decimal("500")), None)
     instance = _instance(composed.campaign.id)
-    at(monkeypatch, CLOSED)
-    fire_transition(instance.id, "close", campaign_world.manager_id, comment="cancelled")
-    run_worker(wf_app)
+    fire_at(
+        wf_app,
+        monkeypatch,
+        CLOSED,
+        instance.id,
+        "close",
+        campaign_world.manager_id,
+        comment="cancelled",
+    )
     instance = _instance(composed.campaign.id)
     assert (instance.state, instance.status) == ("closed", InstanceStatus.finished)
-    closed = stored_campaign(composed.campaign.id)
-    assert closed.status is CampaignStatus.closed
-    assert (closed.running_since, closed.closed_at) == (None, CLOSED)  # never ran
+    # never ran
+    assert campaign_window(composed.campaign.id) == (CampaignStatus.closed, None, CLOSED)
     assert [(e.before, e.after) for e in _audit("campaign.closed")] == [
         ({"status": "plan"}, {"status": "closed"})
     ]
@@ -290,7 +266,7 @@ def test_a_planned_campaign_can_be_closed_without_running(
 def test_a_refused_approval_over_http_says_why_in_russian(
     wf_app: Flask, campaign_world: CampaignWorld
 ) -> None:
-    composed = compose_campaign(_new(campaign_world), campaign_world.manager_id)
+    composed = compose_campaign(spring_push(campaign_world), campaign_world.manager_id)
     instance_id = _instance(composed.campaign.id).id
     client = login(wf_app, campaign_world.manager_id)
     # the requests share the test's app context: lift its English for the Russian UI
@@ -321,7 +297,7 @@ def _nothing_stored() -> None:
 def test_composing_lists_every_bad_field_and_stores_nothing(
     wf_app: Flask, campaign_world: CampaignWorld
 ) -> None:
-    bad = _new(
+    bad = spring_push(
         campaign_world,
         slug="Весна!",
         title=" ",
@@ -351,7 +327,9 @@ def test_amounts_beyond_what_the_ledger_keeps_are_refused_with_a_reason(
 ) -> None:
     # Regression: a 23-digit budget reached SQLite's INTEGER and answered 500; a
     # 100,000 % bonus was accepted
-    bad = _new(campaign_world, budget=Decimal("99999999999999999999999"), rate=Decimal("100000"))
+    bad = spring_push(
+        campaign_world, budget=Decimal("99999999999999999999999"), rate=Decimal("100000")
+    )
     with pytest.raises(CampaignInvalid) as invalid:
         compose_campaign(bad, campaign_world.manager_id)
     assert {name: str(message) for name, message in invalid.value.issues.items()} == {
@@ -360,7 +338,7 @@ def test_amounts_beyond_what_the_ledger_keeps_are_refused_with_a_reason(
     }
     _nothing_stored()
     composed = compose_campaign(
-        _new(campaign_world, budget=Decimal("9999999999999999.99"), rate=Decimal("100")),
+        spring_push(campaign_world, budget=Decimal("9999999999999999.99"), rate=Decimal("100")),
         campaign_world.manager_id,
     )
     campaign_id = composed.campaign.id
@@ -379,7 +357,7 @@ def test_a_program_error_after_the_campaign_row_leaves_nothing_in_the_session(
 
     monkeypatch.setattr(campaign_commands, "parse_program", refuse)
     with pytest.raises(ProgramError):
-        compose_campaign(_new(campaign_world), campaign_world.manager_id)
+        compose_campaign(spring_push(campaign_world), campaign_world.manager_id)
     _nothing_stored()
 
 
@@ -388,8 +366,8 @@ def test_a_zero_rate_is_kept_not_replaced_by_the_template_default(
 ) -> None:
     # Regression: ``rate or default`` turned a deliberate 0 % into the template's 2 %.
     composed: ComposedCampaign = compose_campaign(
-        _new(campaign_world, rate=Decimal("0")), campaign_world.manager_id
+        spring_push(campaign_world, rate=Decimal("0")), campaign_world.manager_id
     )
     assert composed.version.rules[0].params == {"campaign": "Весенние промокоды", "rate": "0"}
-    default = compose_campaign(_new(campaign_world, slug="default-rate", rate=None), None)
+    default = compose_campaign(spring_push(campaign_world, slug="default-rate", rate=None), None)
     assert default.version.rules[0].params["rate"] == "2"

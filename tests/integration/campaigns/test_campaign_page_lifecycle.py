@@ -11,25 +11,24 @@ On SQLite and PostgreSQL (the ``app`` fixture).
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from server.campaigns.commands import NewCampaign, compose_campaign, update_budget
-from server.campaigns.models import CampaignKind, CampaignStatus
+from server.campaigns.commands import compose_campaign
+from server.campaigns.models import CampaignStatus
 from server.campaigns.window import running_windows
 from server.extensions import db
-from server.tasks.workflows import queue_instance_actions
-from server.workflows.engine import fire_transition, record_evidence
-from server.workflows.models import EvidenceKind, InstanceStatus, WorkflowInstance
+from server.workflows.models import InstanceStatus, WorkflowInstance
 from tests.integration.workflows.conftest import (
     CampaignWorld,
+    approve_campaign,
     at,
     login,
     run_worker,
+    spring_push,
     stored_campaign,
 )
 
@@ -42,26 +41,10 @@ RESUMED = datetime(2026, 3, 8, 6, 0, tzinfo=UTC)
 def _approved_campaign(app: Flask, world: CampaignWorld) -> tuple[int, int]:
     """A promo push composed, budgeted, approved and its actions run: (campaign, instance)."""
     with app.app_context():
-        composed = compose_campaign(
-            NewCampaign(
-                slug="spring-push",
-                title="Весенние промокоды",
-                kind=CampaignKind.promo_push,
-                starts_on=date(2026, 3, 1),
-                ends_on=date(2026, 3, 31),
-                program_id=world.program_id,
-                regions=("A",),
-                rate=Decimal("4"),
-                partner_ids=(world.partner_id,),
-            ),
-            world.manager_id,
-        )
+        composed = compose_campaign(spring_push(world), world.manager_id)
         campaign_id, instance_id = composed.campaign.id, composed.lifecycle_id
         assert instance_id is not None
-        update_budget(campaign_id, Decimal("1000"), world.manager_id)
-        record_evidence(instance_id, EvidenceKind.approval, "budget", world.manager_id)
-        fire_transition(instance_id, "approve", world.manager_id)
-        queue_instance_actions(instance_id)
+        approve_campaign(campaign_id, instance_id, world.manager_id)
     run_worker(app)
     return campaign_id, instance_id
 

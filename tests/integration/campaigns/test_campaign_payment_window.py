@@ -26,19 +26,20 @@ import sqlalchemy as sa
 from flask import Flask
 
 from server.campaigns.budget import budget_state
-from server.campaigns.commands import NewCampaign, compose_campaign, update_budget
-from server.campaigns.models import CampaignKind, CampaignStatus
+from server.campaigns.commands import compose_campaign
+from server.campaigns.models import CampaignStatus
 from server.extensions import db
 from server.ledger.models import Accrual, AccrualKind, EventStatus, SalesEvent
-from server.workflows.engine import record_evidence
-from server.workflows.models import EvidenceKind, WorkflowInstance
+from server.workflows.models import WorkflowInstance
 from tests.integration.workflows.conftest import (
     CampaignWorld,
-    at,
+    approve_campaign,
+    campaign_window,
     evaluate,
-    fire_transition,
+    fire_at,
     promo_sale,
     run_worker,
+    spring_push,
     stored_campaign,
 )
 
@@ -87,20 +88,7 @@ def test_the_campaign_rule_pays_only_for_sales_made_while_running(
     wf_app: Flask, campaign_world: CampaignWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world, manager = campaign_world, campaign_world.manager_id
-    composed = compose_campaign(
-        NewCampaign(
-            slug=SLUG,
-            title="Весеннее окно",
-            kind=CampaignKind.promo_push,
-            starts_on=date(2026, 3, 1),
-            ends_on=date(2026, 3, 31),
-            program_id=world.program_id,
-            regions=("A",),
-            rate=Decimal("4"),
-            partner_ids=(world.partner_id,),
-        ),
-        manager,
-    )
+    composed = compose_campaign(spring_push(world, slug=SLUG, title="Весеннее окно"), manager)
     campaign_id, [code] = composed.campaign.id, composed.codes
     instance_id = db.session.scalar(
         sa.select(WorkflowInstance.id).where(WorkflowInstance.subject_id == campaign_id)
@@ -116,19 +104,10 @@ def test_the_campaign_rule_pays_only_for_sales_made_while_running(
     assert _booked("s-planned", campaign_rule=False) > 0
 
     # -- approve, then launch at LAUNCHED --------------------------------------------
-    update_budget(campaign_id, Decimal("100000"), manager)
-    record_evidence(instance_id, EvidenceKind.approval, "budget", manager)
-    fire_transition(instance_id, "approve", manager)
+    approve_campaign(campaign_id, instance_id, manager, Decimal("100000"))
     run_worker(wf_app)
-    at(monkeypatch, LAUNCHED)  # the worker runs later, at the real clock's time
-    fire_transition(instance_id, "launch", manager)
-    run_worker(wf_app)
-    campaign = stored_campaign(campaign_id)
-    assert (campaign.status, campaign.running_since, campaign.closed_at) == (
-        CampaignStatus.running,
-        LAUNCHED,
-        None,
-    )
+    fire_at(wf_app, monkeypatch, LAUNCHED, instance_id, "launch", manager)
+    assert campaign_window(campaign_id) == (CampaignStatus.running, LAUNCHED, None)
 
     # one minute before the launch, reported after it: nothing; while running: the bonus
     evaluate(
@@ -141,15 +120,8 @@ def test_the_campaign_rule_pays_only_for_sales_made_while_running(
     assert _booked("s-running") == BONUS
 
     # -- close at CLOSED ------------------------------------------------------------
-    at(monkeypatch, CLOSED)
-    fire_transition(instance_id, "close", manager)
-    run_worker(wf_app)
-    campaign = stored_campaign(campaign_id)
-    assert (campaign.status, campaign.running_since, campaign.closed_at) == (
-        CampaignStatus.closed,
-        LAUNCHED,
-        CLOSED,
-    )
+    fire_at(wf_app, monkeypatch, CLOSED, instance_id, "close", manager)
+    assert campaign_window(campaign_id) == (CampaignStatus.closed, LAUNCHED, CLOSED)
 
     # reported after the close: made a minute before it pays; made at it or later not
     evaluate(

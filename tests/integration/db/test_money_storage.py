@@ -15,19 +15,12 @@ from flask_appbuilder import Model
 from server.db.types import MONEY_LIMIT, Money, MoneyOutOfRange
 from server.extensions import db
 from server.ledger.models import Accrual, AccrualKind, AccrualStatus
-from server.partners.models import Partner, PartnerKind, PartnerStatus, Region
+from server.partners.models import PartnerKind
+from tests.support import factories
 
 
 def _partner_id() -> int:
-    region = Region(code="A", name_ru="Регион A", name_en="Region A")
-    partner = Partner(
-        code="P-1",
-        name="Тест",
-        kind=PartnerKind.ambassador,
-        status=PartnerStatus.active,
-        region=region,
-    )
-    db.session.add(partner)
+    partner = factories.partner(kind=PartnerKind.ambassador)
     db.session.commit()
     return partner.id
 

@@ -9,7 +9,8 @@ from flask import Flask
 
 from server.extensions import db
 from server.ledger.models import Accrual, AccrualKind, AccrualStatus
-from server.partners.models import Partner, PartnerKind, PartnerStatus, Region
+from server.partners.models import Partner, PartnerKind
+from tests.support import factories
 from tests.support.schema import schema_differences
 
 
@@ -18,17 +19,7 @@ def test_autogenerate_finds_nothing_to_change(app_ctx: Flask) -> None:
 
 
 def _partner() -> Partner:
-    region = Region(code="A", name_ru="Регион A", name_en="Region A")
-    partner = Partner(
-        code="P-1",
-        name="Тест",
-        kind=PartnerKind.ambassador,
-        status=PartnerStatus.active,
-        region=region,
-    )
-    db.session.add(partner)
-    db.session.flush()
-    return partner
+    return factories.partner(kind=PartnerKind.ambassador)
 
 
 def test_largest_money_amount_round_trips_exactly(app_ctx: Flask) -> None:

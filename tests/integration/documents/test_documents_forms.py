@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 
 from server.documents.models import Contract, ContractStatus, ContractTemplate, TemplateStatus
 from server.documents.templates import save_template
@@ -113,34 +114,36 @@ def assert_saved_without_error(response_html: str) -> None:
     assert "Неверное значение" not in response_html and "Not a valid" not in response_html
 
 
+@pytest.fixture(params=EDITORS, ids=lambda role: role.value)
+def editor(docs_app: Flask, world: World, request: pytest.FixtureRequest) -> FlaskClient:
+    """A client logged in as each role that edits documents."""
+    return login(docs_app, request.param)
+
+
 def new_draft() -> ContractTemplate:
     published = agreement_ru()
     return save_template(published.id, published.body_html + "\n<p>Черновик</p>", published.css)
 
 
-@pytest.mark.parametrize("role", EDITORS)
-def test_a_template_draft_saves_as_rendered_and_with_a_change(
-    docs_app: Flask, world: World, role: Role
-) -> None:
-    client = login(docs_app, role)
+def test_a_template_draft_saves_as_rendered_and_with_a_change(editor: FlaskClient) -> None:
     draft = new_draft()
     draft_id, created_at = draft.id, draft.created_at
-    page = client.get(f"/contracttemplateview/editor/{draft_id}").get_data(as_text=True)
+    page = editor.get(f"/contracttemplateview/editor/{draft_id}").get_data(as_text=True)
     fields = form_fields(page, "pf-editor")
     assert set(fields) <= {"csrf_token", "body_html", "css"}
     assert not set(INTERNAL_FIELDS) & field_names(page)
 
-    unchanged = client.post(f"/contracttemplateview/editor/{draft_id}", data=fields)
+    unchanged = editor.post(f"/contracttemplateview/editor/{draft_id}", data=fields)
     assert unchanged.status_code == 302
     assert unchanged.headers["Location"].endswith(f"/contracttemplateview/editor/{draft_id}")
-    assert_saved_without_error(client.get(unchanged.headers["Location"]).get_data(as_text=True))
+    assert_saved_without_error(editor.get(unchanged.headers["Location"]).get_data(as_text=True))
     db.session.expire_all()
     saved = db.session.get(ContractTemplate, draft_id)
     assert saved is not None and saved.body_html == fields["body_html"]
     assert saved.css == fields["css"]
 
     fields["body_html"] = fields["body_html"].replace("Черновик", "Черновик, правка")
-    changed = client.post(f"/contracttemplateview/editor/{draft_id}", data=fields)
+    changed = editor.post(f"/contracttemplateview/editor/{draft_id}", data=fields)
     assert changed.status_code == 302
     db.session.expire_all()
     saved = db.session.get(ContractTemplate, draft_id)
@@ -149,59 +152,51 @@ def test_a_template_draft_saves_as_rendered_and_with_a_change(
     assert db.session.scalar(sa.select(sa.func.count(ContractTemplate.id))) == 5
 
 
-@pytest.mark.parametrize("role", EDITORS)
-def test_the_template_edit_button_opens_the_editor_and_writes_nothing(
-    docs_app: Flask, world: World, role: Role
-) -> None:
-    client = login(docs_app, role)
+def test_the_template_edit_button_opens_the_editor_and_writes_nothing(editor: FlaskClient) -> None:
     published = agreement_ru()
     before = (published.body_html, published.css, published.status, published.created_at)
-    listing = client.get("/contracttemplateview/list/").get_data(as_text=True)
+    listing = editor.get("/contracttemplateview/list/").get_data(as_text=True)
     assert f"/contracttemplateview/edit/{published.id}" in listing
     assert "/contracttemplateview/add" not in listing
     # the language by name, not its code (it read "ru")
     assert "<td>русский</td>" in re.sub(r"\s+<", "<", re.sub(r">\s+", ">", listing))
 
-    opened = client.get(f"/contracttemplateview/edit/{published.id}")
+    opened = editor.get(f"/contracttemplateview/edit/{published.id}")
     assert opened.status_code == 302
     assert opened.headers["Location"].endswith(f"/contracttemplateview/editor/{published.id}")
     # What Flask-AppBuilder's form used to post changes nothing now.
-    posted = client.post(
+    posted = editor.post(
         f"/contracttemplateview/edit/{published.id}",
         data={"key": "hacked", "status": "draft", "created_at": "2026-11-22 20:43:23"},
     )
     assert posted.status_code == 302
-    assert client.get("/contracttemplateview/add").status_code == 404
-    assert client.post(f"/contracttemplateview/delete/{published.id}").status_code == 404
+    assert editor.get("/contracttemplateview/add").status_code == 404
+    assert editor.post(f"/contracttemplateview/delete/{published.id}").status_code == 404
     db.session.expire_all()
     template = agreement_ru()
     assert (template.body_html, template.css, template.status, template.created_at) == before
 
 
-@pytest.mark.parametrize("role", EDITORS)
-def test_a_contract_has_no_edit_form_only_its_commands(
-    docs_app: Flask, world: World, role: Role
-) -> None:
-    client = login(docs_app, role)
-    assert client.post(f"/contracts/generate/{world.partners['A-SHOP-01']}").status_code == 302
+def test_a_contract_has_no_edit_form_only_its_commands(world: World, editor: FlaskClient) -> None:
+    assert editor.post(f"/contracts/generate/{world.partners['A-SHOP-01']}").status_code == 302
     contract = db.session.scalar(sa.select(Contract))
     assert contract is not None
     before = (contract.number, contract.snapshot, contract.status, contract.created_at)
 
-    assert client.get(f"/contracts/edit/{contract.id}").status_code == 404
-    posted = client.post(
+    assert editor.get(f"/contracts/edit/{contract.id}").status_code == 404
+    posted = editor.post(
         f"/contracts/edit/{contract.id}",
         data={"status": "signed", "sha256": "0" * 64, "created_at": "2026-11-22 20:43:23"},
     )
     assert posted.status_code == 404
-    assert client.post(f"/contracts/delete/{contract.id}").status_code == 404
-    listing = client.get("/contracts/list/").get_data(as_text=True)
+    assert editor.post(f"/contracts/delete/{contract.id}").status_code == 404
+    listing = editor.get("/contracts/list/").get_data(as_text=True)
     assert "/contracts/edit/" not in listing
-    show = client.get(f"/contracts/show/{contract.id}").get_data(as_text=True)
+    show = editor.get(f"/contracts/show/{contract.id}").get_data(as_text=True)
     assert not set(INTERNAL_FIELDS) & field_names(show)
 
     # Its status changes through its page's commands.
-    terminated = client.post(f"/contracts/{contract.id}/terminate")
+    terminated = editor.post(f"/contracts/{contract.id}/terminate")
     assert terminated.status_code == 302
     db.session.expire_all()
     contract = db.session.get(Contract, contract.id)
@@ -213,27 +208,25 @@ def test_a_contract_has_no_edit_form_only_its_commands(
     )
 
 
-@pytest.mark.parametrize("role", EDITORS)
 def test_the_contract_add_button_generates_for_a_chosen_partner(
-    docs_app: Flask, world: World, role: Role
+    world: World, editor: FlaskClient
 ) -> None:
-    client = login(docs_app, role)
-    listing = client.get("/contracts/list/").get_data(as_text=True)
+    listing = editor.get("/contracts/list/").get_data(as_text=True)
     assert "/contracts/add" in listing
-    page = client.get("/contracts/add").get_data(as_text=True)
+    page = editor.get("/contracts/add").get_data(as_text=True)
     assert not set(INTERNAL_FIELDS) & field_names(page)
     assert field_names(page) <= {"csrf_token", "partner_id"}
     fields = form_fields(page, "pf-generate")
     assert fields["partner_id"] == str(world.partners["A-AMB-01"])  # the first, by code
 
-    as_rendered = client.post("/contracts/add", data=fields)
+    as_rendered = editor.post("/contracts/add", data=fields)
     assert as_rendered.status_code == 302
     first = db.session.scalar(sa.select(Contract))
     assert first is not None and first.partner_id == world.partners["A-AMB-01"]
     assert as_rendered.headers["Location"].endswith(f"/contracts/show/{first.id}")
 
     fields["partner_id"] = str(world.partners["B-COF-01"])
-    chosen = client.post("/contracts/add", data=fields)
+    chosen = editor.post("/contracts/add", data=fields)
     assert chosen.status_code == 302
     contracts = db.session.scalars(sa.select(Contract).order_by(Contract.id)).all()
     assert [c.partner_id for c in contracts] == [
@@ -242,9 +235,9 @@ def test_the_contract_add_button_generates_for_a_chosen_partner(
     ]
     assert contracts[1].number.startswith("B-")
 
-    refused = client.post("/contracts/add", data={"partner_id": "0"})
+    refused = editor.post("/contracts/add", data={"partner_id": "0"})
     assert refused.status_code == 200
     assert 'class="help-block text-danger"' in refused.text  # the form says why
-    unknown = client.post("/contracts/add", data={"partner_id": "999999"})
+    unknown = editor.post("/contracts/add", data={"partner_id": "999999"})
     assert 'class="help-block text-danger"' in unknown.text
     assert db.session.scalar(sa.select(sa.func.count(Contract.id))) == 2

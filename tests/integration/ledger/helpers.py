@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -26,18 +29,46 @@ from server.tasks.worker import set_worker_app
 from tests.conftest import SHARED_DIR
 
 EXAMPLES = SHARED_DIR / "spec" / "examples"
+#: the operator's command, as installed next to this Python
+PARTNERFLOW = str(Path(sys.executable).parent / "partnerflow")
 
 
-def load_example(app: Flask, folder: Path, source: str = "shop") -> str:
-    """Import the folder's partners and program (published); return an API key."""
+def load_example(
+    app: Flask, folder: Path, source: str = "shop", program: Path | None = None
+) -> str:
+    """Import the folder's partners and program (published; or the ``program`` file given
+    instead); return an API key."""
     with app.app_context():
         import_partners(load_partners_file(folder / "partners.yaml"))
         add_program_version(
-            load_program_file(folder / "program.yaml"),
+            load_program_file(program or folder / "program.yaml"),
             publish=True,
             effective_from=date(2000, 1, 1),
         )
         return create_api_key("test", source).key
+
+
+def cli_env(app: Flask, instance: Path, **extra: str) -> dict[str, str]:
+    """The environment of a ``partnerflow`` command on the app's database and Redis, with
+    ``instance`` as its instance folder."""
+    return {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": app.config["REDIS_URL"],
+        "PARTNERFLOW_INSTANCE": str(instance),
+        **extra,
+    }
+
+
+def cli(app: Flask, instance: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``partnerflow *args`` on the app's database (see :func:`cli_env`)."""
+    return subprocess.run(
+        [PARTNERFLOW, *args],
+        env=cli_env(app, instance, **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def event_lines(folder: Path) -> list[str]:
@@ -48,6 +79,15 @@ def event_lines(folder: Path) -> list[str]:
 def raw_batch(folder: Path) -> str:
     """The events file as one JSON array, numbers kept as written."""
     return "[" + ",".join(event_lines(folder)) + "]"
+
+
+def post_example(app: Flask, folder: Path) -> tuple[str, FlaskClient]:
+    """Load the folder and post all its events in one batch (the intake queues their
+    evaluation): the API key, and the client that posted."""
+    key = load_example(app, folder)
+    client = app.test_client()
+    post(client, key, raw_batch(folder))
+    return key, client
 
 
 def store_example(app: Flask, client: FlaskClient, folder: Path) -> None:

@@ -18,6 +18,7 @@ from tests.integration.ledger.helpers import (
     exported,
     load_example,
     post,
+    post_example,
     raw_batch,
     run_worker,
 )
@@ -39,9 +40,7 @@ def test_worked_example_through_the_api_equals_expected(app: Flask) -> None:
 
 
 def test_resending_every_event_changes_nothing(app: Flask) -> None:
-    key = load_example(app, BASIC)
-    client = app.test_client()
-    post(client, key, raw_batch(BASIC))
+    key, client = post_example(app, BASIC)
     run_worker(app)
     with app.app_context():
         before = db.session.scalar(sa.select(sa.func.count(Accrual.id)))
@@ -54,9 +53,7 @@ def test_resending_every_event_changes_nothing(app: Flask) -> None:
 
 
 def test_same_id_with_another_payload_is_a_conflict(app: Flask) -> None:
-    key = load_example(app, BASIC)
-    client = app.test_client()
-    post(client, key, raw_batch(BASIC))
+    key, client = post_example(app, BASIC)
     changed = json.loads((BASIC / "events.jsonl").read_text().splitlines()[0])
     changed["amount"] = "999999"
     answer = post(client, key, json.dumps([changed])).get_json()
@@ -169,8 +166,7 @@ def test_batch_size_and_rate_limits(app: Flask) -> None:
 
 
 def test_event_page_data_is_kept(app: Flask) -> None:
-    key = load_example(app, BASIC)
-    post(app.test_client(), key, raw_batch(BASIC))
+    post_example(app, BASIC)
     run_worker(app)
     with app.app_context():
         s8 = db.session.scalar(sa.select(SalesEvent).where(SalesEvent.external_id == "s8"))
@@ -184,13 +180,10 @@ def test_event_page_data_is_kept(app: Flask) -> None:
 def test_endpoint_is_documented_in_openapi_with_swagger_ui(app: Flask) -> None:
     import re
 
-    from server.security.commands import NewUser, create_user
     from server.security.roles import Role
+    from tests.support.web import login
 
-    with app.app_context():
-        create_user(NewUser("root", "secret-pass-1", Role.ADMIN, "A", "A", "a@example.test"))
-    client = app.test_client()
-    client.post("/login/", data={"username": "root", "password": "secret-pass-1"})
+    client = login(app, Role.ADMIN)
     spec = client.get("/api/v1/_openapi")
     assert spec.status_code == 200
     operation = spec.get_json()["paths"]["/api/v1/events"]["post"]
@@ -207,9 +200,7 @@ def test_refund_after_a_released_hold_reduces_what_is_payable(app: Flask) -> Non
     from server.ledger.holds import decide_holds
     from server.ledger.models import AccrualStatus, HoldVerdict
 
-    key = load_example(app, BASIC)
-    client = app.test_client()
-    post(client, key, raw_batch(BASIC))
+    key, client = post_example(app, BASIC)
     run_worker(app)
     with app.app_context():
         held = db.session.scalars(

@@ -33,10 +33,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from server.security.api_keys import create_api_key, revoke_api_key
-from server.security.commands import NewUser, create_user
 from server.security.roles import Role
 from tests.integration.ledger.answers import check_answer
 from tests.support.fuzz_budget import EVENTS_API, FuzzRun, fuzz_settings
+from tests.support.web import login
 
 CHECKS = [
     not_a_server_error,
@@ -51,10 +51,7 @@ PATH = "/api/v1/events"
 @pytest.fixture
 def events_operation(app: Flask) -> APIOperation:
     """``POST /api/v1/events`` as the running app describes it."""
-    with app.app_context():
-        create_user(NewUser("spec-reader", "secret-pass-1", Role.ADMIN, "S", "R", "s@example.test"))
-    client = app.test_client()
-    client.post("/login/", data={"username": "spec-reader", "password": "secret-pass-1"})
+    client = login(app, Role.ADMIN)
     answer = client.get("/api/v1/_openapi")
     assert answer.status_code == 200, answer.status_code
     schema = schemathesis.openapi.from_dict(answer.get_json())

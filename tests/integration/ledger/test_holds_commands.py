@@ -28,7 +28,15 @@ from server.ledger.models import (
     HoldDecision,
     HoldVerdict,
 )
+from server.partners.models import Partner
 from tests.support.factories import accrual, held, partner, payable, sale
+
+
+def _held(owner: Partner, *amounts: str) -> list[Accrual]:
+    """A held row of each amount, on the owner's sales s1, s2, …; committed."""
+    rows = [held(sale(f"s{i}", owner), owner, amount) for i, amount in enumerate(amounts, 1)]
+    db.session.commit()
+    return rows
 
 
 def _rows(kind: AccrualKind) -> list[Accrual]:
@@ -72,9 +80,7 @@ def test_approve_adds_a_release_row_decision_and_audit_entry(app_ctx: Flask) -> 
 
 def test_reject_adds_a_zero_forfeit_with_the_comment_as_reason(app_ctx: Flask) -> None:
     owner = partner()
-    first = held(sale("s1", owner), owner, "500.00")
-    second = held(sale("s2", owner), owner, "700.00")
-    db.session.commit()
+    first, second = _held(owner, "500.00", "700.00")
 
     decide_hold(first.id, HoldVerdict.reject, comment="  self-referral confirmed  ")
     decide_hold(second.id, HoldVerdict.reject, comment="receipt is fake")
@@ -94,8 +100,7 @@ def test_reject_adds_a_zero_forfeit_with_the_comment_as_reason(app_ctx: Flask) -
 @pytest.mark.parametrize("second", [HoldVerdict.approve, HoldVerdict.reject])
 def test_a_decision_is_final(app_ctx: Flask, second: HoldVerdict) -> None:
     owner = partner()
-    on_hold = held(sale("s1", owner), owner, "100.00")
-    db.session.commit()
+    [on_hold] = _held(owner, "100.00")
     decide_hold(on_hold.id, HoldVerdict.approve)
 
     with pytest.raises(HoldDecisionError) as refused:
@@ -111,7 +116,7 @@ def test_a_decision_is_final(app_ctx: Flask, second: HoldVerdict) -> None:
 
 def test_bulk_decides_all_in_one_transaction(app_ctx: Flask) -> None:
     owner, other = partner("P-1"), partner("P-2")
-    rows = [held(sale(f"s{i}", owner), owner, f"{i}00.00") for i in range(1, 4)]
+    rows = _held(owner, "100.00", "200.00", "300.00")
     foreign = held(sale("s9", other), other, "900.00")
     db.session.commit()
 
@@ -127,8 +132,7 @@ def test_bulk_decides_all_in_one_transaction(app_ctx: Flask) -> None:
 
 def test_bulk_with_one_decided_accrual_writes_nothing(app_ctx: Flask) -> None:
     owner = partner()
-    rows = [held(sale(f"s{i}", owner), owner, "100.00") for i in range(3)]
-    db.session.commit()
+    rows = _held(owner, "100.00", "100.00", "100.00")
     decide_hold(rows[1].id, HoldVerdict.reject, comment="fraud")
     before = db.session.scalar(sa.select(sa.func.count(Accrual.id)))
 
@@ -238,9 +242,7 @@ def test_release_followups_skip_rejected_undecided_and_other_rules(app_ctx: Flas
 
 @pytest.mark.parametrize("comment", [None, "", "   "])
 def test_a_rejection_needs_a_reason(app_ctx: Flask, comment: str | None) -> None:
-    owner = partner()
-    on_hold = held(sale("s1", owner), owner, "100.00")
-    db.session.commit()
+    [on_hold] = _held(partner(), "100.00")
 
     with pytest.raises(ReasonRequiredError):
         decide_hold(on_hold.id, HoldVerdict.reject, comment=comment)
@@ -250,10 +252,7 @@ def test_a_rejection_needs_a_reason(app_ctx: Flask, comment: str | None) -> None
 
 
 def test_an_approval_comment_is_the_release_rows_reason(app_ctx: Flask) -> None:
-    owner = partner()
-    on_hold = held(sale("s1", owner), owner, "100.00")
-    silent = held(sale("s2", owner), owner, "100.00")
-    db.session.commit()
+    on_hold, silent = _held(partner(), "100.00", "100.00")
 
     decide_hold(on_hold.id, HoldVerdict.approve, comment="  receipt checked ")
     decide_hold(silent.id, HoldVerdict.approve)

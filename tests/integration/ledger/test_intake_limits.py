@@ -190,23 +190,8 @@ rules:
 def test_points_for_the_largest_sale_fit_the_ledger(app: Flask, tmp_path: Path) -> None:
     """1 point per rouble of a 999,999,999,999.99 sale: 10^12 points, beyond a 32-bit
     column (PostgreSQL's INTEGER failed the whole evaluation batch)."""
-    from datetime import date
-
-    from server.partners.commands import import_partners
-    from server.programs.commands import add_program_version
-    from server.rules.partners import load_partners_file
-    from server.rules.program import load_program_file
-    from server.security.api_keys import create_api_key
-
     (tmp_path / "program.yaml").write_text(POINTS_PROGRAM)
-    with app.app_context():
-        import_partners(load_partners_file(BASIC / "partners.yaml"))
-        add_program_version(
-            load_program_file(tmp_path / "program.yaml"),
-            publish=True,
-            effective_from=date(2000, 1, 1),
-        )
-        key = create_api_key("test", "shop").key
+    key = load_example(app, BASIC, program=tmp_path / "program.yaml")
     sales = [
         {"id": "huge", "type": "sale", "occurred_at": WHEN, "qr_token": "qr-shop-1",
          "channel": "offline", "amount": "999999999999.99"},

@@ -13,12 +13,12 @@ from typing import Any
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
-from server.app import create_app
 from server.extensions import db
 from server.ledger.models import Accrual, PeriodFiguresRow, SaleRegistryRow
-from server.partners.models import Partner, PartnerKind, PartnerStatus, Region
+from server.partners.models import Partner
 from server.programs.models import Program, ProgramVersion, VersionStatus
-from tests.integration.db.test_migrations import _fresh_postgres_database
+from tests.support import factories
+from tests.support.schema import empty_database_app
 
 BEFORE = "7d3e91b0c2a4"
 
@@ -59,24 +59,10 @@ def _figures(rule: str) -> None:
 def test_upgrade_gives_accruals_figures_and_sales_their_program_and_downgrade_undoes_it(
     migrated_database: dict[str, Any], tmp_path: Path
 ) -> None:
-    if migrated_database["backend"] == "postgresql":
-        url = _fresh_postgres_database(migrated_database["config"]["SQLALCHEMY_DATABASE_URI"])
-    else:
-        url = f"sqlite:///{tmp_path / 'migrations.db'}"
-    config = dict(migrated_database["config"], SQLALCHEMY_DATABASE_URI=url)
-    config["INSTANCE_PATH"] = str(tmp_path / "instance")
-    app = create_app(config)
+    app = empty_database_app(migrated_database, tmp_path)
     with app.app_context():
         upgrade(revision=BEFORE)
-        region = Region(code="R", name_ru="Р", name_en="R")
-        partner = Partner(
-            code="P-1",
-            name="P",
-            kind=PartnerKind.online_affiliate,
-            status=PartnerStatus.active,
-            region=region,
-        )
-        db.session.add(partner)
+        partner = factories.partner("P-1")
         alpha = _version("alpha", date(2026, 1, 1))
         beta = _version("beta", date(2026, 2, 1))  # the latest: the old ledger's program
         ids = {"alpha": alpha.program_id, "beta": beta.program_id}

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +15,7 @@ from server.partners.models import Partner, PartnerStatus
 from server.programs.models import ProgramVersion, VersionStatus
 from tests.integration.ledger.helpers import (
     EXAMPLES,
+    cli,
     event_lines,
     expected,
     exported,
@@ -28,24 +26,8 @@ pytestmark = pytest.mark.spec_examples
 BASIC = EXAMPLES / "basic"
 
 
-def _cli(app: Flask, tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "partnerflow"), *args],
-        env={
-            **os.environ,
-            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "REDIS_URL": app.config["REDIS_URL"],
-            "PARTNERFLOW_INSTANCE": str(tmp_path),
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_programs_import_publish_and_export_round_trip(app: Flask, tmp_path: Path) -> None:
-    imported = _cli(
+    imported = cli(
         app,
         tmp_path,
         "programs",
@@ -60,16 +42,16 @@ def test_programs_import_publish_and_export_round_trip(app: Flask, tmp_path: Pat
     with app.app_context():
         version = db.session.scalar(sa.select(ProgramVersion))
         assert version is not None and version.status is VersionStatus.published
-    exported = _cli(app, tmp_path, "programs", "export", "example-2026")
+    exported = cli(app, tmp_path, "programs", "export", "example-2026")
     assert exported.returncode == 0, exported.stderr
-    normalized = _cli(app, tmp_path, "programs", "normalize", str(BASIC / "program.yaml"))
+    normalized = cli(app, tmp_path, "programs", "normalize", str(BASIC / "program.yaml"))
     assert exported.stdout == normalized.stdout
-    refused = _cli(app, tmp_path, "programs", "import", str(BASIC / "program.yaml"), "--publish")
+    refused = cli(app, tmp_path, "programs", "import", str(BASIC / "program.yaml"), "--publish")
     assert refused.returncode == 2 and "--effective-from" in refused.stderr
 
 
 def test_partners_import_yaml_then_csv_with_row_errors(app: Flask, tmp_path: Path) -> None:
-    done = _cli(app, tmp_path, "partners", "import", str(BASIC / "partners.yaml"))
+    done = cli(app, tmp_path, "partners", "import", str(BASIC / "partners.yaml"))
     assert done.returncode == 0, done.stderr
     assert "4 partners created" in done.stdout
     csv_text = (
@@ -100,7 +82,7 @@ def test_evaluate_runs_batches_of_the_configured_size_until_none_is_pending(
     app: Flask, client: FlaskClient, tmp_path: Path
 ) -> None:
     store_example(app, client, BASIC)
-    done = _cli(app, tmp_path, "evaluate", EVALUATION_BATCH_SIZE="4")
+    done = cli(app, tmp_path, "evaluate", EVALUATION_BATCH_SIZE="4")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     events = len(event_lines(BASIC))

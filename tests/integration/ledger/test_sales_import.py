@@ -5,23 +5,22 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 
 from server.extensions import db
 from server.ledger.imports import import_sales
 from server.ledger.models import Accrual, EventStatus, SalesEvent
-from server.security.commands import NewUser, create_user
 from server.security.roles import Role
 from server.tasks.events import request_evaluation
-from tests.integration.ledger.helpers import EXAMPLES, load_example, post, run_worker
+from tests.integration.ledger.helpers import EXAMPLES, cli, load_example, post, run_worker
+from tests.support.web import login
 
 pytestmark = pytest.mark.spec_examples
 BASIC = EXAMPLES / "basic"
@@ -129,25 +128,8 @@ def test_import_sales_command_line(app: Flask, tmp_path: Path) -> None:
     export = tmp_path / "pos.csv"
     export.write_bytes(_cp1251(POS_EXPORT))
     errors = tmp_path / "errors.csv"
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "partnerflow"),
-            "import-sales",
-            str(export),
-            "--source",
-            "pos-msk",
-            "--errors",
-            str(errors),
-        ],
-        env={
-            **os.environ,
-            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "REDIS_URL": app.config["REDIS_URL"],
-            "PARTNERFLOW_INSTANCE": str(tmp_path),
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = cli(
+        app, tmp_path, "import-sales", str(export), "--source", "pos-msk", "--errors", str(errors)
     )
     assert result.returncode == 0, result.stderr
     assert (
@@ -160,21 +142,21 @@ def test_import_sales_command_line(app: Flask, tmp_path: Path) -> None:
     assert rows[1] == ["3", "Сумма", "abc", "invalid amount"]
 
 
+def _upload(client: FlaskClient, data: bytes, filename: str = "pos.csv", **kwargs: Any) -> Any:
+    """Upload a file of the POS source on the import screen."""
+    return client.post(
+        "/imports/upload",
+        data={"source": "pos-msk", "file": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+        **kwargs,
+    )
+
+
 def test_manager_imports_through_the_browser(app: Flask) -> None:
     load_example(app, BASIC)
-    with app.app_context():
-        create_user(NewUser("m", "secret-pass-1", Role.MANAGER, "M", "M", "m@example.test"))
-    client = app.test_client()
-    client.post("/login/", data={"username": "m", "password": "secret-pass-1"})
+    client = login(app, Role.MANAGER)
     assert client.get("/imports/").status_code == 200
-    page = client.post(
-        "/imports/upload",
-        data={
-            "source": "pos-msk",
-            "file": (io.BytesIO(_cp1251(POS_EXPORT)), "pos.csv"),
-        },
-        content_type="multipart/form-data",
-    )
+    page = _upload(client, _cp1251(POS_EXPORT))
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'value="Сумма" selected' in html
@@ -212,12 +194,7 @@ def test_manager_imports_through_the_browser(app: Flask) -> None:
     text = report.get_data(as_text=True)
     assert report.status_code == 200 and "неверная сумма" in text and "invalid amount" not in text
     assert text.lstrip("\ufeff").splitlines()[0] == "Строка;Столбец;Значение;Причина"
-    empty = client.post(
-        "/imports/upload",
-        data={"source": "pos-msk", "file": (io.BytesIO(b""), "empty.csv")},
-        content_type="multipart/form-data",
-        follow_redirects=True,
-    )
+    empty = _upload(client, b"", "empty.csv", follow_redirects=True)
     assert "Файл пуст: нужны строка заголовков и строки данных." in empty.text
     anonymous = app.test_client()
     assert anonymous.get("/imports/").status_code in (302, 401, 403)
@@ -226,17 +203,10 @@ def test_manager_imports_through_the_browser(app: Flask) -> None:
 def test_columns_no_field_takes_are_named_before_the_import(app: Flask) -> None:
     # Regression: a column the mapping did not know («Код партнёра») was silently dropped
     load_example(app, BASIC)
-    with app.app_context():
-        create_user(NewUser("m", "secret-pass-1", Role.MANAGER, "M", "M", "m@example.test"))
-    client = app.test_client()
-    client.post("/login/", data={"username": "m", "password": "secret-pass-1"})
+    client = login(app, Role.MANAGER)
     lines = POS_EXPORT.splitlines()
     extra = "\n".join([lines[0] + ";Код партнёра", *(line + ";P-1" for line in lines[1:])])
-    page = client.post(
-        "/imports/upload",
-        data={"source": "pos-msk", "file": (io.BytesIO(_cp1251(extra + "\n")), "pos.csv")},
-        content_type="multipart/form-data",
-    ).get_data(as_text=True)
+    page = _upload(client, _cp1251(extra + "\n")).get_data(as_text=True)
     notice = page.split('id="ignored-columns"')[1].split("</div>")[0]
     assert not notice.startswith(" hidden")
     assert "Столбцы, которые не будут загружены:" in notice

@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -31,7 +30,7 @@ from server.rules.output import outcome_to_json
 from server.rules.program import ProgramSpec, load_program_file, parse_program
 from server.security.api_keys import create_api_key
 from server.tasks.events import sweep_pending
-from tests.integration.ledger.helpers import exported, post, run_worker
+from tests.integration.ledger.helpers import PARTNERFLOW, cli_env, exported, post, run_worker
 from tests.support.clock import SUITE_DEMO_WINDOW
 
 # its workers run in subprocesses, on the machine clock
@@ -92,16 +91,9 @@ def test_sigkill_mid_run_with_two_programs_then_recovery_equals_simulate(
         answer = post(client, key, json.dumps(events[start : start + 1000])).get_json()
         assert answer["accepted"] == len(events[start : start + 1000])
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "PARTNERFLOW_INSTANCE": str(tmp_path),
-        "EVALUATION_BATCH_SIZE": "100",
-    }
     worker = subprocess.Popen(
-        [str(Path(sys.executable).parent / "partnerflow"), "worker", "--burst"],
-        env=env,
+        [PARTNERFLOW, "worker", "--burst"],
+        env=cli_env(app, tmp_path, EVALUATION_BATCH_SIZE="100"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

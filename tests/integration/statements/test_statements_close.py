@@ -13,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from server.documents.templates import import_seed_templates
 from server.errors import CommandError
 from server.extensions import db
 from server.ledger.models import Accrual, AccrualKind, AccrualStatus
@@ -87,12 +86,11 @@ def test_every_demo_statement_reconciles_with_the_ledger_to_the_kopeck(app: Flas
         assert sum(closing_before.values(), Decimal("0")) == everything
 
 
+@pytest.mark.usefixtures("seed_templates")
 def test_a_late_event_goes_to_the_next_statement_and_the_closed_one_never_changes(
-    app: Flask, tmp_path: Path
+    app: Flask,
 ) -> None:
-    app.config["FILES_DIR"] = str(tmp_path / "files")
     with app.app_context():
-        import_seed_templates()
         owner = partner("P-LATE")
         first = sale("S-1", owner, MARCH, "10000.00", code="PROMO-1")
         accrual(first, owner, "700.00", MARCH, rule="a-online")
@@ -141,12 +139,11 @@ def test_closes_refuse_open_or_overlapping_periods(app: Flask) -> None:
             close_period(date(2026, 3, 15), date(2026, 4, 30), now=datetime(2026, 6, 1, tzinfo=UTC))
 
 
+@pytest.mark.usefixtures("seed_templates")
 def test_a_batch_renders_on_workers_and_resumes_after_a_crash_without_duplicates(
     app: Flask, tmp_path: Path
 ) -> None:
-    app.config["FILES_DIR"] = str(tmp_path / "files")
     with app.app_context():
-        import_seed_templates()
         for index in range(6):
             owner = partner(f"P-{index}")
             event = sale(f"S-{index}", owner, MARCH, "1000.00")

@@ -6,12 +6,11 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
-from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from server.documents.templates import import_seed_templates
 from server.extensions import db
 from server.ledger.models import Accrual, AccrualKind
 from server.security.roles import Role
@@ -23,10 +22,9 @@ from tests.support.web import login
 MARCH = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
 
-def test_a_manager_closes_a_period_and_pays_out(app: Flask, tmp_path: Path) -> None:
-    app.config["FILES_DIR"] = str(tmp_path / "files")
+@pytest.mark.usefixtures("seed_templates")
+def test_a_manager_closes_a_period_and_pays_out(app: Flask) -> None:
     with app.app_context():
-        import_seed_templates()
         owner = partner("P-SCR")
         accrual(sale("S-1", owner, MARCH), owner, "1234.56", MARCH)
         db.session.commit()

@@ -8,7 +8,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale
 
-from server.campaigns.models import Campaign
+from server.campaigns.commands import NewCampaign, update_budget
+from server.campaigns.models import Campaign, CampaignKind, CampaignStatus
 from server.extensions import db
 from server.ledger.intake import ingest_batch
 from server.partners.models import Partner, PartnerKind, PartnerStatus, Region
@@ -32,7 +34,7 @@ from server.tasks.worker import set_worker_app
 from server.tasks.workflows import WORKFLOWS_QUEUE, queue_instance_actions
 from server.workflows import engine
 from server.workflows.definitions import import_definition_files
-from server.workflows.models import WorkflowInstance
+from server.workflows.models import EvidenceKind, WorkflowInstance
 from tests.integration.documents.conftest import make_world
 from tests.integration.ledger.helpers import run_worker as run_events_worker
 from tests.support.web import PASSWORD, log_in
@@ -116,6 +118,23 @@ def campaign_world(wf_app: Flask) -> Iterator[CampaignWorld]:
         )
 
 
+def spring_push(world: CampaignWorld, **changes: object) -> NewCampaign:
+    """The campaign the tests compose: a promo push «Весенние промокоды» for March in
+    region A, 4 % for the world's program and partner; ``changes`` replace fields."""
+    fields: dict[str, object] = {
+        "slug": "spring-push",
+        "title": "Весенние промокоды",
+        "kind": CampaignKind.promo_push,
+        "starts_on": date(2026, 3, 1),
+        "ends_on": date(2026, 3, 31),
+        "program_id": world.program_id,
+        "regions": ("A",),
+        "rate": Decimal("4"),
+        "partner_ids": (world.partner_id,),
+    }
+    return NewCampaign(**{**fields, **changes})  # type: ignore[arg-type]
+
+
 def at(monkeypatch: pytest.MonkeyPatch, instant: datetime) -> None:
     """Fire transitions from now on as if at ``instant``: what their actions record (a
     campaign's ``running_since`` / ``closed_at``) is that instant, whenever the worker
@@ -145,6 +164,12 @@ def stored_campaign(campaign_id: int) -> Campaign:
     found = db.session.get(Campaign, campaign_id)
     assert found is not None
     return found
+
+
+def campaign_window(campaign_id: int) -> tuple[CampaignStatus, datetime | None, datetime | None]:
+    """The stored campaign's status and when it started and stopped running."""
+    campaign = stored_campaign(campaign_id)
+    return campaign.status, campaign.running_since, campaign.closed_at
 
 
 def promo_sale(sale_id: str, occurred_at: str, code: str) -> dict[str, str]:
@@ -187,6 +212,31 @@ def fire_transition(instance_id: int, *args: Any, **kwargs: Any) -> WorkflowInst
     instance = engine.fire_transition(instance_id, *args, **kwargs)
     queue_instance_actions(instance_id)
     return instance
+
+
+def fire_at(
+    app: Flask,
+    monkeypatch: pytest.MonkeyPatch,
+    instant: datetime,
+    instance_id: int,
+    *args: Any,
+    **kwargs: Any,
+) -> None:
+    """Fire a transition as if at ``instant`` (see :func:`at`), then run its actions with
+    a real worker: the worker runs later, at the real clock's time."""
+    at(monkeypatch, instant)
+    fire_transition(instance_id, *args, **kwargs)
+    run_worker(app)
+
+
+def approve_campaign(
+    campaign_id: int, instance_id: int, actor_id: int, budget: Decimal = Decimal("1000")
+) -> WorkflowInstance:
+    """Meet the approval's guards (a budget, the manager's say-so) and approve: its
+    actions are queued, for the caller's worker."""
+    update_budget(campaign_id, budget, actor_id)
+    engine.record_evidence(instance_id, EvidenceKind.approval, "budget", actor_id)
+    return fire_transition(instance_id, "approve", actor_id)
 
 
 def retry_actions(instance_id: int, actor_id: int | None) -> WorkflowInstance:

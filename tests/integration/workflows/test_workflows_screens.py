@@ -6,6 +6,8 @@ import io
 
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from server.extensions import db
 from server.partners.models import Partner
@@ -29,6 +31,17 @@ def _started(app: Flask, onboarding: Onboarding) -> int:
 def _state(app: Flask, instance_id: int) -> str:
     with app.app_context():
         return db.session.get(WorkflowInstance, instance_id).state
+
+
+def _upload_document(
+    client: FlaskClient, instance_id: int, name: str, content: bytes, filename: str
+) -> TestResponse:
+    """Upload a document as the evidence ``name`` of the workflow instance."""
+    return client.post(
+        f"/workflows/evidence/{instance_id}",
+        data={"kind": "document", "name": name, "file": (io.BytesIO(content), filename)},
+        content_type="multipart/form-data",
+    )
 
 
 def test_board_shows_columns_cards_and_moves_a_card(wf_app: Flask, onboarding: Onboarding) -> None:
@@ -77,33 +90,13 @@ def test_timeline_records_evidence_and_shows_guards(wf_app: Flask, onboarding: O
     timeline = page.split('id="pf-timeline"')[1].split("</table>")[0]
     assert "<strong>Application</strong>" in timeline and ">start<" in timeline
     assert "application" not in timeline and "(start)" not in timeline
-    response = client.post(
-        f"/workflows/evidence/{instance_id}",
-        data={
-            "kind": "document",
-            "name": "tax_status",
-            "file": (io.BytesIO(b"%PDF-1.4 doc"), "tax.pdf"),
-        },
-        content_type="multipart/form-data",
-    )
+    response = _upload_document(client, instance_id, "tax_status", b"%PDF-1.4 doc", "tax.pdf")
     assert response.status_code == 302
     # a name this workflow does not ask for is refused with a reason
-    response = client.post(
-        f"/workflows/evidence/{instance_id}",
-        data={"kind": "document", "name": "x", "file": (io.BytesIO(b"%PDF-1.4"), "x.pdf")},
-        content_type="multipart/form-data",
-    )
+    response = _upload_document(client, instance_id, "x", b"%PDF-1.4", "x.pdf")
     assert response.status_code == 400
     assert "this workflow does not ask for it" in response.get_data(as_text=True)
-    client.post(
-        f"/workflows/evidence/{instance_id}",
-        data={
-            "kind": "document",
-            "name": "tax_status",
-            "file": (io.BytesIO(b"MZ not a pdf"), "x.pdf"),
-        },
-        content_type="multipart/form-data",
-    )
+    _upload_document(client, instance_id, "tax_status", b"MZ not a pdf", "x.pdf")
     with wf_app.app_context():
         names = db.session.scalars(sa.select(WorkflowEvidence.name)).all()
     assert names == ["tax_status"]

@@ -12,7 +12,7 @@ import random
 from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
@@ -23,6 +23,19 @@ from tests.unit.rules.conftest import Evaluate, evaluate_programs
 
 PROPERTY_SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+#: the settings of a search (``find``) that the generators can reach a case: generation
+#: only, the first hit is enough (shrinking it would take minutes); derandomized so that
+#: the search is the same on every run (no flaky misses)
+FIRST_HIT = settings(
+    # the first hit ends the search; a generous ceiling for an unlucky draw
+    max_examples=10_000,
+    deadline=None,
+    database=None,
+    phases=[Phase.generate],
+    derandomize=True,
+    # the time-based check would make the same search fail on a loaded machine
+    suppress_health_check=[HealthCheck.too_slow],
 )
 REGIONS = ["A", "B", "Ж"]
 CUSTOMERS = ["k1", "k2", "k3", "k4"]
@@ -171,45 +184,50 @@ def event_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
     return events
 
 
+class Case(NamedTuple):
+    """One generated run: a program, its partners and their events (``evaluate(*case)``)."""
+
+    program: list[dict[str, Any]]
+    people: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+
+
+cases = st.builds(Case, rules(), partners(), event_lists())
+
+
 @PROPERTY_SETTINGS
-@given(rules(), partners(), event_lists(), st.randoms(use_true_random=False))
+@given(cases, st.randoms(use_true_random=False))
 def test_shuffled_input_gives_the_same_output(
     evaluate: Evaluate,
-    program: list[dict[str, Any]],
-    people: list[dict[str, Any]],
-    events: list[dict[str, Any]],
+    case: Case,
     rng: random.Random,
 ) -> None:
-    shuffled = list(events)
+    shuffled = list(case.events)
     rng.shuffle(shuffled)
-    assert evaluate(program, people, shuffled) == evaluate(program, people, events)
+    assert evaluate(case.program, case.people, shuffled) == evaluate(*case)
 
 
 @PROPERTY_SETTINGS
-@given(rules(), partners(), event_lists())
+@given(cases)
 def test_rerunning_gives_identical_output(
     evaluate: Evaluate,
-    program: list[dict[str, Any]],
-    people: list[dict[str, Any]],
-    events: list[dict[str, Any]],
+    case: Case,
 ) -> None:
-    assert evaluate(program, people, events) == evaluate(program, people, events)
+    assert evaluate(*case) == evaluate(*case)
 
 
 @PROPERTY_SETTINGS
-@given(rules(), partners(), event_lists())
+@given(cases)
 def test_refunds_never_take_more_than_was_paid(
     evaluate: Evaluate,
-    program: list[dict[str, Any]],
-    people: list[dict[str, Any]],
-    events: list[dict[str, Any]],
+    case: Case,
 ) -> None:
-    out = evaluate(program, people, events)
+    out = evaluate(*case)
     paid: dict[tuple, Decimal] = defaultdict(Decimal)
     points: dict[tuple, int] = defaultdict(int)
     reversed_money: dict[tuple, Decimal] = defaultdict(Decimal)
     reversed_points: dict[tuple, int] = defaultdict(int)
-    sale_of_refund = {e["id"]: e.get("refers_to") for e in events}
+    sale_of_refund = {e["id"]: e.get("refers_to") for e in case.events}
     for line in out:
         if "rejected" in line:
             continue
@@ -237,31 +255,25 @@ def test_refunds_never_take_more_than_was_paid(
 
 
 @PROPERTY_SETTINGS
-@given(rules(), partners(), event_lists())
+@given(cases)
 def test_durable_rules_backend_agrees_with_plain_python(
     evaluate: Evaluate,
-    program: list[dict[str, Any]],
-    people: list[dict[str, Any]],
-    events: list[dict[str, Any]],
+    case: Case,
 ) -> None:
-    reference = evaluate(program, people, events, backend=PythonBackend(), cache_size=0)
-    assert (
-        evaluate(program, people, events, backend=DurableRulesBackend(), cache_size=0) == reference
-    )
-    assert evaluate(program, people, events, backend=DurableRulesBackend()) == reference
-    assert evaluate(program, people, events, backend=PythonBackend()) == reference
+    reference = evaluate(*case, backend=PythonBackend(), cache_size=0)
+    assert evaluate(*case, backend=DurableRulesBackend(), cache_size=0) == reference
+    assert evaluate(*case, backend=DurableRulesBackend()) == reference
+    assert evaluate(*case, backend=PythonBackend()) == reference
 
 
 @settings(max_examples=30, deadline=None)
-@given(rules(), partners(), event_lists())
+@given(cases)
 def test_sqlite_state_agrees_with_memory_state(
     evaluate: Evaluate,
-    program: list[dict[str, Any]],
-    people: list[dict[str, Any]],
-    events: list[dict[str, Any]],
+    case: Case,
 ) -> None:
     with SqliteState() as state:
-        assert evaluate(program, people, events, state=state) == evaluate(program, people, events)
+        assert evaluate(*case, state=state) == evaluate(*case)
 
 
 def _reaching(
@@ -280,7 +292,6 @@ def _reaching(
 
 def test_generators_reach_holds_reversals_and_rejections(evaluate: Evaluate) -> None:
     """Guard against vacuous properties: the generators can produce every kind of line."""
-    examples = st.tuples(rules(), partners(), event_lists())
     for wanted in (
         lambda line: "reverses" in line,
         lambda line: line.get("status") == "held",
@@ -288,20 +299,9 @@ def test_generators_reach_holds_reversals_and_rejections(evaluate: Evaluate) -> 
         lambda line: line.get("rejected") == "refund exceeds sale",
     ):
         find(
-            examples,
+            cases,
             _reaching(wanted, evaluate),
-            # generation only: the first hit is enough, shrinking it would take minutes;
-            # derandomized so that the search is the same on every run (no flaky misses)
-            settings=settings(
-                # the first hit ends the search; a generous ceiling for an unlucky draw
-                max_examples=10_000,
-                deadline=None,
-                database=None,
-                phases=[Phase.generate],
-                derandomize=True,
-                # the time-based check would make the same search fail on a loaded machine
-                suppress_health_check=[HealthCheck.too_slow],
-            ),
+            settings=FIRST_HIT,
         )
 
 
@@ -413,14 +413,7 @@ def test_split_deployments_reach_lines_of_both_programs_and_reversals() -> None:
     find(
         split_deployments(),
         both_earn_and_reverse,
-        settings=settings(
-            max_examples=10_000,
-            deadline=None,
-            database=None,
-            phases=[Phase.generate],
-            derandomize=True,
-            suppress_health_check=[HealthCheck.too_slow],
-        ),
+        settings=FIRST_HIT,
     )
 
 
