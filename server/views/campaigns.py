@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_appbuilder import AppBuilder, BaseView, expose, has_access
+from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
@@ -269,14 +269,3 @@ class CampaignWorkspaceView(BaseView):
         queue_instance_actions(instance.id)
         flash(_("Moved."), "success")
         return redirect(url_for(".show", pk=pk))
-
-
-def register_campaign_views(builder: AppBuilder) -> None:
-    """Add the campaigns workspace under the Programs menu (after the programs one)."""
-    builder.add_view(
-        CampaignWorkspaceView,
-        "Campaigns workspace",
-        label=_l("Campaigns workspace"),
-        icon="fa-bullhorn",
-        category="Programs",
-    )

@@ -30,7 +30,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_appbuilder import AppBuilder, ModelView, expose, has_access
+from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
@@ -303,17 +303,4 @@ def _no_store(body: str) -> Response:
     return response
 
 
-def register_code_views(builder: AppBuilder) -> None:
-    """Add the codes screen under Partners and the public ``/r`` and ``/q`` routes."""
-    builder.add_view(
-        AttributionCodeView,
-        "Attribution codes",
-        label=_l("Attribution codes"),
-        icon="fa-qrcode",
-        category="Partners",
-    )
-    if "public_codes" not in current_app.blueprints:
-        current_app.register_blueprint(public_codes)
-
-
-__all__ = ["AttributionCodeView", "public_codes", "register_code_views"]
+__all__ = ["AttributionCodeView", "public_codes"]

@@ -34,7 +34,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_appbuilder import AppBuilder, ModelView, expose, has_access
+from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext as _
@@ -530,23 +530,4 @@ class ContractView(NamedRowMessages, ModelView):
         )
 
 
-def register_document_views(builder: AppBuilder) -> None:
-    """Add the Documents menu: contract templates and contracts."""
-    builder.add_view(
-        ContractTemplateView,
-        "Contract templates",
-        label=_l("Contract templates"),
-        icon="fa-file-code-o",
-        category="Documents",
-        category_label=_l("Documents"),
-    )
-    builder.add_view(
-        ContractView,
-        "Contracts",
-        label=_l("Contracts"),
-        icon="fa-file-pdf-o",
-        category="Documents",
-    )
-
-
-__all__ = ["ContractTemplateView", "ContractView", "register_document_views"]
+__all__ = ["ContractTemplateView", "ContractView"]

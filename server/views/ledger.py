@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Response, abort, stream_with_context
 from flask.typing import ResponseReturnValue
-from flask_appbuilder import AppBuilder, ModelView, expose, has_access
+from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
@@ -376,35 +376,4 @@ class IntakeRejectionView(ModelView):
         )
 
 
-def register_ledger_views(builder: AppBuilder) -> None:
-    """Add the Ledger menu: events, accruals, hold review and intake rejections."""
-    from server.views.holds import HoldReviewView
-
-    builder.add_view(
-        SalesEventView,
-        "Events",
-        label=_l("Events"),
-        icon="fa-shopping-cart",
-        category="Ledger",
-        category_label=_l("Ledger"),
-    )
-    builder.add_view(
-        AccrualView, "Accruals", label=_l("Accruals"), icon="fa-rub", category="Ledger"
-    )
-    builder.add_view(
-        HoldReviewView,
-        "Hold review",
-        label=_l("Hold review"),
-        icon="fa-pause-circle",
-        category="Ledger",
-    )
-    builder.add_view(
-        IntakeRejectionView,
-        "Intake rejections",
-        label=_l("Intake rejections"),
-        icon="fa-ban",
-        category="Ledger",
-    )
-
-
-__all__ = ["AccrualView", "IntakeRejectionView", "SalesEventView", "register_ledger_views"]
+__all__ = ["AccrualView", "IntakeRejectionView", "SalesEventView"]

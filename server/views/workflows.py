@@ -21,9 +21,8 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_appbuilder import AppBuilder, BaseView, expose, has_access
+from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from server.campaigns.models import Campaign, CampaignStatus
@@ -448,22 +447,3 @@ class WorkflowEditorView(BaseView):
             csrf=csrf_token(),
             title=_("Move running instances to %(name)s", name=str(definition)),
         )
-
-
-def register_workflow_views(builder: AppBuilder) -> None:
-    """Add the boards and the editor under the Onboarding menu."""
-    builder.add_view(
-        WorkflowBoardView,
-        "Onboarding boards",
-        label=_l("Onboarding boards"),
-        icon="fa-columns",
-        category="Onboarding",
-        category_label=_l("Onboarding"),
-    )
-    builder.add_view(
-        WorkflowEditorView,
-        "Workflow editor",
-        label=_l("Workflow editor"),
-        icon="fa-sitemap",
-        category="Onboarding",
-    )

@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Response, abort, flash, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_appbuilder import AppBuilder, BaseView, expose, has_access
+from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from rq.exceptions import NoSuchJobError
@@ -617,15 +617,3 @@ class ProgramWorkspaceView(BaseView):
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="backtest-{job_id}.csv"'},
         )
-
-
-def register_workspace_views(builder: AppBuilder) -> None:
-    """Add the workspace screens under the Programs menu."""
-    builder.add_view(
-        ProgramWorkspaceView,
-        "Programs workspace",
-        label=_l("Programs workspace"),
-        icon="fa-magic",
-        category="Programs",
-        category_label=_l("Programs"),
-    )
