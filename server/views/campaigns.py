@@ -165,10 +165,7 @@ class CampaignWorkspaceView(BaseView):
         return body, status
 
     def _campaign(self, pk: int) -> Campaign:
-        campaign = db.session.get(Campaign, pk)
-        if campaign is None:
-            abort(404)
-        return campaign
+        return db.get_or_404(Campaign, pk)
 
     def _campaign_page(self, campaign: Campaign, status: int = 200) -> ResponseReturnValue:
         instance = _lifecycle(campaign)

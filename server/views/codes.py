@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     flash,
     redirect,
@@ -125,9 +124,7 @@ class AttributionCodeView(ModelView):
     @has_access
     def show(self, pk: str) -> ResponseReturnValue:
         widgets = self._show(pk)
-        code = db.session.get(AttributionCode, int(pk))
-        if code is None:
-            abort(404)
+        code = db.get_or_404(AttributionCode, int(pk))
         counts = visit_counts(code.id)
         return self.render_template(
             self.show_template,
@@ -209,10 +206,7 @@ class AttributionCodeView(ModelView):
         )
 
     def _code(self, pk: int) -> AttributionCode:
-        code = db.session.get(AttributionCode, pk)
-        if code is None:
-            abort(404)
-        return code
+        return db.get_or_404(AttributionCode, pk)
 
 
 def _ascii(name: str) -> str:

@@ -175,10 +175,7 @@ class ContractTemplateView(NamedRowMessages, ModelView):
     }
 
     def _template(self, pk: int) -> ContractTemplate:
-        template = db.session.get(ContractTemplate, pk)
-        if template is None:
-            abort(404)
-        return template
+        return db.get_or_404(ContractTemplate, pk)
 
     def _editor(
         self, template: ContractTemplate, form: TemplateEditForm, issues: list[TemplateIssue]
@@ -360,10 +357,7 @@ class ContractView(NamedRowMessages, ModelView):
     }
 
     def _contract(self, pk: int) -> Contract:
-        contract = db.session.get(Contract, pk)
-        if contract is None:
-            abort(404)
-        return contract
+        return db.get_or_404(Contract, pk)
 
     @expose("/show/<pk>", methods=["GET"])
     @has_access
@@ -487,9 +481,7 @@ class ContractView(NamedRowMessages, ModelView):
     @permission_name("add")
     def generate(self, partner_id: int) -> ResponseReturnValue:
         """Link target for a partner's page: confirm (GET), then create and queue (POST)."""
-        partner = db.session.get(Partner, partner_id)
-        if partner is None:
-            abort(404)
+        partner = db.get_or_404(Partner, partner_id)
         form = ActionForm()
         if request.method == "POST":
             if not form.validate_on_submit():

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Response, abort, stream_with_context
+from flask import Response, stream_with_context
 from flask.typing import ResponseReturnValue
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.models.sqla.filters import FilterEqual
@@ -304,9 +304,7 @@ class SalesEventView(ModelView):
     @has_access
     def show(self, pk: str) -> ResponseReturnValue:
         widgets = self._show(pk)
-        event = db.session.get(SalesEvent, int(pk))
-        if event is None:
-            abort(404)
+        event = db.get_or_404(SalesEvent, int(pk))
         decisions = {
             decision.accrual_id: decision
             for decision in db.session.query(HoldDecision).filter(
@@ -364,9 +362,7 @@ class IntakeRejectionView(ModelView):
     @has_access
     def show(self, pk: str) -> ResponseReturnValue:
         widgets = self._show(pk)
-        rejection = db.session.get(IntakeRejection, int(pk))
-        if rejection is None:
-            abort(404)
+        rejection = db.get_or_404(IntakeRejection, int(pk))
         return self.render_template(
             self.show_template,
             pk=pk,

@@ -177,9 +177,7 @@ class WorkflowBoardView(BaseView):
     @expose("/diagram/<int:pk>.svg")
     @has_access
     def diagram(self, pk: int) -> ResponseReturnValue:
-        definition = db.session.get(WorkflowDefinition, pk)
-        if definition is None:
-            abort(404)
+        definition = db.get_or_404(WorkflowDefinition, pk)
         svg = render_svg(spec_of(definition), current_language(), request.args.get("state"))
         return Response(svg, mimetype="image/svg+xml")
 
@@ -278,9 +276,7 @@ class WorkflowBoardView(BaseView):
             kind = EvidenceKind(request.form.get("kind", ""))
         except ValueError:
             abort(400)
-        instance = db.session.get(WorkflowInstance, pk)
-        if instance is None:
-            abort(404)
+        instance = db.get_or_404(WorkflowInstance, pk)
         name = request.form.get("name", "")
         if name not in dict(evidence_choices(spec_of(instance.definition))[kind]):
             abort(
@@ -382,9 +378,7 @@ class WorkflowEditorView(BaseView):
     @expose("/edit/<int:pk>", methods=["GET", "POST"])
     @has_access
     def edit(self, pk: int) -> ResponseReturnValue:
-        definition = db.session.get(WorkflowDefinition, pk)
-        if definition is None:
-            abort(404)
+        definition = db.get_or_404(WorkflowDefinition, pk)
         if request.method == "POST":
             return self._save(definition)
         _spec, issues = check_definition(definition.source_yaml, str(definition))
@@ -416,9 +410,7 @@ class WorkflowEditorView(BaseView):
     @expose("/migrate/<int:pk>", methods=["GET", "POST"])
     @has_access
     def migrate(self, pk: int) -> ResponseReturnValue:
-        definition = db.session.get(WorkflowDefinition, pk)
-        if definition is None:
-            abort(404)
+        definition = db.get_or_404(WorkflowDefinition, pk)
         spec = spec_of(definition)
         mapping = {
             key[len("map-") :]: value

@@ -93,10 +93,7 @@ CHANNEL_LABELS = {"online": _l("online"), "offline": _l("offline")}
 
 
 def _version(pk: int) -> ProgramVersion:
-    version = db.session.get(ProgramVersion, pk)
-    if version is None:
-        abort(404)
-    return version
+    return db.get_or_404(ProgramVersion, pk)
 
 
 #: the fields of the "New program" form
@@ -444,9 +441,7 @@ class ProgramWorkspaceView(BaseView):
     def program(self, pk: int) -> ResponseReturnValue:
         """A program's partners: who takes part today (or from a scheduled version), since
         when, with counts by region and by type."""
-        program = db.session.get(Program, pk)
-        if program is None:
-            abort(404)
+        program = db.get_or_404(Program, pk)
         today = date.today()
         members = partners_of_program(program, today)
         by_region: dict[str, int] = {}
