@@ -41,40 +41,33 @@ def pretty_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)
 
 
+#: what an accrual says, on its row of the list and on its page
+_ACCRUAL_FACTS = [
+    "event",
+    "partner",
+    "program",
+    "rule_key",
+    "program_version_id",
+    "kind",
+    "amount",
+    "points",
+    "status",
+    "reason",
+    "level",
+]
+
+
 class AccrualView(ModelView):
     datamodel = SQLAInterface(Accrual)
     base_permissions = ["can_list", "can_show"]
     base_order = ("id", "desc")
     list_template = "ledger/accrual_list.html"
-    list_columns = [
-        "occurred_at",
-        "event",
-        "partner",
-        "program",
-        "rule_key",
-        "program_version_id",
-        "kind",
-        "amount",
-        "points",
-        "status",
-        "reason",
-        "level",
-    ]
+    list_columns = ["occurred_at", *_ACCRUAL_FACTS]
     show_columns = [
         "id",
         "occurred_at",
         "created_at",
-        "event",
-        "partner",
-        "program",
-        "rule_key",
-        "program_version_id",
-        "kind",
-        "amount",
-        "points",
-        "status",
-        "reason",
-        "level",
+        *_ACCRUAL_FACTS,
         "reward",
         "reverses",
         "reverses_accrual_id",
