@@ -9,20 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from flask import current_app
 from flask_appbuilder import AppBuilder, ModelView
 from flask_babel import lazy_gettext as _l
 
+import server.models  # noqa: F401  (every mapped class, before a view's SQLAInterface maps one)
 from server.labels import shown_value, value_label
-from server.views.audit import AuditEntryView
-from server.views.codes import register_code_views
+from server.views.codes import public_codes
 from server.views.dashboard import IndexView
-from server.views.ledger import register_ledger_views
-from server.views.partners import (
-    PartnerView,
-    RegionalTermsView,
-    RegionView,
-)
-from server.views.programs import CampaignView, ProgramVersionView, ProgramView, RuleInstanceView
+from server.views.menu import MAIN_MENU, add_menu
+from server.views.programs import RuleInstanceView
 
 __all__ = ["IndexView", "register_views"]
 
@@ -32,106 +28,10 @@ def register_views(builder: AppBuilder) -> None:
     from server.api.events import EventsApi
 
     builder.add_api(EventsApi)
-    builder.add_view(
-        PartnerView,
-        "Partners",
-        label=_l("Partners"),
-        icon="fa-users",
-        category="Partners",
-        category_label=_l("Partners"),
-    )
-    builder.add_view(RegionView, "Regions", label=_l("Regions"), icon="fa-map", category="Partners")
-    builder.add_view(
-        RegionalTermsView,
-        "Regional terms",
-        label=_l("Regional terms"),
-        icon="fa-file-text-o",
-        category="Partners",
-    )
-    register_code_views(builder)
-    builder.add_view(
-        ProgramView,
-        "Programs",
-        label=_l("Programs"),
-        icon="fa-cubes",
-        category="Programs",
-        category_label=_l("Programs"),
-    )
-    builder.add_view(
-        ProgramVersionView,
-        "Program versions",
-        label=_l("Program versions"),
-        icon="fa-code-fork",
-        category="Programs",
-    )
+    add_menu(builder, MAIN_MENU)
     builder.add_view_no_menu(RuleInstanceView)
-    builder.add_view(
-        CampaignView,
-        "Campaigns",
-        label=_l("Campaigns"),
-        icon="fa-bullhorn",
-        category="Programs",
-    )
-    register_ledger_views(builder)
-    from server.views.dashboard import register_dashboard_views
-    from server.views.portal import register_portal_views
-    from server.views.statements import register_statement_views
-
-    register_statement_views(builder)
-    register_dashboard_views(builder)
-    register_portal_views(builder)
-    from server.views.imports import SalesImportView
-
-    builder.add_view(
-        SalesImportView,
-        "Import sales",
-        label=_l("Import sales"),
-        icon="fa-upload",
-        category="Ledger",
-    )
-    from server.views.documents import register_document_views
-
-    register_document_views(builder)
-    from server.views.campaigns import register_campaign_views
-    from server.views.workflows import register_workflow_views
-    from server.views.workspace import register_workspace_views
-
-    register_workspace_views(builder)
-    register_campaign_views(builder)
-
-    register_workflow_views(builder)
-    from server.views.api_keys import ApiKeyView
-
-    builder.add_view(
-        ApiKeyView,
-        "API keys",
-        label=_l("API keys"),
-        icon="fa-key",
-        category="Security",
-    )
-    builder.add_link(
-        "API documentation",
-        href="/swagger/v1",
-        label=_l("API documentation"),
-        icon="fa-book",
-    )
-    from server.views.login_locks import LoginLockView
-
-    builder.add_view(
-        LoginLockView,
-        "Login locks",
-        label=_l("Login locks"),
-        icon="fa-lock",
-        category="Security",
-    )
-    builder.add_view(
-        AuditEntryView,
-        "Audit log",
-        label=_l("Audit log"),
-        icon="fa-history",
-        category="Audit",
-        category_label=_l("Audit"),
-    )
+    if "public_codes" not in current_app.blueprints:
+        current_app.register_blueprint(public_codes)  # the public /r and /q routes
     _titles_from_menu_labels(builder)
     _readable_cells(builder)
 

@@ -30,16 +30,7 @@ class AuditEntryView(ModelView):
     base_order = ("at", "desc")
     page_size = 50
     list_columns = ["at", "actor_name", "action", "entity_type", "entity_id", "comment_shown"]
-    show_columns = [
-        "at",
-        "actor_name",
-        "action",
-        "entity_type",
-        "entity_id",
-        "comment_shown",
-        "before",
-        "after",
-    ]
+    show_columns = [*list_columns, "before", "after"]
     # the stored keys stay filterable; the cells read as words
     formatters_columns = {
         "action": audit_action,

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_appbuilder import AppBuilder, BaseView, expose, has_access
+from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
@@ -165,10 +165,7 @@ class CampaignWorkspaceView(BaseView):
         return body, status
 
     def _campaign(self, pk: int) -> Campaign:
-        campaign = db.session.get(Campaign, pk)
-        if campaign is None:
-            abort(404)
-        return campaign
+        return db.get_or_404(Campaign, pk)
 
     def _campaign_page(self, campaign: Campaign, status: int = 200) -> ResponseReturnValue:
         instance = _lifecycle(campaign)
@@ -269,14 +266,3 @@ class CampaignWorkspaceView(BaseView):
         queue_instance_actions(instance.id)
         flash(_("Moved."), "success")
         return redirect(url_for(".show", pk=pk))
-
-
-def register_campaign_views(builder: AppBuilder) -> None:
-    """Add the campaigns workspace under the Programs menu (after the programs one)."""
-    builder.add_view(
-        CampaignWorkspaceView,
-        "Campaigns workspace",
-        label=_l("Campaigns workspace"),
-        icon="fa-bullhorn",
-        category="Programs",
-    )

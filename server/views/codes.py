@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     flash,
     redirect,
@@ -30,7 +29,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_appbuilder import AppBuilder, ModelView, expose, has_access
+from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
@@ -125,9 +124,7 @@ class AttributionCodeView(ModelView):
     @has_access
     def show(self, pk: str) -> ResponseReturnValue:
         widgets = self._show(pk)
-        code = db.session.get(AttributionCode, int(pk))
-        if code is None:
-            abort(404)
+        code = db.get_or_404(AttributionCode, int(pk))
         counts = visit_counts(code.id)
         return self.render_template(
             self.show_template,
@@ -209,10 +206,7 @@ class AttributionCodeView(ModelView):
         )
 
     def _code(self, pk: int) -> AttributionCode:
-        code = db.session.get(AttributionCode, pk)
-        if code is None:
-            abort(404)
-        return code
+        return db.get_or_404(AttributionCode, pk)
 
 
 def _ascii(name: str) -> str:
@@ -303,17 +297,4 @@ def _no_store(body: str) -> Response:
     return response
 
 
-def register_code_views(builder: AppBuilder) -> None:
-    """Add the codes screen under Partners and the public ``/r`` and ``/q`` routes."""
-    builder.add_view(
-        AttributionCodeView,
-        "Attribution codes",
-        label=_l("Attribution codes"),
-        icon="fa-qrcode",
-        category="Partners",
-    )
-    if "public_codes" not in current_app.blueprints:
-        current_app.register_blueprint(public_codes)
-
-
-__all__ = ["AttributionCodeView", "public_codes", "register_code_views"]
+__all__ = ["AttributionCodeView", "public_codes"]

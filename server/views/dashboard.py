@@ -6,11 +6,10 @@ from datetime import timedelta
 
 from flask import Response, current_app, redirect, url_for
 from flask.typing import ResponseReturnValue
-from flask_appbuilder import AppBuilder, BaseView, expose, has_access
+from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder import IndexView as FabIndexView
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from server.dashboards.charts import bar_chart, column_chart
@@ -161,8 +160,3 @@ class DashboardView(BaseView):
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
-
-
-def register_dashboard_views(builder: AppBuilder) -> None:
-    """Add the Dashboard menu entry."""
-    builder.add_view(DashboardView, "Dashboard", label=_l("Dashboards"), icon="fa-bar-chart")

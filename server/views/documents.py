@@ -34,7 +34,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_appbuilder import AppBuilder, ModelView, expose, has_access
+from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext as _
@@ -175,10 +175,7 @@ class ContractTemplateView(NamedRowMessages, ModelView):
     }
 
     def _template(self, pk: int) -> ContractTemplate:
-        template = db.session.get(ContractTemplate, pk)
-        if template is None:
-            abort(404)
-        return template
+        return db.get_or_404(ContractTemplate, pk)
 
     def _editor(
         self, template: ContractTemplate, form: TemplateEditForm, issues: list[TemplateIssue]
@@ -360,10 +357,7 @@ class ContractView(NamedRowMessages, ModelView):
     }
 
     def _contract(self, pk: int) -> Contract:
-        contract = db.session.get(Contract, pk)
-        if contract is None:
-            abort(404)
-        return contract
+        return db.get_or_404(Contract, pk)
 
     @expose("/show/<pk>", methods=["GET"])
     @has_access
@@ -487,9 +481,7 @@ class ContractView(NamedRowMessages, ModelView):
     @permission_name("add")
     def generate(self, partner_id: int) -> ResponseReturnValue:
         """Link target for a partner's page: confirm (GET), then create and queue (POST)."""
-        partner = db.session.get(Partner, partner_id)
-        if partner is None:
-            abort(404)
+        partner = db.get_or_404(Partner, partner_id)
         form = ActionForm()
         if request.method == "POST":
             if not form.validate_on_submit():
@@ -530,23 +522,4 @@ class ContractView(NamedRowMessages, ModelView):
         )
 
 
-def register_document_views(builder: AppBuilder) -> None:
-    """Add the Documents menu: contract templates and contracts."""
-    builder.add_view(
-        ContractTemplateView,
-        "Contract templates",
-        label=_l("Contract templates"),
-        icon="fa-file-code-o",
-        category="Documents",
-        category_label=_l("Documents"),
-    )
-    builder.add_view(
-        ContractView,
-        "Contracts",
-        label=_l("Contracts"),
-        icon="fa-file-pdf-o",
-        category="Documents",
-    )
-
-
-__all__ = ["ContractTemplateView", "ContractView", "register_document_views"]
+__all__ = ["ContractTemplateView", "ContractView"]

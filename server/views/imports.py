@@ -159,17 +159,13 @@ class SalesImportView(BaseView):
     @expose("/<int:import_id>")
     @has_access
     def show(self, import_id: int) -> ResponseReturnValue:
-        record = db.session.get(SalesImport, import_id)
-        if record is None:
-            abort(404)
+        record = db.get_or_404(SalesImport, import_id)
         return self.render_template("imports/show.html", record=record)
 
     @expose("/<int:import_id>/errors.csv")
     @has_access
     def errors(self, import_id: int) -> ResponseReturnValue:
-        record = db.session.get(SalesImport, import_id)
-        if record is None:
-            abort(404)
+        record = db.get_or_404(SalesImport, import_id)
         return Response(
             # a person's file: headers and reasons in the reader's language (the
             # command line's report keeps the contract's phrases, for scripts)

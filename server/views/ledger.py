@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Response, abort, stream_with_context
+from flask import Response, stream_with_context
 from flask.typing import ResponseReturnValue
-from flask_appbuilder import AppBuilder, ModelView, expose, has_access
+from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
@@ -41,40 +41,33 @@ def pretty_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)
 
 
+#: what an accrual says, on its row of the list and on its page
+_ACCRUAL_FACTS = [
+    "event",
+    "partner",
+    "program",
+    "rule_key",
+    "program_version_id",
+    "kind",
+    "amount",
+    "points",
+    "status",
+    "reason",
+    "level",
+]
+
+
 class AccrualView(ModelView):
     datamodel = SQLAInterface(Accrual)
     base_permissions = ["can_list", "can_show"]
     base_order = ("id", "desc")
     list_template = "ledger/accrual_list.html"
-    list_columns = [
-        "occurred_at",
-        "event",
-        "partner",
-        "program",
-        "rule_key",
-        "program_version_id",
-        "kind",
-        "amount",
-        "points",
-        "status",
-        "reason",
-        "level",
-    ]
+    list_columns = ["occurred_at", *_ACCRUAL_FACTS]
     show_columns = [
         "id",
         "occurred_at",
         "created_at",
-        "event",
-        "partner",
-        "program",
-        "rule_key",
-        "program_version_id",
-        "kind",
-        "amount",
-        "points",
-        "status",
-        "reason",
-        "level",
+        *_ACCRUAL_FACTS,
         "reward",
         "reverses",
         "reverses_accrual_id",
@@ -304,9 +297,7 @@ class SalesEventView(ModelView):
     @has_access
     def show(self, pk: str) -> ResponseReturnValue:
         widgets = self._show(pk)
-        event = db.session.get(SalesEvent, int(pk))
-        if event is None:
-            abort(404)
+        event = db.get_or_404(SalesEvent, int(pk))
         decisions = {
             decision.accrual_id: decision
             for decision in db.session.query(HoldDecision).filter(
@@ -364,9 +355,7 @@ class IntakeRejectionView(ModelView):
     @has_access
     def show(self, pk: str) -> ResponseReturnValue:
         widgets = self._show(pk)
-        rejection = db.session.get(IntakeRejection, int(pk))
-        if rejection is None:
-            abort(404)
+        rejection = db.get_or_404(IntakeRejection, int(pk))
         return self.render_template(
             self.show_template,
             pk=pk,
@@ -376,35 +365,4 @@ class IntakeRejectionView(ModelView):
         )
 
 
-def register_ledger_views(builder: AppBuilder) -> None:
-    """Add the Ledger menu: events, accruals, hold review and intake rejections."""
-    from server.views.holds import HoldReviewView
-
-    builder.add_view(
-        SalesEventView,
-        "Events",
-        label=_l("Events"),
-        icon="fa-shopping-cart",
-        category="Ledger",
-        category_label=_l("Ledger"),
-    )
-    builder.add_view(
-        AccrualView, "Accruals", label=_l("Accruals"), icon="fa-rub", category="Ledger"
-    )
-    builder.add_view(
-        HoldReviewView,
-        "Hold review",
-        label=_l("Hold review"),
-        icon="fa-pause-circle",
-        category="Ledger",
-    )
-    builder.add_view(
-        IntakeRejectionView,
-        "Intake rejections",
-        label=_l("Intake rejections"),
-        icon="fa-ban",
-        category="Ledger",
-    )
-
-
-__all__ = ["AccrualView", "IntakeRejectionView", "SalesEventView", "register_ledger_views"]
+__all__ = ["AccrualView", "IntakeRejectionView", "SalesEventView"]

@@ -141,58 +141,35 @@ class TagsCheck:
             ) from None
 
 
+#: a partner's record in three parts, in the order its page and its form show them
+_PARTNER_FIELDS = [
+    "code",
+    "name",
+    "kind",
+    "status",
+    "region",
+    "parent",
+    "customer_ref",
+    "tags_text",
+    "email",
+    "phone",
+    "landing_url",
+]
+_LEGAL_FIELDS = ["legal_name", "inn", "kpp", "ogrn", "legal_address"]
+_PAYOUT_FIELDS = ["bank_name", "bik", "settlement_account", "correspondent_account"]
+
+
 class PartnerView(NamedRowMessages, ModelView):
     datamodel = SQLAInterface(Partner)
     base_permissions = ["can_list", "can_show", "can_add", "can_edit"]
     list_columns = ["code", "name", "kind", "region", "parent", "status"]
     search_columns = ["code", "name", "kind", "status", "region", "inn"]
     show_fieldsets = [
-        (
-            _l("Partner"),
-            {
-                "fields": [
-                    "code",
-                    "name",
-                    "kind",
-                    "status",
-                    "region",
-                    "parent",
-                    "customer_ref",
-                    "tags_text",
-                    "email",
-                    "phone",
-                    "landing_url",
-                ]
-            },
-        ),
-        (_l("Legal details"), {"fields": ["legal_name", "inn", "kpp", "ogrn", "legal_address"]}),
-        (
-            _l("Payout details"),
-            {"fields": ["bank_name", "bik", "settlement_account", "correspondent_account"]},
-        ),
+        (_l("Partner"), {"fields": _PARTNER_FIELDS}),
+        (_l("Legal details"), {"fields": _LEGAL_FIELDS}),
+        (_l("Payout details"), {"fields": _PAYOUT_FIELDS}),
     ]
-    add_columns = edit_columns = [
-        "code",
-        "name",
-        "kind",
-        "status",
-        "region",
-        "parent",
-        "customer_ref",
-        "tags_text",
-        "email",
-        "phone",
-        "landing_url",
-        "legal_name",
-        "inn",
-        "kpp",
-        "ogrn",
-        "legal_address",
-        "bank_name",
-        "bik",
-        "settlement_account",
-        "correspondent_account",
-    ]
+    add_columns = edit_columns = [*_PARTNER_FIELDS, *_LEGAL_FIELDS, *_PAYOUT_FIELDS]
     related_views = [AttributionCodeView]
     show_template = "partners/partner_show.html"
     label_columns = {

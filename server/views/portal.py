@@ -11,8 +11,7 @@ from typing import Any
 
 from flask import Response, abort, redirect, request, send_file, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
-from flask_appbuilder import AppBuilder, BaseView, expose, has_access
-from flask_babel import lazy_gettext as _l
+from flask_appbuilder import BaseView, expose, has_access
 from flask_login import current_user
 
 from server.db.types import utcnow
@@ -202,15 +201,3 @@ class PortalView(BaseView):
         except (CommandError, StoredFileError):
             abort(404)
         return send_file(path, mimetype="application/pdf", download_name=name, as_attachment=True)
-
-
-def register_portal_views(builder: AppBuilder) -> None:
-    """Add the portal under the menu "My partner account"."""
-    builder.add_view(
-        PortalView,
-        "Portal",
-        label=_l("My account"),
-        icon="fa-user",
-        category="My partner account",
-        category_label=_l("My partner account"),
-    )

@@ -72,17 +72,7 @@ class ProgramVersionView(ModelView):
     list_columns = ["program", "number", "status", "effective_from", "effective_to", "published_at"]
     related_views = [RuleInstanceView]
     # the rules are the related tab, each in plain words (not "a-online (percent_of_sale)")
-    show_columns = [
-        "program",
-        "number",
-        "status",
-        "effective_from",
-        "effective_to",
-        "published_at",
-        "created_at",
-        "note",
-        "enrolment",
-    ]
+    show_columns = [*list_columns, "created_at", "note", "enrolment"]
     # a JSON column: searched as text it would match keys, not partners
     search_exclude_columns = ["enrolment"]
     formatters_columns = {"note": system_note, "enrolment": enrolment_in_words}

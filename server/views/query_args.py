@@ -10,6 +10,7 @@ before year 1 (``from=0001-01-01``). Absent or empty arguments give the default.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import date
 from typing import TypeVar
 
@@ -25,29 +26,40 @@ EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2999, 12, 31)
 
 E = TypeVar("E", bound=enum.Enum)
+T = TypeVar("T")
+
+
+def _query_arg(
+    name: str, default: T | None, parse: Callable[[str], T | None], refusal: str
+) -> T | None:
+    """The argument as ``parse`` reads it; ``default`` when absent or empty; 400 with
+    ``refusal`` as the reason when ``parse`` finds it unusable (None)."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    value = parse(raw)
+    if value is None:
+        abort(400, description=refusal)
+    return value
 
 
 def int_arg(
     name: str, default: int | None = None, minimum: int = 0, maximum: int = MAX_DB_INTEGER
 ) -> int | None:
     """The argument as a whole number in [minimum, maximum], else 400."""
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return default
-    digits = raw[1:] if raw[:1] in "+-" else raw
-    value = int(raw) if digits.isdigit() and len(digits) <= 20 else None
-    if value is None or not minimum <= value <= maximum:
-        abort(
-            400,
-            description=_(
-                "The query argument “%(name)s” must be a whole number from %(minimum)s to "
-                "%(maximum)s.",
-                name=name,
-                minimum=minimum,
-                maximum=maximum,
-            ),
-        )
-    return value
+
+    def whole_number(raw: str) -> int | None:
+        digits = raw[1:] if raw[:1] in "+-" else raw
+        value = int(raw) if digits.isdigit() and len(digits) <= 20 else None
+        return value if value is not None and minimum <= value <= maximum else None
+
+    refusal = _(
+        "The query argument “%(name)s” must be a whole number from %(minimum)s to %(maximum)s.",
+        name=name,
+        minimum=minimum,
+        maximum=maximum,
+    )
+    return _query_arg(name, default, whole_number, refusal)
 
 
 def page_arg(name: str = "page") -> int:
@@ -58,40 +70,36 @@ def page_arg(name: str = "page") -> int:
 def date_arg(name: str, default: date | None = None) -> date | None:
     """The argument as a YYYY-MM-DD date between :data:`EARLIEST_DATE` and
     :data:`LATEST_DATE`, else 400."""
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = date.fromisoformat(raw) if len(raw) == 10 else None
-    except ValueError:
-        value = None
-    if value is None or not EARLIEST_DATE <= value <= LATEST_DATE:
-        abort(
-            400,
-            description=_(
-                "The query argument “%(name)s” must be a date (YYYY-MM-DD) from %(earliest)s "
-                "to %(latest)s.",
-                name=name,
-                earliest=EARLIEST_DATE.isoformat(),
-                latest=LATEST_DATE.isoformat(),
-            ),
-        )
-    return value
+
+    def day(raw: str) -> date | None:
+        try:
+            value = date.fromisoformat(raw) if len(raw) == 10 else None
+        except ValueError:
+            return None
+        return value if value is not None and EARLIEST_DATE <= value <= LATEST_DATE else None
+
+    refusal = _(
+        "The query argument “%(name)s” must be a date (YYYY-MM-DD) from %(earliest)s "
+        "to %(latest)s.",
+        name=name,
+        earliest=EARLIEST_DATE.isoformat(),
+        latest=LATEST_DATE.isoformat(),
+    )
+    return _query_arg(name, default, day, refusal)
 
 
 def enum_arg(name: str, choices: type[E], default: E | None = None) -> E | None:
     """The argument as a member of ``choices`` (by value), else 400."""
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return choices(raw)
-    except ValueError:
-        abort(
-            400,
-            description=_(
-                "The query argument “%(name)s” must be one of: %(choices)s.",
-                name=name,
-                choices=", ".join(str(member.value) for member in choices),
-            ),
-        )
+
+    def choice(raw: str) -> E | None:
+        try:
+            return choices(raw)
+        except ValueError:
+            return None
+
+    refusal = _(
+        "The query argument “%(name)s” must be one of: %(choices)s.",
+        name=name,
+        choices=", ".join(str(member.value) for member in choices),
+    )
+    return _query_arg(name, default, choice, refusal)

@@ -7,10 +7,9 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, request, send_file, url_for
 from flask.typing import ResponseReturnValue
-from flask_appbuilder import AppBuilder, BaseView, expose, has_access
+from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from server.db.types import utcnow
 from server.errors import CommandError
@@ -195,14 +194,3 @@ class StatementView(BaseView):
         else:
             flash(_("%(n)s payouts recorded in the ledger.", n=len(rows)), "success")
         return redirect(url_for(".show", close_id=close_id))
-
-
-def register_statement_views(builder: AppBuilder) -> None:
-    """Add Ledger → Statements."""
-    builder.add_view(
-        StatementView,
-        "Statements",
-        label=_l("Statements"),
-        icon="fa-file-pdf-o",
-        category="Ledger",
-    )

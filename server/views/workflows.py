@@ -21,9 +21,8 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_appbuilder import AppBuilder, BaseView, expose, has_access
+from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from server.campaigns.models import Campaign, CampaignStatus
@@ -178,9 +177,7 @@ class WorkflowBoardView(BaseView):
     @expose("/diagram/<int:pk>.svg")
     @has_access
     def diagram(self, pk: int) -> ResponseReturnValue:
-        definition = db.session.get(WorkflowDefinition, pk)
-        if definition is None:
-            abort(404)
+        definition = db.get_or_404(WorkflowDefinition, pk)
         svg = render_svg(spec_of(definition), current_language(), request.args.get("state"))
         return Response(svg, mimetype="image/svg+xml")
 
@@ -279,9 +276,7 @@ class WorkflowBoardView(BaseView):
             kind = EvidenceKind(request.form.get("kind", ""))
         except ValueError:
             abort(400)
-        instance = db.session.get(WorkflowInstance, pk)
-        if instance is None:
-            abort(404)
+        instance = db.get_or_404(WorkflowInstance, pk)
         name = request.form.get("name", "")
         if name not in dict(evidence_choices(spec_of(instance.definition))[kind]):
             abort(
@@ -383,9 +378,7 @@ class WorkflowEditorView(BaseView):
     @expose("/edit/<int:pk>", methods=["GET", "POST"])
     @has_access
     def edit(self, pk: int) -> ResponseReturnValue:
-        definition = db.session.get(WorkflowDefinition, pk)
-        if definition is None:
-            abort(404)
+        definition = db.get_or_404(WorkflowDefinition, pk)
         if request.method == "POST":
             return self._save(definition)
         _spec, issues = check_definition(definition.source_yaml, str(definition))
@@ -417,9 +410,7 @@ class WorkflowEditorView(BaseView):
     @expose("/migrate/<int:pk>", methods=["GET", "POST"])
     @has_access
     def migrate(self, pk: int) -> ResponseReturnValue:
-        definition = db.session.get(WorkflowDefinition, pk)
-        if definition is None:
-            abort(404)
+        definition = db.get_or_404(WorkflowDefinition, pk)
         spec = spec_of(definition)
         mapping = {
             key[len("map-") :]: value
@@ -448,22 +439,3 @@ class WorkflowEditorView(BaseView):
             csrf=csrf_token(),
             title=_("Move running instances to %(name)s", name=str(definition)),
         )
-
-
-def register_workflow_views(builder: AppBuilder) -> None:
-    """Add the boards and the editor under the Onboarding menu."""
-    builder.add_view(
-        WorkflowBoardView,
-        "Onboarding boards",
-        label=_l("Onboarding boards"),
-        icon="fa-columns",
-        category="Onboarding",
-        category_label=_l("Onboarding"),
-    )
-    builder.add_view(
-        WorkflowEditorView,
-        "Workflow editor",
-        label=_l("Workflow editor"),
-        icon="fa-sitemap",
-        category="Onboarding",
-    )

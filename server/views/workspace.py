@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Response, abort, flash, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_appbuilder import AppBuilder, BaseView, expose, has_access
+from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from rq.exceptions import NoSuchJobError
@@ -93,10 +93,7 @@ CHANNEL_LABELS = {"online": _l("online"), "offline": _l("offline")}
 
 
 def _version(pk: int) -> ProgramVersion:
-    version = db.session.get(ProgramVersion, pk)
-    if version is None:
-        abort(404)
-    return version
+    return db.get_or_404(ProgramVersion, pk)
 
 
 #: the fields of the "New program" form
@@ -444,9 +441,7 @@ class ProgramWorkspaceView(BaseView):
     def program(self, pk: int) -> ResponseReturnValue:
         """A program's partners: who takes part today (or from a scheduled version), since
         when, with counts by region and by type."""
-        program = db.session.get(Program, pk)
-        if program is None:
-            abort(404)
+        program = db.get_or_404(Program, pk)
         today = date.today()
         members = partners_of_program(program, today)
         by_region: dict[str, int] = {}
@@ -617,15 +612,3 @@ class ProgramWorkspaceView(BaseView):
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="backtest-{job_id}.csv"'},
         )
-
-
-def register_workspace_views(builder: AppBuilder) -> None:
-    """Add the workspace screens under the Programs menu."""
-    builder.add_view(
-        ProgramWorkspaceView,
-        "Programs workspace",
-        label=_l("Programs workspace"),
-        icon="fa-magic",
-        category="Programs",
-        category_label=_l("Programs"),
-    )
