@@ -170,6 +170,23 @@ def _empty_draft(program_id: int, actor_id: int | None, note: str | None) -> Pro
     )
 
 
+def _audit_new_draft(
+    draft: ProgramVersion, actor_id: int | None, action: str, comment: str | None
+) -> None:
+    """Flush a new draft (added to the session) and audit it as
+    ``program_version.<action>``: every way a draft is opened leaves the same entry."""
+    db.session.flush()
+    record(
+        actor_id,
+        f"program_version.{action}",
+        ENTITY,
+        draft.id,
+        None,
+        version_snapshot(draft),
+        comment=comment,
+    )
+
+
 def _refuse_second_draft(program: Program) -> None:
     """One open draft per program: a second one would fork the first behind its
     author's back (two managers' edits, one published over the other). Call under the
@@ -200,15 +217,8 @@ def new_draft(
     copy_rules(source, draft)
     draft.enrolment = stored_enrolment(source.enrolment)
     db.session.add(draft)
-    db.session.flush()
-    record(
-        actor_id,
-        f"program_version.{action}",
-        ENTITY,
-        draft.id,
-        None,
-        version_snapshot(draft),
-        comment=notes.draft_comment(source.number, draft.number, note),
+    _audit_new_draft(
+        draft, actor_id, action, notes.draft_comment(source.number, draft.number, note)
     )
     db.session.commit()
     return draft
@@ -575,16 +585,7 @@ def _new_draft_from_spec(
     db.session.add(draft)
     draft.rules.extend(rule_instances(spec, campaigns))
     draft.enrolment = stored_enrolment(spec.enrolment)
-    db.session.flush()
-    record(
-        actor_id,
-        f"program_version.{action}",
-        ENTITY,
-        draft.id,
-        None,
-        version_snapshot(draft),
-        comment=comment or note,
-    )
+    _audit_new_draft(draft, actor_id, action, comment or note)
     return draft
 
 
