@@ -37,6 +37,7 @@ from server.partners.validation import (
 from server.programs.queries import programs_of_partner
 from server.views.codes import AttributionCodeView
 from server.views.crud import NamedRowMessages
+from server.workflows.catalogue import FIELD_TITLES
 
 PROBLEM_MESSAGES: dict[FieldProblem, LazyString] = {
     FieldProblem.time_zone_unknown: _l(
@@ -172,26 +173,13 @@ class PartnerView(NamedRowMessages, ModelView):
     add_columns = edit_columns = [*_PARTNER_FIELDS, *_LEGAL_FIELDS, *_PAYOUT_FIELDS]
     related_views = [AttributionCodeView]
     show_template = "partners/partner_show.html"
+    # the record's own fields are titled as the onboarding checklist titles them
     label_columns = {
-        "code": _l("Code"),
-        "name": _l("Name"),
+        **FIELD_TITLES["partner"],
         "kind": _l("Kind"),
         "region": _l("Region"),
         "parent": _l("Recruited by"),
         "status": _l("Status"),
-        "customer_ref": _l("Customer ref"),
-        "legal_name": _l("Legal name"),
-        "inn": _l("INN"),
-        "kpp": _l("KPP"),
-        "ogrn": _l("OGRN"),
-        "legal_address": _l("Legal address"),
-        "bank_name": _l("Bank"),
-        "bik": _l("BIK"),
-        "settlement_account": _l("Settlement account"),
-        "correspondent_account": _l("Correspondent account"),
-        "landing_url": _l("Landing page"),
-        "email": _l("E-mail"),
-        "phone": _l("Phone"),
         "tags_text": _l("Tags"),
     }
     description_columns = {
