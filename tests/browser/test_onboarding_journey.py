@@ -18,9 +18,17 @@ from server.documents.contracts import mark_contract_sent, record_signed_contrac
 from server.documents.models import Contract
 from server.extensions import db
 from server.security.roles import Role
-from server.workflows.models import WorkflowInstance
 from tests.browser.conftest import log_in, screenshot
-from tests.integration.workflows.conftest import PASSWORD, add_partner, make_user, run_worker
+from tests.integration.workflows.conftest import (  # noqa: F401  (wf_app: a fixture)
+    PASSWORD,
+    add_partner,
+    instance_state,
+    make_user,
+    run_worker,
+    seed_onboarding,
+    start_workflow,
+    wf_app,
+)
 
 TITLE = "Онбординг бренд-амбассадора"
 #: keys of the ambassador workflow a person must never read on its screens
@@ -43,30 +51,18 @@ KEYS = (
 
 
 @pytest.fixture
-def ambassador_world(app: Flask, tmp_path: Path) -> Iterator[dict[str, int | str]]:
+def ambassador_world(wf_app: Flask) -> Iterator[dict[str, int | str]]:  # noqa: F811
     from flask_appbuilder.security.sqla.models import User
 
     from server.partners.models import PartnerKind
-    from server.workflows.definitions import import_definition_files
-    from tests.integration.documents.conftest import make_world
-    from tests.integration.workflows.conftest import REPO, start_workflow
 
-    app.config["FILES_DIR"] = str(tmp_path / "files")
-    app.config["WORKFLOW_ACTION_RETRY_INTERVALS"] = [0]
-    with app.app_context():
-        make_world()
-        import_definition_files(REPO / "workflows")
+    with wf_app.app_context():
+        seed_onboarding()
         partner_id = add_partner("AMB-NEW", PartnerKind.ambassador)  # with an e-mail only
         manager_id = make_user(Role.MANAGER)
         instance = start_workflow("partner", partner_id, manager_id)
         username = db.session.get(User, manager_id).username
         yield {"partner_id": partner_id, "instance_id": instance.id, "username": username}
-
-
-def _state(app: Flask, instance_id: int) -> str:
-    with app.app_context():
-        db.session.expire_all()
-        return db.session.get(WorkflowInstance, instance_id).state
 
 
 def _menu(page: Page, category: str, item: str) -> None:
@@ -149,7 +145,7 @@ def test_onboarding_manager_follows_the_checklist_in_russian(
     _assert_no_keys(page)
     assert (_item(page, "field_filled", "email").get_attribute("class") or "").count("pf-met") == 1
     _take(page, "Принять заявку")
-    assert _state(app, instance_id) == "goals"
+    assert instance_state(app, instance_id) == "goals"
 
     # -- goals: the phone is missing; the checklist links to the partner's form ---
     phone = _item(page, "field_filled", "phone")
@@ -166,7 +162,7 @@ def test_onboarding_manager_follows_the_checklist_in_russian(
         _open_instance(page)
     assert "pf-met" in (_item(page, "field_filled", "phone").get_attribute("class") or "")
     _take(page, "Цели согласованы")
-    assert _state(app, instance_id) == "selection"
+    assert instance_state(app, instance_id) == "selection"
 
     # -- selection: a document and an approval, each done from its own line ------
     screenshot(page, "onboarding-ru-selection")
@@ -186,7 +182,7 @@ def test_onboarding_manager_follows_the_checklist_in_russian(
     assert "Курс бренд-амбассадора" in page.inner_text(".pf-evidence select[name=name] >> nth=1")
     _assert_no_keys(page)
     _take(page, "Одобрить партнёра")
-    assert _state(app, instance_id) == "contract"
+    assert instance_state(app, instance_id) == "contract"
 
     # -- contract: the manager sees its state and who records the signature -------
     run_worker(app)  # generate_contract and the e-mail, then the PDF
@@ -208,14 +204,14 @@ def test_onboarding_manager_follows_the_checklist_in_russian(
     page.reload()
     assert "pf-met" in (_item(page, "contract_signed").get_attribute("class") or "")
     _take(page, "Договор подписан")
-    assert _state(app, instance_id) == "training"
+    assert instance_state(app, instance_id) == "training"
 
     # -- training: tick the course off, then the step opens -----------------------
     course = _item(page, "training_completed", "brand_ambassador")
     with page.expect_navigation():
         course.locator("button").click()
     _take(page, "Обучение пройдено")
-    assert _state(app, instance_id) == "activation"
+    assert instance_state(app, instance_id) == "activation"
     run_worker(app)
     page.reload()
     _assert_no_keys(page)

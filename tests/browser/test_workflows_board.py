@@ -4,7 +4,6 @@ application to monitoring, with a real worker running the actions in between."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,33 +16,30 @@ from server.extensions import db
 from server.partners.models import Partner, PartnerStatus
 from server.security.roles import Role
 from server.workflows.engine import UploadedFile, record_evidence
-from server.workflows.models import EvidenceKind, WorkflowInstance
+from server.workflows.models import EvidenceKind
 from tests.browser.conftest import log_in, screenshot
-from tests.integration.workflows.conftest import (
+from tests.integration.workflows.conftest import (  # noqa: F401  (wf_app: a fixture)
     PASSWORD,
     add_partner,
+    instance_state,
     make_user,
     run_worker,
+    seed_onboarding,
     start_workflow,
+    wf_app,
 )
 
 KEY = "onboarding-online-affiliate"
 
 
 @pytest.fixture
-def onboarding_world(app: Flask, tmp_path: Path) -> Iterator[dict[str, int | str]]:
+def onboarding_world(wf_app: Flask) -> Iterator[dict[str, int | str]]:  # noqa: F811
     from flask_appbuilder.security.sqla.models import User
 
     from server.partners.models import PartnerKind
-    from server.workflows.definitions import import_definition_files
-    from tests.integration.documents.conftest import make_world
-    from tests.integration.workflows.conftest import REPO
 
-    app.config["FILES_DIR"] = str(tmp_path / "files")
-    app.config["WORKFLOW_ACTION_RETRY_INTERVALS"] = [0]
-    with app.app_context():
-        make_world()
-        import_definition_files(REPO / "workflows")
+    with wf_app.app_context():
+        seed_onboarding()
         partner_id = add_partner(
             "WEB-DRAG",
             PartnerKind.online_affiliate,
@@ -64,12 +60,6 @@ def onboarding_world(app: Flask, tmp_path: Path) -> Iterator[dict[str, int | str
         record_evidence(instance.id, EvidenceKind.training, "affiliate_basics", manager_id)
         username = db.session.get(User, manager_id).username
         yield {"partner_id": partner_id, "instance_id": instance.id, "username": username}
-
-
-def _state(app: Flask, instance_id: int) -> str:
-    with app.app_context():
-        db.session.expire_all()
-        return db.session.get(WorkflowInstance, instance_id).state
 
 
 def _drag(page: Page, target_state: str) -> None:
@@ -101,7 +91,7 @@ def test_workflows_manager_drags_partner_through_board(
 
     for state in ("goals", "selection", "contract"):
         _drag(page, state)
-        assert _state(app, instance_id) == state
+        assert instance_state(app, instance_id) == state
     assert page.locator(".pf-card", has_text="WEB-DRAG").locator(".label-info").count() == 1
 
     run_worker(app)  # generate_contract + notify, then the PDF render
@@ -120,7 +110,7 @@ def test_workflows_manager_drags_partner_through_board(
         page.locator(".pf-card", has_text="WEB-DRAG").locator(
             'button[data-trigger="start_monitoring"]'
         ).click()
-    assert _state(app, instance_id) == "monitoring"
+    assert instance_state(app, instance_id) == "monitoring"
     screenshot(page, "workflows-board-monitoring")
     with app.app_context():
         assert db.session.get(Partner, onboarding_world["partner_id"]).status is (

@@ -59,6 +59,22 @@ def wf_app(app: Flask, tmp_path: Path) -> Iterator[Flask]:
     yield app
 
 
+def seed_onboarding() -> None:
+    """The documents' world (regions, terms, templates) and the shipped workflow
+    definitions: where every onboarding starts. Inside an app context."""
+    make_world()
+    import_definition_files(REPO / "workflows")
+
+
+def instance_state(app: Flask, instance_id: int) -> str:
+    """The instance's state as stored now (another thread, the live server, moved it)."""
+    with app.app_context():
+        db.session.expire_all()
+        instance = db.session.get(WorkflowInstance, instance_id)
+        assert instance is not None
+        return instance.state
+
+
 def make_user(role: Role) -> int:
     username = f"u-{role.value.lower()}-{uuid.uuid4().hex[:6]}"
     return create_user(
@@ -87,8 +103,7 @@ def onboarding(wf_app: Flask) -> Iterator[Onboarding]:
     """World + seed definitions + an online affiliate in region A applying; command
     messages in English (the default locale is Russian)."""
     with wf_app.app_context(), force_locale("en"):
-        make_world()
-        import_definition_files(REPO / "workflows")
+        seed_onboarding()
         partner_id = add_partner("WEB-NEW", PartnerKind.online_affiliate)
         yield Onboarding(partner_id, make_user(Role.MANAGER), make_user(Role.LEGAL))
 
