@@ -90,6 +90,9 @@ def test_timeline_records_evidence_and_shows_guards(wf_app: Flask, onboarding: O
     timeline = page.split('id="pf-timeline"')[1].split("</table>")[0]
     assert "<strong>Application</strong>" in timeline and ">start<" in timeline
     assert "application" not in timeline and "(start)" not in timeline
+    # nothing has run at the application step: the actions table says so, not a bare head
+    actions = page.split('id="pf-actions"')[1].split("</table>")[0]
+    assert "No actions have run for this partner yet." in actions
     response = _upload_document(client, instance_id, "tax_status", b"%PDF-1.4 doc", "tax.pdf")
     assert response.status_code == 302
     # a name this workflow does not ask for is refused with a reason
