@@ -298,7 +298,11 @@ def connect(data_file: str | Path, idle_seconds: int = DEFAULT_IDLE_SECONDS) -> 
 
 
 def die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """``preexec_fn`` of a child process: the kernel sends it SIGTERM when its parent dies."""
+    """The kernel sends this process SIGTERM when its parent dies.
+
+    A ``preexec_fn`` for children started with :mod:`subprocess`, and the worker's
+    after-fork hook (a fork does not inherit the setting).
+    """
     import ctypes
 
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)

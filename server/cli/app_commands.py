@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -122,8 +123,13 @@ def db_revision(message: str) -> None:
 @clear_errors
 def worker(burst: bool, queues: tuple[str, ...]) -> None:
     """Run an rq worker inside the app (one app per process, built once)."""
+    from server.embedded_redis import die_with_parent
     from server.tasks.worker import run_worker
 
+    # rq forks the scheduler and a work horse per job; a fork loses the death signal
+    # this process may have, so each fork asks for its own: killed outright, the worker
+    # takes them with it instead of leaving a scheduler running for good.
+    os.register_at_fork(after_in_child=die_with_parent)
     run_worker(make_app(), burst=burst, queues=list(queues) or None)
 
 

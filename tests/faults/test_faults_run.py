@@ -70,3 +70,23 @@ def test_a_killed_run_leaves_no_process_behind(tmp_path: Path) -> None:
             IDLE_SECONDS + 20,
             "the embedded Redis to exit with its last client",
         )
+
+
+def test_a_killed_worker_takes_its_scheduler_with_it(tmp_path: Path) -> None:
+    """rq forks the worker's scheduler, and a fork does not inherit the death signal
+    ``partnerflow run`` gives its children. Killed while starting (``run`` killed as the
+    web server comes up), the worker used to leave its scheduler running for good."""
+    with deployment(tmp_path, EMBEDDED_REDIS_IDLE_SECONDS=str(IDLE_SECONDS)) as running:
+        worker = running.start(str(BIN / "partnerflow"), "worker")
+        command = psutil.Process(worker.pid).cmdline()
+
+        def forks() -> list[psutil.Process]:
+            assert worker.poll() is None, running.logs()
+            children = psutil.Process(worker.pid).children()
+            return [child for child in children if child.cmdline() == command]
+
+        scheduler = wait_for(forks, 90, "the worker's scheduler")
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        _, alive = psutil.wait_procs(scheduler, timeout=15)
+        assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
