@@ -102,7 +102,7 @@ class SalesEvent(Model):
     status: Mapped[EventStatus] = mapped_column(str_enum(EventStatus), default=EventStatus.pending)
     rejection_reason: Mapped[str | None] = mapped_column(sa.String(200))
     #: set when a sale reported by two channels was merged into an earlier one
-    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("events.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("events.id"), index=True)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
 
     partner: Mapped[Partner | None] = relationship()
@@ -159,7 +159,9 @@ class Accrual(Model):
     reward: Mapped[str | None] = mapped_column(sa.String(300))
     #: for reversals: the sale's external id, as the spec's output names it
     reverses: Mapped[str | None] = mapped_column(sa.String(200))
-    reverses_accrual_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accruals.id"))
+    reverses_accrual_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("accruals.id"), index=True
+    )
     occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -187,7 +189,9 @@ class HoldDecision(Model):
     comment: Mapped[str | None] = mapped_column(sa.Text)
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ab_user.id"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    ledger_accrual_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accruals.id"))
+    ledger_accrual_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("accruals.id"), index=True
+    )
 
 
 class IntakeRejection(Model):
