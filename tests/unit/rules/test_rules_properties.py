@@ -56,8 +56,14 @@ def partners(draw: st.DrawFn) -> list[dict[str, Any]]:
                 "id": pid,
                 "type": draw(st.sampled_from(["online_affiliate", "offline_point", "ambassador"])),
                 "region": draw(st.sampled_from(REGIONS)),
-                # parents only among earlier partners: never a cycle
-                "parent": draw(st.one_of(st.none(), st.sampled_from(PARTNER_IDS[:i])))
+                # parents only among earlier partners: never a cycle. The one just
+                # before is drawn as often as all the others, so chains two or three
+                # deep (level 2 and 3 of an override) are common, not rare.
+                "parent": draw(
+                    st.one_of(
+                        st.none(), st.just(PARTNER_IDS[i - 1]), st.sampled_from(PARTNER_IDS[:i])
+                    )
+                )
                 if i
                 else None,
                 "status": draw(st.sampled_from(["active"] * 4 + ["suspended", "onboarding"])),
