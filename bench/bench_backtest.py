@@ -36,7 +36,6 @@ TARGET_SECONDS, TARGET_EVENTS = 60.0, 100_000
 def run(events_count: int, backend: str) -> dict[str, Any]:
     import sqlalchemy as sa
     from flask_migrate import upgrade
-    from rq import SimpleWorker
 
     from server import embedded_redis
     from server.app import create_app
@@ -53,7 +52,7 @@ def run(events_count: int, backend: str) -> dict[str, Any]:
     from server.rules.program import load_program_file
     from server.security.commands import sync_roles
     from server.tasks.backtest import enqueue_backtest
-    from server.tasks.worker import set_worker_app
+    from server.tasks.worker import SimpleWorker, set_worker_app
 
     folder = Path(tempfile.mkdtemp(prefix="pf-bench-backtest-"))
     postgres = None

@@ -189,9 +189,7 @@ class HoldDecision(Model):
     comment: Mapped[str | None] = mapped_column(sa.Text)
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ab_user.id"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    ledger_accrual_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("accruals.id"), index=True
-    )
+    ledger_accrual_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accruals.id"), index=True)
 
 
 class IntakeRejection(Model):

@@ -7,12 +7,16 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
+import rq
 from flask import Flask, has_app_context
-from rq import Worker
+from rq.worker import BaseWorker
 
 from server.queues import get_queue, redis_connection
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: seconds the command-channel reader waits per read (rq's own is 60)
+COMMAND_READ_SECONDS = 1.0
 
 _APP: Flask | None = None
 _APP_PID: int | None = None
@@ -42,6 +46,36 @@ def app_job(function: F) -> F:
             return function(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+class _PromptExit(BaseWorker):
+    """rq's subscription to its command channel (stop a job, shut down), read in short
+    slices so that a worker leaves as soon as it is done.
+
+    rq reads the channel in 60-second slices, and redis-py 8 stops the reader by waiting
+    for the slice in progress. When the reader took the unsubscribe reply before the stop
+    reached it, a worker that had finished its work waited up to a minute to exit: every
+    burst run and every stop, most often on a loaded machine (seen in 15 tests of one
+    full suite run, each 60 s long).
+    """
+
+    def subscribe(self) -> None:
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        # rq declares the attribute as None only
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]
+            sleep_time=COMMAND_READ_SECONDS,
+            daemon=True,
+            exception_handler=self._pubsub_exception_handler,
+        )
+
+
+class Worker(_PromptExit, rq.Worker):
+    """The worker of ``partnerflow worker``: forks a work horse per job."""
+
+
+class SimpleWorker(_PromptExit, rq.SimpleWorker):
+    """A worker that runs jobs in its own process (the tests' and benchmarks' burst runs)."""
 
 
 def run_worker(app: Flask, burst: bool = False, queues: list[str] | None = None) -> None:

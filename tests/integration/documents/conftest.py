@@ -10,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import rq
 import sqlalchemy as sa
 from flask import Flask
 
@@ -25,7 +24,7 @@ from server.programs.commands import add_program_version
 from server.queues import get_queue
 from server.rules.program import load_program_file
 from server.tasks.documents import DOCUMENTS_QUEUE, enqueue_contract_renders
-from server.tasks.worker import set_worker_app
+from server.tasks.worker import SimpleWorker, set_worker_app
 
 ISSUED_ON = date(2026, 11, 20)
 
@@ -110,7 +109,7 @@ def run_documents_worker(app: Flask) -> None:
     """Run the documents queue to empty with a real rq worker (in this process)."""
     set_worker_app(app)
     queue = get_queue(DOCUMENTS_QUEUE, app)
-    rq.SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
 
 
 def agreement_ru() -> ContractTemplate:

@@ -13,7 +13,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from rq import SimpleWorker
 
 from server.extensions import db
 from server.ledger.evaluation import PENDING
@@ -25,7 +24,7 @@ from server.queues import get_queue, redis_connection
 from server.rules.partners import load_partners_file
 from server.rules.program import load_program_file
 from server.security.api_keys import create_api_key
-from server.tasks.worker import set_worker_app
+from server.tasks.worker import SimpleWorker, set_worker_app
 from tests.conftest import SHARED_DIR
 
 EXAMPLES = SHARED_DIR / "spec" / "examples"

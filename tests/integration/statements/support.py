@@ -3,7 +3,6 @@ tests/support/factories.py; logins: tests/support/web.py)."""
 
 from __future__ import annotations
 
-import rq
 from flask import Flask
 
 
@@ -15,10 +14,10 @@ def run_documents_worker(app: Flask, max_jobs: int | None = None) -> None:
 def run_worker_on(app: Flask, name: str, max_jobs: int | None = None) -> None:
     """Run queue ``name`` with a real rq worker (in this process) until it is empty."""
     from server.queues import get_queue, redis_connection
-    from server.tasks.worker import set_worker_app
+    from server.tasks.worker import SimpleWorker, set_worker_app
 
     set_worker_app(app)
     with app.app_context():
         queue = get_queue(name, app)
-        worker = rq.SimpleWorker([queue], connection=redis_connection(app))
+        worker = SimpleWorker([queue], connection=redis_connection(app))
         worker.work(burst=True, max_jobs=max_jobs)

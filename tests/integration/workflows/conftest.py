@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import rq
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale
@@ -30,7 +29,7 @@ from server.security.commands import NewUser, create_user
 from server.security.roles import Role
 from server.tasks.documents import DOCUMENTS_QUEUE
 from server.tasks.events import request_evaluation
-from server.tasks.worker import set_worker_app
+from server.tasks.worker import SimpleWorker, set_worker_app
 from server.tasks.workflows import WORKFLOWS_QUEUE, queue_instance_actions
 from server.workflows import engine
 from server.workflows.definitions import import_definition_files
@@ -161,7 +160,7 @@ def run_worker(app: Flask) -> None:
     """Run the workflow and document queues to empty with a real rq worker."""
     set_worker_app(app)
     queues = [get_queue(WORKFLOWS_QUEUE, app), get_queue(DOCUMENTS_QUEUE, app)]
-    rq.SimpleWorker(queues, connection=queues[0].connection).work(burst=True)
+    SimpleWorker(queues, connection=queues[0].connection).work(burst=True)
 
 
 def login(app: Flask, user_id: int) -> FlaskClient:

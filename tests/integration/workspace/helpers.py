@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from rq import SimpleWorker
 
 from server.ledger.intake import ingest_batch
 from server.partners.commands import import_partners
@@ -20,7 +19,7 @@ from server.rules.partners import load_partners_file
 from server.rules.program import load_program_file
 from server.security.commands import NewUser, create_user
 from server.security.roles import Role
-from server.tasks.worker import set_worker_app
+from server.tasks.worker import SimpleWorker, set_worker_app
 from tests.conftest import SHARED_DIR
 
 BASIC = SHARED_DIR / "spec" / "examples" / "basic"
