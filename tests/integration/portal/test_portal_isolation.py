@@ -9,11 +9,11 @@ import io
 import re
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -27,14 +27,37 @@ from server.security.commands import NewUser, create_user
 from server.security.roles import Role
 from server.statements.commands import close_period, render_statement, statement_ids
 from server.statements.models import Statement
+from tests.conftest import _empty_tables
+from tests.support.clock import SUITE_NOW
 
 DEMO_PARTNER = "A-AMB-01"
 
 
-@pytest.fixture
-def world(app: Flask, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    app.config["FILES_DIR"] = str(tmp_path / "files")
-    with app.app_context():
+@pytest.fixture(scope="module")
+def app(
+    migrated_database: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    """One app for the module: the world below (the demo, a closed month, two partners'
+    contracts and statements rendered) takes 11 to 15 s to build, and the tests read it.
+    The one test that writes (the QR sheet) adds a code and a login nobody else counts.
+    """
+    from server.app import create_app
+    from server.queues import redis_connection
+
+    application = create_app(dict(migrated_database["config"]))
+    application.config["DB_BACKEND"] = migrated_database["backend"]
+    application.config["FILES_DIR"] = str(tmp_path_factory.mktemp("files"))
+    redis_connection(application).flushdb()
+    try:
+        yield application
+    finally:
+        _empty_tables(application)
+
+
+@pytest.fixture(scope="module")
+def world(app: Flask) -> dict[str, Any]:
+    # built on the suite's day, as the function-scoped clock gives every test
+    with time_machine.travel(SUITE_NOW, tick=True), app.app_context():
         load_demo()
         mine = db.session.scalars(sa.select(Partner).where(Partner.code == DEMO_PARTNER)).one()
         close_id = close_period(date(2026, 6, 1), date(2026, 6, 30))
@@ -90,7 +113,7 @@ def world(app: Flask, tmp_path: Path) -> Iterator[dict[str, Any]]:
             ),
         }
     # requests run outside the app context, each in its own, as a server runs them
-    yield ids
+    return ids
 
 
 def _demo_partner(app: Flask) -> FlaskClient:
@@ -141,29 +164,6 @@ def test_exports_and_filters_carry_only_the_partners_rows(
     # filters from the admin list (partner id) are ignored, never widen the list
     filtered = client.get(f"/portal/accruals.csv?_flt_0_partner={world['other']}&partner=x")
     assert len(list(csv.DictReader(io.StringIO(filtered.data.decode("utf-8-sig"))))) == len(rows)
-
-
-def test_the_qr_sheet_is_offered_only_where_it_can_be_printed(
-    app: Flask, world: dict[str, Any]
-) -> None:
-    # Regression: an ambassador given a QR code saw the sheet's link, which answered 404
-    with app.app_context():
-        generate_code(NewCode(partner_id=world["mine"], kind=CodeKind.qr))
-        point = db.session.get(AttributionCode, world["other_code"]).partner
-        assert point.kind is PartnerKind.offline_point
-        create_user(
-            NewUser("point", "point-pass-1", Role.PARTNER, "P", "P", "p@x.test", point.code)
-        )
-        point_codes = [c.id for c in point.codes if c.kind is CodeKind.qr]
-    ambassador = _demo_partner(app).get("/portal/codes").text
-    assert 'id="codes"' in ambassador and "sheet.pdf" not in ambassador
-    client = app.test_client()
-    client.post("/login/", data={"username": "point", "password": "point-pass-1"})
-    assert "sheet.pdf" in client.get("/portal/codes").text
-    assert client.get("/portal/codes/sheet.pdf").data.startswith(b"%PDF")
-    with app.app_context():
-        revoke_codes(point_codes)
-    assert "sheet.pdf" not in client.get("/portal/codes").text
 
 
 def test_another_partners_ids_are_not_found_anywhere(app: Flask, world: dict[str, Any]) -> None:
@@ -224,3 +224,27 @@ def test_staff_and_anonymous_have_no_portal(app: Flask, world: dict[str, Any]) -
     assert manager.get("/portal/").status_code in (302, 403)  # no Portal permission
     admin = login(app, Role.ADMIN)
     assert admin.get("/portal/").status_code == 403  # allowed, but acts for no partner
+
+
+# Last: it revokes the other partner's QR codes, which the tests above look for
+def test_the_qr_sheet_is_offered_only_where_it_can_be_printed(
+    app: Flask, world: dict[str, Any]
+) -> None:
+    # Regression: an ambassador given a QR code saw the sheet's link, which answered 404
+    with app.app_context():
+        generate_code(NewCode(partner_id=world["mine"], kind=CodeKind.qr))
+        point = db.session.get(AttributionCode, world["other_code"]).partner
+        assert point.kind is PartnerKind.offline_point
+        create_user(
+            NewUser("point", "point-pass-1", Role.PARTNER, "P", "P", "p@x.test", point.code)
+        )
+        point_codes = [c.id for c in point.codes if c.kind is CodeKind.qr]
+    ambassador = _demo_partner(app).get("/portal/codes").text
+    assert 'id="codes"' in ambassador and "sheet.pdf" not in ambassador
+    client = app.test_client()
+    client.post("/login/", data={"username": "point", "password": "point-pass-1"})
+    assert "sheet.pdf" in client.get("/portal/codes").text
+    assert client.get("/portal/codes/sheet.pdf").data.startswith(b"%PDF")
+    with app.app_context():
+        revoke_codes(point_codes)
+    assert "sheet.pdf" not in client.get("/portal/codes").text
