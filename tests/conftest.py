@@ -8,6 +8,7 @@ Redis is real: an embedded server (``server.embedded_redis``) for the session.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -172,18 +173,30 @@ def _empty_tables(app: Flask) -> None:
         db.session.commit()
 
 
-@pytest.fixture
-def app(migrated_database: dict[str, Any]) -> Iterator[Flask]:
+@contextlib.contextmanager
+def app_over(migrated_database: dict[str, Any], **config: Any) -> Iterator[Flask]:
+    """An app over the session's database for one backend; its rows are deleted after.
+
+    ``config`` overrides the test configuration (``WTF_CSRF_ENABLED``, ``FILES_DIR``).
+    The fixture ``app`` gives one per test; a module whose tests only read a costly
+    world (the demo) builds one per module with it.
+    """
     from server.app import create_app
     from server.queues import redis_connection
 
-    application = create_app(dict(migrated_database["config"]))
+    application = create_app({**migrated_database["config"], **config})
     application.config["DB_BACKEND"] = migrated_database["backend"]
     redis_connection(application).flushdb()  # queues, flags and counters of earlier tests
     try:
         yield application
     finally:
         _empty_tables(application)
+
+
+@pytest.fixture
+def app(migrated_database: dict[str, Any]) -> Iterator[Flask]:
+    with app_over(migrated_database) as application:
+        yield application
 
 
 @pytest.fixture

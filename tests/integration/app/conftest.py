@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.conftest import _empty_tables
+from tests.conftest import app_over
 
 
 @pytest.fixture(scope="module")
@@ -19,16 +19,9 @@ def demo_app(migrated_database: dict[str, Any]) -> Iterator[Flask]:
     load; they write nothing (that is what they check), and a test that does write
     creates and removes its own rows.
     """
-    from server.app import create_app
     from server.demo.commands import load_demo
-    from server.queues import redis_connection
 
-    application = create_app({**migrated_database["config"], "WTF_CSRF_ENABLED": True})
-    application.config["DB_BACKEND"] = migrated_database["backend"]
-    redis_connection(application).flushdb()
-    with application.app_context():
-        load_demo()
-    try:
+    with app_over(migrated_database, WTF_CSRF_ENABLED=True) as application:
+        with application.app_context():
+            load_demo()
         yield application
-    finally:
-        _empty_tables(application)

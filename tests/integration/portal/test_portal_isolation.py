@@ -27,7 +27,7 @@ from server.security.commands import NewUser, create_user
 from server.security.roles import Role
 from server.statements.commands import close_period, render_statement, statement_ids
 from server.statements.models import Statement
-from tests.conftest import _empty_tables
+from tests.conftest import app_over
 from tests.support.clock import SUITE_NOW
 
 DEMO_PARTNER = "A-AMB-01"
@@ -41,17 +41,9 @@ def app(
     contracts and statements rendered) takes 11 to 15 s to build, and the tests read it.
     The one test that writes (the QR sheet) adds a code and a login nobody else counts.
     """
-    from server.app import create_app
-    from server.queues import redis_connection
-
-    application = create_app(dict(migrated_database["config"]))
-    application.config["DB_BACKEND"] = migrated_database["backend"]
-    application.config["FILES_DIR"] = str(tmp_path_factory.mktemp("files"))
-    redis_connection(application).flushdb()
-    try:
+    files = str(tmp_path_factory.mktemp("files"))
+    with app_over(migrated_database, FILES_DIR=files) as application:
         yield application
-    finally:
-        _empty_tables(application)
 
 
 @pytest.fixture(scope="module")

@@ -5,18 +5,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 
 from server.demo.commands import load_demo
+from tests.conftest import app_over
+from tests.support.clock import SUITE_NOW
+
+
+@pytest.fixture(scope="module")
+def app(migrated_database: dict[str, Any]) -> Iterator[Flask]:
+    """The demo, built once per database for the module: its tests only read it."""
+    with app_over(migrated_database) as application:
+        # on the suite's day, as the function-scoped clock gives every test
+        with time_machine.travel(SUITE_NOW, tick=True), application.app_context():
+            load_demo()
+        yield application
 
 
 @pytest.fixture
 def partner(app: Flask) -> Iterator[FlaskClient]:
-    with app.app_context():
-        load_demo()
     client = app.test_client()
     response = client.post("/login/", data={"username": "partner", "password": "partner-demo"})
     assert response.status_code in (200, 302)
