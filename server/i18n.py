@@ -13,7 +13,7 @@ from flask_babel import get_locale
 from markupsafe import Markup, escape
 
 from server.documents.formatting import format_money_in, format_rounded_money_in
-from server.labels import shown_value, system_note, value_label
+from server.labels import format_day, format_moment, shown_value, system_note, value_label
 
 
 def current_language() -> str:
@@ -65,4 +65,6 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["system_note"] = system_note
     app.jinja_env.filters["number"] = format_number
     app.jinja_env.filters["month"] = format_month
+    app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["moment"] = format_moment
     app.jinja_env.filters["code_spans"] = code_spans

@@ -11,7 +11,7 @@ import enum
 import re
 from datetime import date, datetime
 
-from flask_babel import LazyString
+from flask_babel import LazyString, get_locale
 from flask_babel import lazy_gettext as _l
 
 from server.audit.commands import SYSTEM_ACTOR
@@ -204,6 +204,26 @@ def value_label(value: object) -> str:
     return str(label) if label is not None else str(raw)
 
 
+#: how a reader writes a day, by language; the English screens keep ISO (unambiguous)
+DAY_FORMATS = {"ru": "%d.%m.%Y", "en": "%Y-%m-%d"}
+
+
+def _day_format() -> str:
+    locale = get_locale()  # None outside a request: the product's own language
+    return DAY_FORMATS.get(locale.language if locale is not None else "ru", DAY_FORMATS["en"])
+
+
+def format_day(value: date) -> str:
+    """A day as the reader writes it: ``07.12.2026`` in Russian, ``2026-12-07`` in English."""
+    return value.strftime(_day_format())
+
+
+def format_moment(value: datetime) -> str:
+    """An instant to the minute, its day as :func:`format_day` writes it (no zone: the
+    sentence around it names the zone, or :func:`shown_value` adds ``UTC``)."""
+    return value.strftime(f"{_day_format()} %H:%M")
+
+
 def shown_value(value: object) -> object:
     """A cell of a list or record: empty as a dash, an instant to the minute (UTC), a
     yes/no as a word, a list as its items' names (a relationship's records, a
@@ -215,9 +235,9 @@ def shown_value(value: object) -> object:
     if isinstance(value, bool):
         return YES if value else NO
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M") + (" UTC" if value.tzinfo else "")
+        return format_moment(value) + (" UTC" if value.tzinfo else "")
     if isinstance(value, date):
-        return value.isoformat()
+        return format_day(value)
     if isinstance(value, dict):
         return "; ".join(
             f"{key_label(key)}: {_item_text(item, bare=True)}" for key, item in value.items()

@@ -36,6 +36,7 @@ from server.db.types import utcnow
 from server.errors import CommandError
 from server.extensions import db
 from server.i18n import current_language
+from server.labels import format_day
 from server.partners.models import Partner
 from server.programs.diff import diff_programs
 from server.programs.forms import RuleDraft
@@ -411,7 +412,7 @@ def enrol_partner(
             _l(
                 "Program %(program)s has no version in force on %(day)s.",
                 program=program.title,
-                day=effective_from.isoformat(),
+                day=format_day(effective_from),
             )
         )
     scheduled = db.session.scalar(
@@ -431,7 +432,7 @@ def enrol_partner(
                 "the partner in the workspace (in its draft and in the scheduled version).",
                 program=program.title,
                 number=scheduled.number,
-                day=scheduled.effective_from.isoformat() if scheduled.effective_from else "",
+                day=format_day(scheduled.effective_from) if scheduled.effective_from else "",
             )
         )
     document = version_document(current)

@@ -35,6 +35,7 @@ from server.documents.storage import StoredFileError, files_dir, stored_file, wr
 from server.documents.templates import assets_dir, select_template
 from server.errors import CommandError
 from server.extensions import db
+from server.labels import format_day
 from server.ledger.models import Accrual, AccrualStatus, EvaluationLock, SalesEvent
 from server.partners.models import Partner
 from server.partners.terms import terms_in_force
@@ -76,8 +77,8 @@ class EarlierPeriodsOpen(CommandError):
             _l(
                 "The days from %(first)s to %(last)s have ledger rows that no statement "
                 "shows yet. Periods close in order: close those first.",
-                first=first_open.isoformat(),
-                last=(requested_start - timedelta(days=1)).isoformat(),
+                first=format_day(first_open),
+                last=format_day(requested_start - timedelta(days=1)),
             )
         )
 
@@ -215,7 +216,7 @@ def close_period(
         raise CommandError(
             _l(
                 "Periods up to %(day)s are closed; a new close starts later.",
-                day=last.period_end.isoformat(),
+                day=format_day(last.period_end),
             )
         )
     first_open = first_open_day(timezone)

@@ -138,7 +138,7 @@ def test_manager_starts_pauses_and_closes_a_campaign_from_its_page(
     page.reload()
     assert _text(page.locator("#pf-campaign-status")) == "на паузе"
     assert _status(app, TITLE) == (CampaignStatus.paused, "paused")
-    assert _text(page.locator("#pf-paused-since")).startswith("на паузе с 2026-03-05 06:00 UTC")
+    assert _text(page.locator("#pf-paused-since")).startswith("на паузе с 05.03.2026 06:00 UTC")
     screenshot(page, "campaign-lifecycle-ru")
 
     # -- close: dismissed first (nothing happens), then accepted -----------------------

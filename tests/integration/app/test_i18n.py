@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -16,7 +17,14 @@ from server.audit.notes import NOTES, note
 from server.demo.commands import load_demo
 from server.extensions import db
 from server.i18n import format_money
-from server.labels import EMPTY, actor_label, system_note, value_label
+from server.labels import (
+    EMPTY,
+    actor_label,
+    format_day,
+    format_moment,
+    system_note,
+    value_label,
+)
 from server.ledger.models import AccrualKind
 from server.partners.models import Partner, PartnerKind, Region
 from server.programs.models import ProgramVersion
@@ -40,6 +48,17 @@ def test_roubles_are_formatted_per_locale(app: Flask) -> None:
         assert format_money(Decimal("-0.5")) == "-0,50\xa0₽"
     with app.test_request_context("/?_l_=en"):
         assert format_money(Decimal("1234567.5")) == "1,234,567.50\xa0₽"
+
+
+def test_days_and_instants_are_written_as_the_reader_writes_them(app: Flask) -> None:
+    # Russian screens said 2026-06-01; a Russian reader writes 01.06.2026
+    at = datetime(2026, 6, 1, 7, 31, tzinfo=UTC)
+    with app.test_request_context("/?_l_=ru"):
+        assert (format_day(at.date()), format_moment(at)) == ("01.06.2026", "01.06.2026 07:31")
+        page = render_template_string("{{ d|day }} · {{ t|moment }} · {{ t|shown }}", d=at, t=at)
+        assert page == "01.06.2026 · 01.06.2026 07:31 · 01.06.2026 07:31 UTC"
+    with app.test_request_context("/?_l_=en"):
+        assert (format_day(at.date()), format_moment(at)) == ("2026-06-01", "2026-06-01 07:31")
 
 
 def test_model_pages_are_titled_in_the_users_language(app: Flask) -> None:

@@ -372,8 +372,8 @@ def test_the_campaign_page_shows_when_it_ran(ws_app: Flask) -> None:
         campaign.running_since, campaign.closed_at = LAUNCHED, CLOSED
         db.session.commit()
     page = client.get(f"/campaign-workspace/{campaign_id}").text
-    assert "В работе с 2026-03-05 09:00 UTC" in page
-    assert "завершена 2026-03-20 18:00 UTC" in page
+    assert "В работе с 05.03.2026 09:00 UTC" in page
+    assert "завершена 20.03.2026 18:00 UTC" in page
     assert "Не запускалась" not in page
 
 

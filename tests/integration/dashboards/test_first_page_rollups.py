@@ -147,7 +147,7 @@ def test_the_first_page_shows_the_rollup_as_of_its_refresh(app: Flask) -> None:
         accrual(None, _partner("N-1"), "1000.00", JULY, created_at=utcnow())
         db.session.commit()
     page = client.get("/").get_data(as_text=True)  # fresh (< 60 s): read as they are
-    assert as_of.strftime("%Y-%m-%d %H:%M") in page
+    assert as_of.strftime("%d.%m.%Y %H:%M") in page
     assert _kpi(page, "approved") == "325,05 ₽"
     with app.app_context():
         refresh_rollups()  # what the worker's job does once they are stale

@@ -58,7 +58,7 @@ def test_a_manager_closes_the_open_months_in_order_and_october_shows_october(
         load_demo()
     client = login(app, Role.MANAGER)
     page = client.get("/statements/").text
-    assert "Открытых периодов: 5, с 2026-06-01 по 2026-10-31" in page
+    assert "Открытых периодов: 5, с 01.06.2026 по 31.10.2026" in page
     assert 'value="2026-06-01"' in page  # the form proposes the first open month
     refused = client.post(
         "/statements/close",

@@ -61,7 +61,7 @@ def test_a_manager_closes_a_period_and_pays_out(app: Flask) -> None:
     )
     assert refused.status_code == 302 and refused.headers["Location"].endswith("/statements/")
     # the reason in the user's language (it was English on Russian pages)
-    assert "Периоды по 2026-03-31 уже закрыты" in client.get("/statements/").text
+    assert "Периоды по 31.03.2026 уже закрыты" in client.get("/statements/").text
     reversed_dates = client.post(
         "/statements/close",
         data={"period_start": "2026-05-31", "period_end": "2026-05-01"},

@@ -18,9 +18,11 @@ def test_empty_values_are_a_dash() -> None:
     assert [shown_value(v) for v in empties] == [EMPTY] * 4
 
 
-def test_instants_to_the_minute_and_days_as_iso() -> None:
-    assert shown_value(datetime(2026, 6, 1, 7, 31, 35, 123, tzinfo=UTC)) == "2026-06-01 07:31 UTC"
-    assert shown_value(date(2026, 6, 1)) == "2026-06-01"
+def test_instants_to_the_minute_and_days_as_a_russian_reader_writes_them() -> None:
+    # outside a request: the product's own language (the English screens keep ISO days,
+    # tests/integration/app/test_i18n.py)
+    assert shown_value(datetime(2026, 6, 1, 7, 31, 35, 123, tzinfo=UTC)) == "01.06.2026 07:31 UTC"
+    assert shown_value(date(2026, 6, 1)) == "01.06.2026"
 
 
 def test_a_relationships_records_by_their_names_not_their_reprs() -> None:
