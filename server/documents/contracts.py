@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from jinja2 import TemplateError
 
 from server.audit.commands import record
@@ -39,6 +40,7 @@ from server.documents.storage import StoredFileError, files_dir, stored_file, wr
 from server.documents.templates import assets_dir, select_template
 from server.errors import CommandError
 from server.extensions import db
+from server.labels import format_day
 from server.partners.models import Partner, PartnerStatus, Region
 from server.partners.terms import terms_in_force
 from server.programs.models import VersionStatus
@@ -86,7 +88,13 @@ def _new_contract(partner: Partner, actor_id: int | None, on: date) -> Contract:
     region = partner.region
     terms = terms_in_force(region.id, on)
     if terms is None:
-        raise CommandError(f"Region {region.code} has no terms in force on {on.isoformat()}.")
+        raise CommandError(
+            _l(
+                "Region %(region)s has no terms in force on %(day)s.",
+                region=region.code,
+                day=format_day(on),
+            )
+        )
     version = terms.program_version
     if version is None or version.status is not VersionStatus.published:
         raise CommandError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from server.errors import CommandError
 from server.extensions import db
@@ -76,7 +77,13 @@ def import_partners(directory: PartnerDirectory) -> PartnerImportReport:
         parent = rows.get(info.parent) or existing.get(info.parent)
         if parent is None:
             session.rollback()
-            raise CommandError(f"Partner {info.id!r}: unknown parent {info.parent!r}.")
+            raise CommandError(
+                _l(
+                    "Partner %(partner)s: unknown parent %(parent)s.",
+                    partner=info.id,
+                    parent=info.parent,
+                )
+            )
         rows[info.id].parent = parent
     owned = {c.code: c for c in session.scalars(sa.select(AttributionCode))}
     for info in directory:
@@ -90,9 +97,16 @@ def import_partners(directory: PartnerDirectory) -> PartnerImportReport:
                     owned[code] = row
                 elif current.partner_id != partner.id or current.kind.value != kind:
                     session.rollback()
-                    raise CommandError(f"Code {code!r} already belongs to another partner or kind.")
+                    raise CommandError(
+                        _l(
+                            "Code %(code)s already belongs to another partner or kind.",
+                            code=code,
+                        )
+                    )
                 elif current.status.value != "active":
                     session.rollback()
-                    raise CommandError(f"Code {code!r} was revoked and cannot be reused.")
+                    raise CommandError(
+                        _l("Code %(code)s was revoked and cannot be reused.", code=code)
+                    )
     session.commit()
     return PartnerImportReport(created, updated, regions_created)

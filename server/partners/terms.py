@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from server.audit.commands import record
 from server.db.types import MONEY_LIMIT, to_money
@@ -80,7 +81,7 @@ def add_terms_version(
     """
     region = db.session.scalar(sa.select(Region).where(Region.code == region_code))
     if region is None:
-        raise CommandError(f"Unknown region {region_code!r}.")
+        raise CommandError(_l("Unknown region %(region)s.", region=region_code))
     problems = _problems(draft)
     if draft.program_version_id is not None:
         version = db.session.get(ProgramVersion, draft.program_version_id)

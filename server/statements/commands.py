@@ -479,7 +479,9 @@ def statement_data(statement: Statement) -> tuple[dict[str, Any], Any]:
     language = terms.contract_language if terms is not None else "ru"
     template = select_template(TemplateKind.statement, language, region.code, partner.kind.value)
     if template is None:
-        raise CommandError(f"No published statement template in {language!r}.")
+        raise CommandError(
+            _l("No published statement template in %(language)s.", language=language)
+        )
     contract_number = db.session.scalar(
         sa.select(Contract.number)
         .where(Contract.partner_id == partner.id, Contract.status != ContractStatus.terminated)
