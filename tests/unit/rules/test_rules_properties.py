@@ -136,12 +136,12 @@ def rule_params(draw: st.DrawFn, template: str) -> dict[str, Any]:
 
 
 @st.composite
-def rules(draw: st.DrawFn) -> list[dict[str, Any]]:
+def rules(draw: st.DrawFn, min_size: int = 0) -> list[dict[str, Any]]:
     templates = draw(st.lists(st.sampled_from([
         "percent_of_sale", "tiered_percent", "fixed_per_action", "cpm", "campaign_bonus",
         "first_purchase_bonus", "goal_bonus", "reward", "multi_level_override",
         "points_per_amount", "hold_large_sale", "hold_velocity", "hold_self_referral",
-    ]), max_size=8))  # fmt: skip
+    ]), min_size=min_size, max_size=8))  # fmt: skip
     return [
         {"id": f"r{i}", "template": t, "scope": draw(scopes()), "params": draw(rule_params(t))}
         for i, t in enumerate(templates)
@@ -344,7 +344,8 @@ def split_deployments(
     for name in GROUPS:
         members = [p["id"] for p in people if group[p["id"]] == name]
         enrolment = {"tags": [f"in-{name}"]} if by_tags else {"partners": members}
-        programs.append({"program": name, "rules": draw(rules()), "enrolment": enrolment})
+        # at least one rule each: a program with none can only show that nothing pays
+        programs.append({"program": name, "rules": draw(rules(min_size=1)), "enrolment": enrolment})
     events: list[dict[str, Any]] = []
     event_group: dict[str, str] = {}
     for i in range(draw(st.integers(0, 25))):
