@@ -66,5 +66,5 @@ def test_invalid_terms_are_refused(
 ) -> None:
     with pytest.raises(CommandError, match=message):
         add_terms_version("A", bad)
-    with pytest.raises(CommandError, match="Unknown region"):
+    with pytest.raises(CommandError, match="Неизвестный регион Z"):
         add_terms_version("Z", draft(date(2027, 1, 1)))

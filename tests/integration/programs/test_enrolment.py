@@ -303,7 +303,7 @@ def test_the_enrolment_editor_saves_the_draft_and_the_screens_show_who_takes_par
     assert 'id="pf-program-partner-count">2<' in page
     partner_page = manager.get(f"/partnerview/show/{shop_id}").get_data(as_text=True)
     assert "Программы" in partner_page and "Магазины" in partner_page
-    assert "2026-03-01" in partner_page
+    assert "01.03.2026" in partner_page  # since, as a Russian reader writes a day
 
 
 def test_partner_tags_are_edited_on_the_partner_form(roles_app: Flask) -> None:
