@@ -12,10 +12,11 @@ event; attribution, holds, counters, money and refunds are computed here in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
 from server.rules.backend import (
     DurableRulesBackend,
@@ -144,6 +145,25 @@ class Rejection:
 Outcome = Accrual | Rejection
 
 
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """An event the deployment accepted: what every program's rules read of it.
+
+    Admitting (validation, the duplicate check, attribution, a refund's check against
+    its sale, the customer's sales) depends on the one order of every event; applying
+    the programs' rules to an admission depends only on each program's own state. So
+    workers admit in one serialized stage and apply program by program, in parallel
+    (docs/ledger.md). ``partner`` is the credited partner (``None`` for a refund).
+    """
+
+    event: Event
+    partner: PartnerInfo | None
+    first_purchase: bool = False
+    #: the customer's sales within each velocity window (µs) of the deployment's hold
+    #: rules, this sale included, as counted when it was admitted
+    recent_sales: Mapping[Decimal, int] = field(default_factory=dict)
+
+
 def period_label(event: Event, period: Period) -> str:
     """``2026-03`` or ``2026-Q1``, from the event's local date."""
     day = event.local_date
@@ -216,6 +236,17 @@ class Evaluator:
             )
             runs.append(_ProgramRun(program, matcher, f"{program.slug}/" if by_program else ""))
         self._runs = tuple(runs)
+        #: the velocity windows an admission counts the customer's sales in
+        self.velocity_windows = tuple(
+            sorted(
+                {
+                    rule.settings.within_us
+                    for program in self.programs
+                    for rule in program.rules
+                    if isinstance(rule.settings, VelocityParams)
+                }
+            )
+        )
 
     # public ------------------------------------------------------------------------
 
@@ -231,22 +262,37 @@ class Evaluator:
         ``[Rejection]``, or ``[]`` for an accepted event that earns nothing (also when
         no program enrols its partner). Never raises for bad input.
         """
-        header = read_header(obj)
-        if isinstance(header, tuple):
-            return [Rejection(*header)]
-        if not self.state.claim_event_id(header.id):
-            return [Rejection(header.id, Reason.DUPLICATE_ID.value)]
-        assert isinstance(obj, dict)
-        event = read_body(obj, header, self.currency)
-        if isinstance(event, str):
-            return [Rejection(header.id, event)]
+        admitted = self._admit(obj)
+        if isinstance(admitted, Rejection):
+            return [admitted]
+        return self.apply(admitted)
+
+    def admit(self, obj: object) -> Admission | Rejection:
+        """The deployment's stage alone: accept or reject the event, record the
+        customer's sale and register a sale (without accruals) or a refund's amount.
+        :meth:`apply` of each program's evaluator, in the same order, does the rest."""
+        admitted = self._admit(obj)
+        if isinstance(admitted, Admission):
+            event = admitted.event
+            if event.type is EventType.SALE:
+                assert admitted.partner is not None and event.amount is not None
+                self.state.save_sale(SaleRecord(event.id, admitted.partner.id, event.amount))
+            elif event.type is EventType.REFUND:
+                assert event.refers_to is not None and event.amount is not None
+                sale = self.state.find_sale(event.refers_to)
+                assert sale is not None
+                self.state.save_sale(replace(sale, refunded=sale.refunded + event.amount))
+        return admitted
+
+    def apply(self, admitted: Admission) -> list[Outcome]:
+        """The programs' rules on an admitted event; updates their state (figures, the
+        sale's reversible accruals). A refund reverses what this evaluator's programs
+        booked for the sale: nothing if they never saw it."""
+        event = admitted.event
         if event.type is EventType.REFUND:
             return self._refund(event)
-        partner = self._attribute(event)
-        if partner is None:
-            return [Rejection(event.id, Reason.UNATTRIBUTED.value)]
-        if not partner.is_active:
-            return [Rejection(event.id, Reason.PARTNER_NOT_ACTIVE.value)]
+        partner = admitted.partner
+        assert partner is not None
         facts = MatchFacts(
             type=event.type.value,
             region=event.region if event.region is not None else partner.region,
@@ -259,18 +305,72 @@ class Evaluator:
             tags=partner.tags,
         )
         if event.type is EventType.SALE:
-            return self._sale(event, partner, facts)
+            return self._sale(admitted, partner, facts)
         out: list[Outcome] = []
         for run in self._runs:
             if run.enrols(partner):
                 out.extend(self._per_event(run, event, partner, run.matcher.match(facts)))
         return out
 
+    def admitted(
+        self,
+        obj: dict[str, Any],
+        partner: str | None,
+        first_purchase: bool = False,
+        recent_sales: Mapping[Decimal, int] | None = None,
+    ) -> Admission:
+        """The admission of an event admitted before (by another process), from what
+        admission found; reads the event again without touching the state."""
+        header = read_header(obj)
+        event = None if isinstance(header, tuple) else read_body(obj, header, self.currency)
+        if not isinstance(event, Event):
+            raise ValueError(f"an admitted event no longer reads: {header!r} {event!r}")
+        credited = self.partners.get(partner) if partner is not None else None
+        if partner is not None and credited is None:
+            raise ValueError(f"admitted event {event.id}: partner {partner!r} is gone")
+        return Admission(event, credited, first_purchase, recent_sales or {})
+
+    def _admit(self, obj: object) -> Admission | Rejection:
+        header = read_header(obj)
+        if isinstance(header, tuple):
+            return Rejection(*header)
+        if not self.state.claim_event_id(header.id):
+            return Rejection(header.id, Reason.DUPLICATE_ID.value)
+        assert isinstance(obj, dict)
+        event = read_body(obj, header, self.currency)
+        if isinstance(event, str):
+            return Rejection(header.id, event)
+        if event.type is EventType.REFUND:
+            # checked once against the sale, for every program
+            assert event.refers_to is not None and event.amount is not None
+            sale = self.state.find_sale(event.refers_to)
+            if sale is None:
+                return Rejection(event.id, Reason.UNKNOWN_SALE.value)
+            if sale.refunded + event.amount > sale.amount:
+                return Rejection(event.id, Reason.REFUND_EXCEEDS_SALE.value)
+            return Admission(event, None)
+        partner = self._attribute(event)
+        if partner is None:
+            return Rejection(event.id, Reason.UNATTRIBUTED.value)
+        if not partner.is_active:
+            return Rejection(event.id, Reason.PARTNER_NOT_ACTIVE.value)
+        if event.type is not EventType.SALE or event.customer is None:
+            return Admission(event, partner)
+        # Customer facts are the deployment's: recorded once, whoever evaluates the sale.
+        first_purchase = self.state.record_customer_sale(event.customer, event.instant_us)
+        recent = {
+            window: self.state.count_customer_sales(
+                event.customer, event.instant_us - window, event.instant_us
+            )
+            for window in self.velocity_windows
+        }
+        return Admission(event, partner, first_purchase, recent)
+
     # steps -------------------------------------------------------------------------
 
     def _attribute(self, event: Event) -> PartnerInfo | None:
-        for field, value in event.attribution:
-            kind = _CODE_KIND[field]
+        for name, value in event.attribution:
+            kind = _CODE_KIND[name]
             partner = (
                 self.partners.get(value) if kind is None else self.partners.by_code(kind, value)
             )
@@ -297,8 +397,9 @@ class Evaluator:
         return out
 
     def _hold_reason(
-        self, run: _ProgramRun, event: Event, partner: PartnerInfo, matched: tuple[int, ...]
+        self, run: _ProgramRun, admitted: Admission, partner: PartnerInfo, matched: tuple[int, ...]
     ) -> str | None:
+        event = admitted.event
         amount = event.amount
         assert amount is not None
         for index in matched:
@@ -308,36 +409,30 @@ class Evaluator:
                 if amount > settings.above:
                     return rule.id
             elif isinstance(settings, VelocityParams):
-                if event.customer is not None:
-                    # the deployment's sales of the customer, whichever programs saw them
-                    recent = self.state.count_customer_sales(
-                        event.customer, event.instant_us - settings.within_us, event.instant_us
-                    )
-                    if recent > settings.max_sales:
-                        return rule.id
+                # the deployment's sales of the customer, whichever programs saw them
+                if (
+                    event.customer is not None
+                    and admitted.recent_sales[settings.within_us] > settings.max_sales
+                ):
+                    return rule.id
             elif rule.template is TemplateKey.HOLD_SELF_REFERRAL and (
                 event.customer is not None and event.customer == partner.customer_ref
             ):
                 return rule.id
         return None
 
-    def _sale(self, event: Event, partner: PartnerInfo, facts: MatchFacts) -> list[Outcome]:
+    def _sale(self, admitted: Admission, partner: PartnerInfo, facts: MatchFacts) -> list[Outcome]:
+        event = admitted.event
         amount = event.amount
         assert amount is not None
-        state = self.state
-        # Customer facts are the deployment's: recorded once, whoever evaluates the sale.
-        first_purchase = (
-            state.record_customer_sale(event.customer, event.instant_us)
-            if event.customer is not None
-            else False
-        )
+        first_purchase = admitted.first_purchase
         out: list[Outcome] = []
         reversible: list[ReversibleAccrual] = []
         for run in self._runs:
             if not run.enrols(partner):
                 continue
             matched = run.matcher.match(facts)
-            reason = self._hold_reason(run, event, partner, matched)
+            reason = self._hold_reason(run, admitted, partner, matched)
             for index in matched:
                 rule = run.rules[index]
                 produced = self._sale_rule(
@@ -359,7 +454,7 @@ class Evaluator:
                         )
                         for a in produced
                     )
-        state.save_sale(SaleRecord(event.id, partner.id, amount, ZERO, tuple(reversible)))
+        self.state.save_sale(SaleRecord(event.id, partner.id, amount, ZERO, tuple(reversible)))
         return out
 
     def _sale_rule(
@@ -447,15 +542,14 @@ class Evaluator:
         return after
 
     def _refund(self, event: Event) -> list[Outcome]:
-        """Checked once against the sale; reverses its accruals in every program."""
+        """Reverses the sale's accruals in every program of this evaluator (admitted:
+        the refund was checked against the sale once, for all programs)."""
         refund = event.amount
         assert refund is not None and event.refers_to is not None
         sale = self.state.find_sale(event.refers_to)
         if sale is None:
-            return [Rejection(event.id, Reason.UNKNOWN_SALE.value)]
+            return []  # a program that never saw the sale has nothing to reverse
         refunded = sale.refunded + refund
-        if refunded > sale.amount:
-            return [Rejection(event.id, Reason.REFUND_EXCEEDS_SALE.value)]
         out: list[Outcome] = []
         updated: list[ReversibleAccrual] = []
         for original in sale.accruals:

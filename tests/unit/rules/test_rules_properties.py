@@ -18,6 +18,11 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 from server.rules.backend import DurableRulesBackend, PythonBackend
+from server.rules.evaluator import Evaluator, Rejection
+from server.rules.output import outcome_to_json
+from server.rules.partners import parse_partners
+from server.rules.program import parse_program
+from server.rules.sorting import sorted_events
 from server.rules.sqlite_state import SqliteState
 from tests.unit.rules.conftest import Evaluate, evaluate_programs
 
@@ -466,6 +471,53 @@ def test_each_programs_lines_side_by_side_are_its_lines_alone(
     for before, after in itertools.pairwise(together):
         if before["event"] == after["event"] and "program" in before and "program" in after:
             assert before["program"] <= after["program"]
+
+
+def _admitted_then_applied(
+    programs: list[dict[str, Any]], people: list[dict[str, Any]], events: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The workers' two stages in one process: one evaluator of every program admits
+    each event; one evaluator per program, each with a state of its own, applies the
+    admissions; each event's lines are then put in slug order, as the ledger reads them."""
+    specs = [parse_program({"currency": "RUB", **program}) for program in programs]
+    directory = parse_partners({"partners": people})
+    admitting = Evaluator(specs, directory, backend=PythonBackend())
+    applying = [
+        Evaluator([spec], directory, backend=PythonBackend(), figures_by_program=True)
+        for spec in sorted(specs, key=lambda spec: spec.slug)
+    ]
+    lines: list[dict[str, Any]] = []
+    for event in sorted_events(list(events)):
+        admitted = admitting.admit(event)
+        if isinstance(admitted, Rejection):
+            lines.append(outcome_to_json(admitted, with_program=True))
+            continue
+        for evaluator in applying:
+            lines.extend(outcome_to_json(o, with_program=True) for o in evaluator.apply(admitted))
+    return lines
+
+
+@PROPERTY_SETTINGS
+@given(rules(min_size=1), rules(min_size=1), enrolments(), enrolments(), partners(), event_lists())
+def test_admitting_once_then_applying_program_by_program_equals_evaluating_together(
+    first: list[dict[str, Any]],
+    second: list[dict[str, Any]],
+    first_enrolment: dict[str, Any],
+    second_enrolment: dict[str, Any],
+    people: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+) -> None:
+    """The parallel workers' split (docs/ledger.md): duplicates, customer facts and a
+    refund's check against its sale are made once, in processing order, for the whole
+    deployment; each program then applies its rules with its own figures and its own
+    record of the sale's accruals, and the lines are those of evaluating together."""
+    programs = [
+        {"program": "one", "rules": first, "enrolment": first_enrolment},
+        {"program": "two", "rules": second, "enrolment": second_enrolment},
+    ]
+    assert _admitted_then_applied(programs, people, events) == evaluate_programs(
+        programs, people, events
+    )
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
