@@ -3,7 +3,12 @@
 :class:`DatabaseState` implements :class:`server.rules.state.EvaluationState`. A batch
 prefetches, in one query per table, every row its events can touch, evaluates against
 memory, and :meth:`DatabaseState.write` adds the changes to the batch's transaction.
-Batches are serialized by the evaluation lock, so no other writer changes these rows
+
+Two kinds of batch use it (docs/ledger.md). Admission's state is the deployment's:
+claimed ids, customers' sales, the sale registry (``eval_sales``). A program's state is
+its own: its period figures and its record of each sale's reversible accruals
+(``eval_program_sales``). Admission batches are serialized by the evaluation lock, a
+program's batches by its progress row, so no other writer changes a batch's rows
 between prefetch and commit.
 """
 
@@ -22,6 +27,7 @@ from server.ledger.models import (
     CustomerSale,
     EvaluatedEventId,
     PeriodFiguresRow,
+    ProgramSaleRow,
     SaleRegistryRow,
 )
 from server.rules.state import PeriodFigures, PeriodKey, ReversibleAccrual, SaleRecord
@@ -60,10 +66,18 @@ def _accrual_from_json(data: dict[str, Any]) -> ReversibleAccrual:
 
 
 class DatabaseState:
-    """Evaluation state for one batch: prefetched rows, changes written at the end."""
+    """Evaluation state for one batch: prefetched rows, changes written at the end.
 
-    def __init__(self, session: Session) -> None:
+    ``program_id`` is ``None`` for admission (the deployment's sale registry, with the
+    program versions each sale was admitted to in :attr:`sale_versions`) and a
+    program's id for that program's batch (its own record of the sales).
+    """
+
+    def __init__(self, session: Session, program_id: int | None = None) -> None:
         self.session = session
+        self.program_id = program_id
+        #: sale id → {program id (text): version id} (admission only)
+        self.sale_versions: dict[str, dict[str, int | None]] = {}
         self._seen: set[str] = set()
         self._new_ids: list[str] = []
         self._customer_sales: dict[str, list[int]] = {}
@@ -124,9 +138,21 @@ class DatabaseState:
         self._prefetched_partners = set(partners)
         self._prefetched_periods = set(period_list)
         for chunk in value_chunks(session, sale_ids):
-            for row in session.scalars(
-                sa.select(SaleRegistryRow).where(one_of(session, SaleRegistryRow.sale_id, chunk))
-            ):
+            sales: Iterable[SaleRegistryRow | ProgramSaleRow]
+            if self.program_id is None:
+                sales = session.scalars(
+                    sa.select(SaleRegistryRow).where(
+                        one_of(session, SaleRegistryRow.sale_id, chunk)
+                    )
+                )
+            else:
+                sales = session.scalars(
+                    sa.select(ProgramSaleRow).where(
+                        ProgramSaleRow.program_id == self.program_id,
+                        one_of(session, ProgramSaleRow.sale_id, chunk),
+                    )
+                )
+            for row in sales:
                 self._sales[row.sale_id] = SaleRecord(
                     id=row.sale_id,
                     partner=row.partner,
@@ -135,6 +161,8 @@ class DatabaseState:
                     accruals=tuple(_accrual_from_json(item) for item in row.accruals),
                 )
                 self._sales_known.add(row.sale_id)
+                if isinstance(row, SaleRegistryRow):
+                    self.sale_versions[row.sale_id] = dict(row.versions or {})
         self._prefetched_customers = set(self._customer_sales)
 
     # EvaluationState -----------------------------------------------------------------
@@ -231,11 +259,17 @@ class DatabaseState:
                 "refunded": sale.refunded,
                 "accruals": [_accrual_to_json(a) for a in sale.accruals],
             }
+            if self.program_id is not None:
+                values["program_id"] = self.program_id
+            elif sale_id not in self._sales_known:
+                values["versions"] = self.sale_versions.get(sale_id)
             (changed_sales if sale_id in self._sales_known else new_sales).append(values)
+        table = SaleRegistryRow.__table__ if self.program_id is None else ProgramSaleRow.__table__
+        keys = ("sale_id",) if self.program_id is None else ("program_id", "sale_id")
         if new_sales:
-            insert_rows(session, SaleRegistryRow.__table__, new_sales)
+            insert_rows(session, table, new_sales)
         if changed_sales:
-            update_rows(session, SaleRegistryRow.__table__, changed_sales, keys=("sale_id",))
+            update_rows(session, table, changed_sales, keys=keys)
 
     @staticmethod
     def _require(condition: bool, what: str, key: str) -> None:

@@ -96,8 +96,17 @@ def ledger_lines(source: str | None = None) -> Iterator[dict[str, Any]]:
         )
         .outerjoin(Accrual, Accrual.event_id == SalesEvent.id)
         .outerjoin(Partner, Partner.id == Accrual.partner_id)
+        .outerjoin(Program, Program.id == Accrual.program_id)
         .where(SalesEvent.status != EventStatus.pending)
-        .order_by(SalesEvent.occurred_at, SalesEvent.external_id, SalesEvent.id, Accrual.id)
+        # within an event, programs in slug order (the output order): each program
+        # writes its lines in its own batch, so ids alone interleave by worker
+        .order_by(
+            SalesEvent.occurred_at,
+            SalesEvent.external_id,
+            SalesEvent.id,
+            sa.func.coalesce(Program.slug, ""),
+            Accrual.id,
+        )
         .execution_options(yield_per=2000)
     )
     if source:

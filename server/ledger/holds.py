@@ -44,6 +44,7 @@ from server.ledger.models import (
     EvaluationLock,
     HoldDecision,
     HoldVerdict,
+    ProgramProgress,
     SalesEvent,
 )
 
@@ -154,7 +155,7 @@ def decide_holds(
     comment = (comment or "").strip() or None
     if verdict is HoldVerdict.reject and comment is None:
         raise ReasonRequiredError(_l("Give the reason of the rejection in the comment."))
-    _serialize_with_evaluation(session)
+    serialize_with_evaluation(session)
     rows = {
         row.id: row
         for row in session.scalars(sa.select(Accrual).where(Accrual.id.in_(ids)).with_for_update())
@@ -317,13 +318,21 @@ def _refusal(row: Accrual | None, decided: set[int]) -> Refusal | None:
     return None
 
 
-def _serialize_with_evaluation(session: Session) -> None:
-    # The evaluation batch updates this row first; locking it here makes a decision
-    # wait for a running batch (and a batch wait for the decision), so a reversal is
-    # either seen here or its batch sees the decision. SQLite serializes writers anyway.
+def serialize_with_evaluation(session: Session) -> None:
+    """Wait for running evaluation batches, and make new ones wait for this transaction.
+
+    Admission updates the evaluation lock row first, each program's batch its progress
+    row (docs/ledger.md); locking all of them (in one order: no deadlock) makes a hold
+    decision or a period close wait for a running batch and a batch wait for it, so a
+    reversal is either seen here or its batch sees the decision, and a batch's rows are
+    all before a close's instant or all after. SQLite serializes writers anyway.
+    """
     session.execute(
         sa.select(EvaluationLock.id).where(EvaluationLock.id == 1).with_for_update()
     ).first()
+    session.execute(
+        sa.select(ProgramProgress.program_id).order_by(ProgramProgress.program_id).with_for_update()
+    ).all()
 
 
 def _held_reversals(session: Session, held: list[Accrual]) -> dict[int, list[Accrual]]:

@@ -68,15 +68,24 @@ class SalesEvent(Model):
         sa.UniqueConstraint("source", "external_id"),
         sa.Index("ix_events_status_received", "status", "received_at"),
         sa.Index("ix_events_processed_at", "processed_at"),
-        # the workers' queue: pending events in processing order (occurred_at, id),
-        # without sorting a backlog of a million rows per batch
+        # admission's queue: events not yet admitted in processing order (occurred_at,
+        # id), without sorting a backlog of a million rows per batch, nor stepping over
+        # the admitted ones the programs have not applied yet
         sa.Index(
             "ix_events_pending_order",
             "occurred_at",
             "external_id",
             "id",
-            sqlite_where=sa.text("status = 'pending'"),
-            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending' AND admitted_seq IS NULL"),
+            postgresql_where=sa.text("status = 'pending' AND admitted_seq IS NULL"),
+        ),
+        # admitted events whose programs have not all applied their rules yet, in the
+        # order they were admitted (the programs' workers and the finishing step)
+        sa.Index(
+            "ix_events_admitted_pending",
+            "admitted_seq",
+            sqlite_where=sa.text("status = 'pending' AND admitted_seq IS NOT NULL"),
+            postgresql_where=sa.text("status = 'pending' AND admitted_seq IS NOT NULL"),
         ),
     )
 
@@ -104,6 +113,12 @@ class SalesEvent(Model):
     #: set when a sale reported by two channels was merged into an earlier one
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("events.id"), index=True)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    #: the event's place in the one order of admission (evaluation's first stage); the
+    #: programs apply their rules in this order (docs/ledger.md)
+    admitted_seq: Mapped[int | None] = mapped_column(sa.BigInteger)
+    #: what admission found: credited partner, customer facts, the program versions to
+    #: apply (``server.ledger.admission``)
+    admission: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     partner: Mapped[Partner | None] = relationship()
     accruals: Mapped[list[Accrual]] = relationship(
@@ -216,11 +231,26 @@ class IntakeRejection(Model):
 
 
 class EvaluationLock(Model):
-    """One row; an evaluation batch updates it first, which serializes batches."""
+    """One row; an admission batch updates it first, which serializes admission."""
 
     __tablename__ = "evaluation_lock"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    batches: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    last_batch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the last ``SalesEvent.admitted_seq`` given
+    admitted_seq: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+
+
+class ProgramProgress(Model):
+    """A program's row: its batches update it first (one batch of a program at a
+    time, programs in parallel) and it says how far the program has applied its rules."""
+
+    __tablename__ = "eval_program_progress"
+
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"), primary_key=True)
+    #: every admitted event up to this one has been through the program
+    applied_seq: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     batches: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     last_batch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -260,10 +290,28 @@ class PeriodFiguresRow(Model):
 
 
 class SaleRegistryRow(Model):
-    """An accepted sale as refunds see it: amount, refunded so far, reversible accruals."""
+    """An accepted sale as admission sees it: amount, refunded so far, and the program
+    versions it was admitted to (a refund reverses in each); the reversible accruals
+    are the programs' own (:class:`ProgramSaleRow`)."""
 
     __tablename__ = "eval_sales"
 
+    sale_id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    partner: Mapped[str] = mapped_column(sa.String(64))
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal)
+    refunded: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal("0"))
+    #: rows written before evaluation had two stages: every program's accruals
+    accruals: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    #: program id (text) → version id applied to the sale
+    versions: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+
+
+class ProgramSaleRow(Model):
+    """A sale as one program's refunds see it: the program's reversible accruals."""
+
+    __tablename__ = "eval_program_sales"
+
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"), primary_key=True)
     sale_id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
     partner: Mapped[str] = mapped_column(sa.String(64))
     amount: Mapped[Decimal] = mapped_column(ExactDecimal)

@@ -36,7 +36,8 @@ from server.documents.templates import assets_dir, select_template
 from server.errors import CommandError
 from server.extensions import db
 from server.labels import format_day
-from server.ledger.models import Accrual, AccrualStatus, EvaluationLock, SalesEvent
+from server.ledger.holds import serialize_with_evaluation
+from server.ledger.models import Accrual, AccrualStatus, SalesEvent
 from server.partners.models import Partner
 from server.partners.terms import terms_in_force
 from server.programs.models import Program, ProgramVersion, RuleInstance
@@ -226,11 +227,9 @@ def close_period(
         and _rows_between(first_open, period_start, timezone)
     ):
         raise EarlierPeriodsOpen(first_open, period_start)
-    # Wait for a running evaluation batch: its rows are either all before the close's
-    # instant or all after it (see server.ledger.holds._serialize_with_evaluation).
-    db.session.execute(
-        sa.select(EvaluationLock.id).where(EvaluationLock.id == 1).with_for_update()
-    ).first()
+    # Wait for running evaluation batches: their rows are either all before the
+    # close's instant or all after it.
+    serialize_with_evaluation(db.session)
     close = PeriodClose(
         period_start=period_start,
         period_end=period_end,

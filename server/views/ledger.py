@@ -60,7 +60,9 @@ _ACCRUAL_FACTS = [
 class AccrualView(ModelView):
     datamodel = SQLAInterface(Accrual)
     base_permissions = ["can_list", "can_show"]
-    base_order = ("id", "desc")
+    # newest sale first: programs write their lines in batches of their own, so the
+    # order of ids is the order of the workers, not of the sales
+    base_order = ("occurred_at", "desc")
     list_template = "ledger/accrual_list.html"
     list_columns = ["occurred_at", *_ACCRUAL_FACTS]
     show_columns = [

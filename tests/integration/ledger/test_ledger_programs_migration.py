@@ -1,6 +1,7 @@
 """Migration 5b8f0d4c21a7 on data, on both databases: accruals get their program,
 figures and sale registry entries are keyed per program, and the downgrade keeps
-what the one-program ledger reads."""
+what the one-program ledger reads. Then 123f429b6a6f (evaluation in two stages) moves
+each sale's accruals into its program's record and back."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ from tests.support import factories
 from tests.support.schema import empty_database_app
 
 BEFORE = "7d3e91b0c2a4"
+#: the revision before evaluation in two stages (123f429b6a6f)
+TWO_STAGES_BEFORE = "3f6a2d9e8b14"
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _version(slug: str, since: date) -> ProgramVersion:
@@ -86,9 +93,21 @@ def test_upgrade_gives_accruals_figures_and_sales_their_program_and_downgrade_un
         assert programs == {"a1": ids["alpha"], "a2": ids["beta"], "a3": None}
         rules = set(db.session.scalars(sa.text("SELECT rule FROM eval_period_figures")))
         assert rules == {"alpha/tiers", "beta/goal", "beta/orphan"}
-        stored = db.session.scalar(sa.text("SELECT accruals FROM eval_sales"))
+        # then 123f429b6a6f: the sale's accruals are its program's own record
+        program, stored = db.session.execute(
+            sa.text("SELECT program_id, accruals FROM eval_program_sales")
+        ).one()
         stored = json.loads(stored) if isinstance(stored, str) else stored
-        assert stored == [{**entry, "program": "alpha"}]
+        assert (program, stored) == (ids["alpha"], [{**entry, "program": "alpha"}])
+        left, versions = db.session.execute(
+            sa.text("SELECT accruals, versions FROM eval_sales")
+        ).one()
+        assert [_json(left), _json(versions)] == [[], {str(ids["alpha"]): None}]
+        db.session.commit()
+
+        downgrade(revision=TWO_STAGES_BEFORE)
+        stored = db.session.scalar(sa.text("SELECT accruals FROM eval_sales"))
+        assert _json(stored) == [{**entry, "program": "alpha"}]
         db.session.commit()
 
         downgrade(revision=BEFORE)

@@ -1,6 +1,8 @@
 """A worker killed with SIGKILL mid-run loses nothing and pays nothing twice, with two
 programs in force (spec §6): the demo's program and a store network's program with its
-own month-to-date tiers and a first-purchase bonus (a deployment-wide customer fact)."""
+own month-to-date tiers and a first-purchase bonus (a deployment-wide customer fact).
+With two workers the two programs' jobs run at once (docs/ledger.md, evaluation in two
+stages): one worker is killed mid-run, and every event is delivered again after."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import subprocess
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -22,7 +25,7 @@ from server.demo.commands import PROGRAM_FILE
 from server.demo.data import demo_partner_directory, demo_partners
 from server.demo.events import demo_events
 from server.extensions import db
-from server.ledger.models import Accrual, EventStatus, SalesEvent
+from server.ledger.models import Accrual, EventStatus, ProgramProgress, SalesEvent
 from server.partners.commands import import_partners
 from server.programs.commands import add_program_version
 from server.rules.evaluator import Evaluator
@@ -73,16 +76,14 @@ def _counts(app: Flask) -> tuple[int, int]:
         return processed, total
 
 
-def test_sigkill_mid_run_with_two_programs_then_recovery_equals_simulate(
-    app: Flask, tmp_path: Path
-) -> None:
-    directory = demo_partner_directory()
+def _load_world(app: Flask) -> tuple[list[dict[str, Any]], str]:
+    """Demo partners, the two programs, and the first 2,500 demo events posted."""
     events = [
         {k: v for k, v in e.items() if not k.startswith("_")}
         for e in demo_events(demo_partners(), SUITE_DEMO_WINDOW)
     ][:2500]
     with app.app_context():
-        import_partners(directory)
+        import_partners(demo_partner_directory())
         for spec in _programs():
             add_program_version(spec, publish=True, effective_from=date(2026, 1, 1))
         key = create_api_key("pos", "shop").key
@@ -90,18 +91,25 @@ def test_sigkill_mid_run_with_two_programs_then_recovery_equals_simulate(
     for start in range(0, len(events), 1000):
         answer = post(client, key, json.dumps(events[start : start + 1000])).get_json()
         assert answer["accepted"] == len(events[start : start + 1000])
+    return events, key
 
-    worker = subprocess.Popen(
+
+def _start_worker(app: Flask, tmp_path: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [PARTNERFLOW, "worker", "--burst"],
         env=cli_env(app, tmp_path, EVALUATION_BATCH_SIZE="100"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+def _kill_when_processed(app: Flask, worker: subprocess.Popen[bytes], enough: int) -> None:
+    """SIGKILL the worker and its work horses once ``enough`` events are processed."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        processed, total = _counts(app)
-        if processed >= 300:
+        processed, _total = _counts(app)
+        if processed >= enough:
             break
         assert worker.poll() is None, "the worker finished before it could be killed"
         time.sleep(0.02)
@@ -113,16 +121,10 @@ def test_sigkill_mid_run_with_two_programs_then_recovery_equals_simulate(
         with contextlib.suppress(psutil.NoSuchProcess):
             process.kill()
     worker.wait()
-    processed, total = _counts(app)
-    assert 0 < processed < total, (processed, total)
 
-    app.config["PENDING_TIMEOUT_SECONDS"] = 0
-    with app.app_context():
-        assert sweep_pending() == total - processed
-    run_worker(app)
-    assert _counts(app) == (total, total)
 
-    evaluator = Evaluator(_programs(), directory)
+def _simulated(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    evaluator = Evaluator(_programs(), demo_partner_directory())
     expected = [
         outcome_to_json(o, with_program=True)
         for e in sorted(events, key=lambda e: (e["occurred_at"], e["id"]))
@@ -131,7 +133,69 @@ def test_sigkill_mid_run_with_two_programs_then_recovery_equals_simulate(
     assert {line["program"] for line in expected if "program" in line} == {
         spec.slug for spec in _programs()
     }
-    assert exported(app) == expected
+    return expected
+
+
+def _keys_are_unique(app: Flask) -> None:
     with app.app_context():
         keys = db.session.scalars(sa.select(Accrual.dedupe_key)).all()
         assert len(keys) == len(set(keys))
+
+
+def test_sigkill_mid_run_with_two_programs_then_recovery_equals_simulate(
+    app: Flask, tmp_path: Path
+) -> None:
+    events, _key = _load_world(app)
+    worker = _start_worker(app, tmp_path)
+    _kill_when_processed(app, worker, 300)
+    processed, total = _counts(app)
+    assert 0 < processed < total, (processed, total)
+
+    app.config["PENDING_TIMEOUT_SECONDS"] = 0
+    with app.app_context():
+        assert sweep_pending() == total - processed
+    run_worker(app)
+    assert _counts(app) == (total, total)
+    assert exported(app) == _simulated(events)
+    _keys_are_unique(app)
+
+
+def test_two_workers_one_killed_while_programs_run_in_parallel_then_redelivery(
+    app: Flask, tmp_path: Path
+) -> None:
+    """Both programs' jobs run at once, one per worker; one worker dies mid-run. The
+    other goes on, the sweeper re-queues what the dead one held, and the ledger equals
+    ``simulate``; every event delivered again then pays nothing twice."""
+    events, key = _load_world(app)
+    survivor, victim = _start_worker(app, tmp_path), _start_worker(app, tmp_path)
+    try:
+        _kill_when_processed(app, victim, 300)
+        processed, total = _counts(app)
+        assert processed < total, (processed, total)
+        assert survivor.wait(timeout=300) == 0
+    finally:
+        if survivor.poll() is None:
+            os.killpg(survivor.pid, signal.SIGKILL)
+    with app.app_context():
+        # the parallel stage ran: both programs' progress rows took batches
+        batches = dict(
+            db.session.execute(sa.select(ProgramProgress.program_id, ProgramProgress.batches))
+        )
+        assert len(batches) == 2 and min(batches.values()) > 0
+
+    app.config["PENDING_TIMEOUT_SECONDS"] = 0
+    with app.app_context():
+        sweep_pending()
+    run_worker(app)
+    assert _counts(app) == (total, total)
+    expected = _simulated(events)
+    assert exported(app) == expected
+
+    client = app.test_client()
+    for start in range(0, len(events), 1000):
+        chunk = events[start : start + 1000]
+        answer = post(client, key, json.dumps(chunk)).get_json()
+        assert (answer["accepted"], answer["duplicate"]) == (0, len(chunk)), answer
+    run_worker(app)
+    assert exported(app) == expected
+    _keys_are_unique(app)
