@@ -17,6 +17,7 @@ HERE = Path(__file__).resolve().parent
 RUNS: list[tuple[str, list[str]]] = [
     ("bench_rules.py", ["--events", "20000", "--cli-events", "100000", "--repeat", "1"]),
     ("bench_pipeline.py", ["--events", "10000", "--workers", "2", "--db", "both"]),
+    ("bench_programs.py", ["--events", "10000", "--repeat", "3"]),
     ("bench_backtest.py", ["--events", "100000"]),
     ("bench_documents.py", ["--renders", "10", "--contracts", "24"]),
     ("bench_statements.py", ["--renders", "10", "--statements", "40"]),

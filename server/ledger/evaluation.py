@@ -542,14 +542,19 @@ def finish_applied(limit: int = DEFAULT_EVALUATION_BATCH_SIZE) -> int:
                 sa.select(ProgramProgress.program_id, ProgramProgress.applied_seq)
             ).all()
         )
-        # locked in admission order: two programs' workers finishing at once wait for
-        # each other instead of deadlocking (PostgreSQL; SQLite locks the file)
+        # PostgreSQL: FOR NO KEY UPDATE, the lock the UPDATE itself takes. FOR UPDATE
+        # would wait for every running program batch, whose new accruals hold their
+        # events FOR KEY SHARE (server/db/references.py), and so serialize the programs'
+        # workers. Locked in admission order, two finishing workers wait for each
+        # other and never deadlock; the later one reads the progress the earlier one
+        # could not yet see (no SKIP LOCKED: a skipped row could be left unfinished).
+        # SQLite locks the file.
         events = session.execute(
             sa.select(SalesEvent.id, SalesEvent.admitted_seq, SalesEvent.admission)
             .where(ADMITTED)
             .order_by(SalesEvent.admitted_seq)
             .limit(limit)
-            .with_for_update()
+            .with_for_update(key_share=True)
         ).all()
         now = utcnow()
         done = [

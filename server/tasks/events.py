@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flask import current_app
 from rq import Retry
 
+from server.config import DEFAULT_EVALUATION_BATCH_SIZE
 from server.db.types import utcnow
 from server.extensions import db
 from server.ledger.evaluation import (
@@ -123,8 +124,13 @@ def apply_program_events(program_id: int, batch_size: int | None = None) -> dict
             totals["events"] += report.events
             totals["accruals"] += report.accruals
             totals["batches"] += 1
-            totals["finished"] += finish_applied(size)
+            finished = finish_applied(size)
+            totals["finished"] += finished
             if not report.more:
+                # caught up: finish whatever every program has passed
+                while finished == size:
+                    finished = finish_applied(size)
+                    totals["finished"] += finished
                 break
             if time.monotonic() - started > JOB_TIME_BUDGET_SECONDS:
                 request_program_evaluation([program_id])
@@ -151,6 +157,9 @@ def sweep_pending() -> int:
     )
     db.session.rollback()
     if stale:
+        # events every program has applied but no worker finished (one died between)
+        while finish_applied() == DEFAULT_EVALUATION_BATCH_SIZE:
+            pass
         # The flag may belong to a job that was lost: clear it and queue afresh.
         try:
             redis_connection().delete(REQUESTED_FLAG)
