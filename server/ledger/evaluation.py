@@ -329,10 +329,7 @@ def admit_pending(batch_size: int = DEFAULT_EVALUATION_BATCH_SIZE) -> AdmissionR
         remaining = (
             session.scalar(
                 sa.select(sa.func.count()).select_from(
-                    sa.select(SalesEvent.id)
-                    .where(UNADMITTED)
-                    .limit(batch_size)
-                    .subquery()
+                    sa.select(SalesEvent.id).where(UNADMITTED).limit(batch_size).subquery()
                 )
             )
             or 0
