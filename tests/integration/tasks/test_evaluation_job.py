@@ -37,7 +37,8 @@ def test_the_job_evaluates_every_batch_and_restores_the_collector(
         (queued,) = queue.jobs
         assert queued.func_name == "server.tasks.events.apply_program_events"
         queue.empty()
-        applied = jobs.apply_program_events(*queued.args, batch_size=4)
+        (program_id,) = queued.args
+        applied = jobs.apply_program_events(program_id, batch_size=4)
         assert pending_events() == 0
     assert totals["batches"] > 1 and totals["events"] == len(event_lines(BASIC))
     assert applied["batches"] > 1 and applied["finished"] == totals["events"] - totals["rejected"]
@@ -57,14 +58,15 @@ def test_a_job_out_of_time_stops_after_its_batch_and_queues_a_successor(
         totals = jobs.evaluate_pending_events(batch_size=4)
         assert (totals["batches"], totals["events"]) == (1, 4)
         # its successor and the program's job
-        assert sorted(job.func_name.rsplit(".", 1)[1] for job in queue.jobs) == [
+        assert sorted((job.func_name or "").rsplit(".", 1)[1] for job in queue.jobs) == [
             "apply_program_events",
             "evaluate_pending_events",
         ]
         program_job = next(job for job in queue.jobs if job.args)
         queue.empty()
         before = pending_events()
-        applied = jobs.apply_program_events(*program_job.args, batch_size=2)
+        (program_id,) = program_job.args
+        applied = jobs.apply_program_events(program_id, batch_size=2)
         assert (applied["batches"], applied["events"]) == (1, 2)
         assert pending_events() == before - applied["finished"]
         assert [job.args for job in queue.jobs] == [program_job.args]  # its successor
