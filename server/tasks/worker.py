@@ -55,8 +55,8 @@ class _PromptExit(BaseWorker):
     rq reads the channel in 60-second slices, and redis-py 8 stops the reader by waiting
     for the slice in progress. When the reader took the unsubscribe reply before the stop
     reached it, a worker that had finished its work waited up to a minute to exit: every
-    burst run and every stop, most often on a loaded machine (seen in 15 tests of one
-    full suite run, each 60 s long).
+    burst run and every stop, most often on a loaded machine (about twenty tests of one
+    full suite run lasted 55-63 s each, most of them such waits).
     """
 
     def subscribe(self) -> None:
