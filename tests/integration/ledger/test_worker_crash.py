@@ -179,7 +179,7 @@ def test_two_workers_one_killed_while_programs_run_in_parallel_then_redelivery(
     with app.app_context():
         # the parallel stage ran: both programs' progress rows took batches
         batches = dict(
-            db.session.execute(sa.select(ProgramProgress.program_id, ProgramProgress.batches))
+            db.session.execute(sa.select(ProgramProgress.program_id, ProgramProgress.batches)).all()
         )
         assert len(batches) == 2 and min(batches.values()) > 0
 
