@@ -168,6 +168,19 @@ def _post_all(client: Any, key: str, events: list[dict[str, Any]]) -> None:
         assert response.status_code == 200, response.get_data(as_text=True)[:300]
 
 
+def start_workers(env: dict[str, str], count: int) -> list[subprocess.Popen[bytes]]:
+    """``count`` ``partnerflow worker`` processes on the events queue."""
+    return [
+        subprocess.Popen(
+            [str(Path(sys.executable).parent / "partnerflow"), "worker", "--queue", "events"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
+
+
 def stages(events_count: int, backend: str, batch: int) -> dict[str, float]:
     """Each stage alone, in this process, one after the other on a fresh database: API
     intake of every event with no worker running, then ``evaluation_batches`` until
@@ -216,15 +229,7 @@ def run(events_count: int, workers: int, backend: str, batch: int) -> dict[str, 
         PARTNERFLOW_INSTANCE=str(folder),
         EVALUATION_BATCH_SIZE=str(batch),
     )
-    procs = [
-        subprocess.Popen(
-            [str(Path(sys.executable).parent / "partnerflow"), "worker", "--queue", "events"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(workers)
-    ]
+    procs = start_workers(env, workers)
     time.sleep(2)
     client = app.test_client()
     admin = app.test_client()

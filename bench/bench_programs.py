@@ -19,9 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -106,19 +107,12 @@ def _apply_with_workers(app: Any, env: dict[str, str], workers: int) -> float:
     """Seconds from queueing the programs' jobs until no event is pending."""
     from rq import Worker
 
+    from bench.bench_pipeline import start_workers
     from server.ledger.evaluation import programs_behind
     from server.queues import redis_connection
     from server.tasks.events import request_program_evaluation
 
-    procs = [
-        subprocess.Popen(
-            [str(Path(sys.executable).parent / "partnerflow"), "worker", "--queue", "events"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(workers)
-    ]
+    procs = start_workers(env, workers)
     try:
         with app.app_context():
             deadline = time.monotonic() + 60
@@ -158,22 +152,37 @@ def _ledger_equals_simulate(events: list[dict[str, Any]]) -> bool:
     return all(a == b for a, b in zip(ledger_lines(), simulated, strict=True))
 
 
-def run(events_count: int, backend: str, batch: int, repeat: int) -> dict[str, Any]:
+@contextmanager
+def _two_programs(backend: str, events: list[dict[str, Any]], batch: int) -> Iterator[Any]:
+    """A fresh database with the demo program and its twin published and the events
+    posted; yields the app and the environment of its workers, then stops the servers."""
     from server import embedded_redis
-    from server.ledger.evaluation import admit_pending
 
     app, key, url, folder, redis, postgres = _setup(backend)
-    env = child_environment(
-        DATABASE_URL=url,
-        REDIS_URL=redis.url,
-        PARTNERFLOW_INSTANCE=str(folder),
-        EVALUATION_BATCH_SIZE=str(batch),
-    )
-    events = synthetic_events(events_count)
     try:
         with app.app_context():
             _publish_twin()
         _post_all(app.test_client(), key, events)
+        yield (
+            app,
+            child_environment(
+                DATABASE_URL=url,
+                REDIS_URL=redis.url,
+                PARTNERFLOW_INSTANCE=str(folder),
+                EVALUATION_BATCH_SIZE=str(batch),
+            ),
+        )
+    finally:
+        embedded_redis.stop(redis.data_file)
+        if postgres is not None:
+            postgres.stop()
+
+
+def run(events_count: int, backend: str, batch: int, repeat: int) -> dict[str, Any]:
+    from server.ledger.evaluation import admit_pending
+
+    events = synthetic_events(events_count)
+    with _two_programs(backend, events, batch) as (app, env):
         with app.app_context():
             started = time.perf_counter()
             while admit_pending(batch).remaining:
@@ -189,10 +198,6 @@ def run(events_count: int, backend: str, batch: int, repeat: int) -> dict[str, A
         with app.app_context():
             _analyze()
             equal = _ledger_equals_simulate(events)
-    finally:
-        embedded_redis.stop(redis.data_file)
-        if postgres is not None:
-            postgres.stop()
     one, two = min(seconds[1]), min(seconds[2])
     one_median, two_median = statistics.median(seconds[1]), statistics.median(seconds[2])
     return {
@@ -217,24 +222,14 @@ def in_process(events_count: int, backend: str, batch: int) -> dict[str, Any]:
     """Both stages one after the other in this process (``evaluation_batches``: the
     CLI's ``partnerflow evaluate``, the demo loader). Imports nothing newer than that
     function, so the script runs on an older checkout for an A/B (see docs)."""
-    from server import embedded_redis
     from server.ledger.evaluation import evaluation_batches
 
-    app, key, _url, _folder, redis, postgres = _setup(backend)
     events = synthetic_events(events_count)
-    try:
-        with app.app_context():
-            _publish_twin()
-        _post_all(app.test_client(), key, events)
-        with app.app_context():
-            started = time.perf_counter()
-            for _report in evaluation_batches(batch):
-                pass
-            seconds = time.perf_counter() - started
-    finally:
-        embedded_redis.stop(redis.data_file)
-        if postgres is not None:
-            postgres.stop()
+    with _two_programs(backend, events, batch) as (app, _env), app.app_context():
+        started = time.perf_counter()
+        for _report in evaluation_batches(batch):
+            pass
+        seconds = time.perf_counter() - started
     return {
         "backend": backend,
         "events": events_count,
