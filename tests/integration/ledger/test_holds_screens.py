@@ -84,7 +84,12 @@ def test_single_decision_with_comment_then_second_is_refused(app: Flask) -> None
             db.session.scalar(sa.select(sa.func.count()).where(Accrual.kind == AccrualKind.release))
             == 0
         )
-    assert "окончательное" in again.get_data(as_text=True)
+        decided_at = db.session.scalar(sa.select(HoldDecision.decided_at))
+        assert decided_at is not None
+    page = again.get_data(as_text=True)
+    assert "окончательное" in page
+    # the decision's instant as a Russian reader writes it, with its zone once
+    assert f"{decided_at:%d.%m.%Y %H:%M} UTC." in page
     listed = client.get("/holdreviewview/list/").get_data(as_text=True)
     assert "shop/sale-1" not in listed  # decided rows leave the review list
 
